@@ -1,0 +1,23 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace ztp::fs {
+
+// Reads a whole file. not_found when it does not exist.
+Result<std::string> read_file(const std::filesystem::path& path);
+
+// Replaces `path` with `content` so that a crash leaves either the old or the new file, never a
+// mix: writes a temporary file beside it, fsyncs it, renames it over, fsyncs the directory.
+// `mode` applies to the new file.
+Result<void> atomic_write(const std::filesystem::path& path, std::string_view content,
+                          unsigned mode = 0644);
+
+// Creates `dir` and its parents; an existing directory is fine.
+Result<void> ensure_dir(const std::filesystem::path& dir);
+
+}  // namespace ztp::fs

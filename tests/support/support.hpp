@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ztp::testing {
+
+// The project's root (where CMakeLists.txt is) and ../shared/vectors beside it.
+std::filesystem::path source_dir();
+std::filesystem::path vectors_dir();
+// The ztp binary under test.
+std::filesystem::path ztp_binary();
+
+// Path of `tool` on PATH (or in /usr/sbin, /sbin), or empty. Use with REQUIRE_TOOL.
+std::string find_tool(const std::string& tool);
+
+// Fails the current test (never skips) when `tool` is missing, naming the package to install.
+#define REQUIRE_TOOL(tool, package)                                                   \
+  do {                                                                                \
+    if (::ztp::testing::find_tool(tool).empty()) {                                    \
+      FAIL() << "'" << tool << "' is not installed: run `apt-get install " << package \
+             << "` (or scripts/install-deps.sh)";                                     \
+    }                                                                                 \
+  } while (false)
+
+// A fresh directory under the system temp dir, removed with its content on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+  std::filesystem::path operator/(const std::string& rel) const { return m_path / rel; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+// A TCP port on 127.0.0.1 that was free when asked (the OS picks it).
+int free_port();
+
+// Outcome of a finished child process.
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;     // standard output
+  std::string err;     // standard error
+};
+
+// Runs argv[0] (searched on PATH) with `env` added to the environment, waits up to `timeout`
+// (then kills it), captures its output.
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& env = {},
+                          std::chrono::seconds timeout = std::chrono::seconds(120),
+                          const std::filesystem::path& cwd = {});
+
+// Runs the ztp binary with `args`.
+ProcessResult run_ztp(const std::vector<std::string>& args,
+                      const std::vector<std::string>& env = {},
+                      const std::filesystem::path& cwd = {},
+                      std::chrono::seconds timeout = std::chrono::seconds(300));
+
+// Polls `cond` every 20 ms until it holds or `timeout` passes; returns its last value.
+bool wait_until(const std::function<bool()>& cond,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A blocking HTTP/1.1 GET over loopback (no keep-alive). status -1 when it could not connect.
+struct HttpResponse {
+  int status = -1;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string header(const std::string& lower_name) const;
+};
+HttpResponse http_get(int port, const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& headers = {},
+                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+}  // namespace ztp::testing
