@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace ztp::target {
+
+// What a strategy asks a target to run: one release of the application in one environment.
+struct ReleaseRef {
+  std::string env;
+  std::string release;  // the release's label: its revision in the environment, e.g. "7"
+  std::string digest;   // the image's manifest digest
+};
+
+// A replica as the target and its router see it.
+struct Replica {
+  enum class State { starting, healthy, unhealthy, draining, stopped, crashed };
+  std::string id;       // unique in the environment, e.g. "dev-r7-0"
+  std::string release;  // label of the release it runs
+  std::string address;  // host:port it serves on
+  State state = State::starting;
+  int restarts = 0;
+  std::string detail;  // why it is unhealthy or crashed, when known
+};
+
+// The replicas of one release in one environment and their share of traffic.
+struct ReleaseSet {
+  std::string release;
+  std::string digest;
+  int weight = 0;  // 0-100
+  std::vector<Replica> replicas;
+  int healthy() const;
+};
+
+// What runs in an environment now: its release sets, as observed.
+struct Observed {
+  std::string env;
+  std::vector<ReleaseSet> sets;
+  const ReleaseSet* find(const std::string& release) const;
+};
+
+std::string_view state_name(Replica::State state);
+
+// Places release sets and steers traffic between them. Every strategy is written against this
+// interface only, so it works on every target. Implementations: LocalTarget (processes behind
+// ztp proxy); a FakeTarget in tests.
+class Target {
+ public:
+  virtual ~Target() = default;
+
+  // Makes the release's files available where replicas run (e.g. unpacks the image). Idempotent.
+  virtual Result<void> prepare(const ReleaseRef& release) = 0;
+
+  // Starts `count` new replicas of `release`. They join the release set with no share of
+  // traffic beyond the set's current weight and are health-checked by the router; returns their
+  // ids.
+  virtual Result<std::vector<std::string>> add_replicas(const ReleaseRef& release, int count) = 0;
+
+  // The environment as it runs now: sets, replicas, health, weights.
+  virtual Result<Observed> observe(const std::string& env) = 0;
+
+  // Sets the traffic weight of each listed release set in one atomic change; sets not listed
+  // keep theirs.
+  virtual Result<void> set_weights(const std::string& env, const std::map<std::string, int>& weights) = 0;
+
+  // Takes replicas out of routing, waits for their in-flight requests (bounded by the drain
+  // timeout), then stops them. A release set left empty disappears.
+  virtual Result<void> remove_replicas(const std::string& env, const std::vector<std::string>& ids) = 0;
+};
+
+}  // namespace ztp::target
