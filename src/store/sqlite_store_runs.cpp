@@ -1,0 +1,279 @@
+// Runs, their stages and events.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/sqlite_store.hpp"
+
+namespace ztp::store {
+namespace {
+
+constexpr std::string_view k_run_columns =
+    "id, app, commit_sha, short_sha, \"trigger\", status, reason, created_at, updated_at, "
+    "finished_at";
+
+Run read_run(const Statement& s) {
+  Run r;
+  r.id = s.int64(0);
+  r.app = s.text(1);
+  r.commit_sha = s.text(2);
+  r.short_sha = s.text(3);
+  r.trigger = parse_trigger(s.text(4)).value_or(Trigger::manual);
+  r.status = parse_run_status(s.text(5)).value_or(RunStatus::failed);
+  r.reason = s.text(6);
+  r.created_at = s.int64(7);
+  r.updated_at = s.int64(8);
+  r.finished_at = s.optional_int64(9);
+  return r;
+}
+
+constexpr std::string_view k_stage_columns =
+    "id, run_id, name, env, status, detail, started_at, finished_at";
+
+Stage read_stage(const Statement& s) {
+  Stage st;
+  st.id = s.int64(0);
+  st.run_id = s.int64(1);
+  st.name = s.text(2);
+  st.env = s.optional_text(3);
+  st.status = parse_stage_status(s.text(4)).value_or(StageStatus::failed);
+  st.detail = s.text(5);
+  st.started_at = s.optional_int64(6);
+  st.finished_at = s.optional_int64(7);
+  return st;
+}
+
+constexpr std::string_view k_event_columns = "id, run_id, env, kind, message, data, at";
+
+Event read_event(const Statement& s) {
+  return Event{s.int64(0), s.optional_int64(1), s.optional_text(2), s.text(3),
+               s.text(4),  s.text(5),           s.int64(6)};
+}
+
+int sql_limit(int limit) { return limit > 0 ? limit : -1; }
+
+}  // namespace
+
+Result<Run> SqliteStore::get_run_locked(int64_t id) {
+  auto row =
+      query_one(m_db, fmt::format("read run {}", id),
+                fmt::format("SELECT {} FROM runs WHERE id = ?1", k_run_columns), read_run, id);
+  if (!row.ok()) {
+    return row.take_error();
+  }
+  if (!*row) {
+    return make_error(Errc::not_found,
+                      fmt::format("run {} does not exist in {}; `ztp history` lists the runs", id,
+                                  path().string()));
+  }
+  return std::move(**row);
+}
+
+Result<Run> SqliteStore::create_run(const NewRun& run) {
+  std::lock_guard lock(m_mu);
+  if (run.app.empty() || run.commit_sha.empty()) {
+    return make_error(Errc::invalid, fmt::format("{}: create run: the app and the commit are "
+                                                 "required",
+                                                 path().string()));
+  }
+  return in_transaction(m_db, "create run", [&]() -> Result<Run> {
+    int64_t now = now_ms();
+    auto row = query_one(
+        m_db, "create run",
+        fmt::format("INSERT INTO runs (app, commit_sha, short_sha, \"trigger\", status, reason, "
+                    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', '', ?5, ?5) "
+                    "RETURNING {}",
+                    k_run_columns),
+        read_run, run.app, run.commit_sha, run.short_sha, to_string(run.trigger), now);
+    if (!row.ok()) {
+      return row.take_error();
+    }
+    return std::move(**row);
+  });
+}
+
+Result<Run> SqliteStore::get_run(int64_t id) {
+  std::lock_guard lock(m_mu);
+  return get_run_locked(id);
+}
+
+Result<Run> SqliteStore::update_run_status(int64_t id, RunStatus status,
+                                           const std::string& reason) {
+  std::lock_guard lock(m_mu);
+  std::string operation = fmt::format("update run {}", id);
+  return in_transaction(m_db, operation, [&]() -> Result<Run> {
+    auto run = get_run_locked(id);
+    if (!run.ok()) {
+      return run.take_error();
+    }
+    if (is_final(run->status)) {
+      return make_error(Errc::conflict,
+                        fmt::format("run {} already finished as {}; it cannot become {}", id,
+                                    to_string(run->status), to_string(status)));
+    }
+    int64_t now = now_ms();
+    std::optional<int64_t> finished;
+    if (is_final(status)) {
+      finished = now;
+    }
+    auto row = query_one(m_db, operation,
+                         fmt::format("UPDATE runs SET status = ?2, reason = ?3, updated_at = ?4, "
+                                     "finished_at = ?5 WHERE id = ?1 RETURNING {}",
+                                     k_run_columns),
+                         read_run, id, to_string(status), reason, now, finished);
+    if (!row.ok()) {
+      return row.take_error();
+    }
+    return std::move(**row);
+  });
+}
+
+Result<std::vector<Run>> SqliteStore::list_runs(const RunFilter& filter) {
+  std::lock_guard lock(m_mu);
+  std::optional<std::string> status;
+  if (filter.status) {
+    status = std::string(to_string(*filter.status));
+  }
+  return query_all(
+      m_db, "list runs",
+      fmt::format("SELECT {} FROM runs WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM stages "
+                  "WHERE stages.run_id = runs.id AND stages.env = ?1)) AND (?2 IS NULL OR "
+                  "status = ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                  k_run_columns),
+      read_run, filter.env, status, filter.before_id, sql_limit(filter.limit));
+}
+
+Result<std::optional<Run>> SqliteStore::latest_run(const std::optional<std::string>& env) {
+  RunFilter filter;
+  filter.limit = 1;
+  filter.env = env;
+  auto runs = list_runs(filter);
+  if (!runs.ok()) {
+    return runs.take_error();
+  }
+  if (runs->empty()) {
+    return std::optional<Run>();
+  }
+  return std::optional<Run>(std::move(runs->front()));
+}
+
+Result<Stage> SqliteStore::get_stage_locked(int64_t id) {
+  auto row = query_one(m_db, fmt::format("read stage {}", id),
+                       fmt::format("SELECT {} FROM stages WHERE id = ?1", k_stage_columns),
+                       read_stage, id);
+  if (!row.ok()) {
+    return row.take_error();
+  }
+  if (!*row) {
+    return make_error(Errc::not_found,
+                      fmt::format("stage {} does not exist in {}", id, path().string()));
+  }
+  return std::move(**row);
+}
+
+Result<Stage> SqliteStore::start_stage(int64_t run_id, const std::string& name,
+                                       const std::optional<std::string>& env) {
+  std::lock_guard lock(m_mu);
+  std::string operation = fmt::format("start stage {} of run {}", name, run_id);
+  if (name.empty()) {
+    return make_error(Errc::invalid,
+                      fmt::format("{}: {}: the stage needs a name", path().string(), operation));
+  }
+  return in_transaction(m_db, operation, [&]() -> Result<Stage> {
+    auto run = get_run_locked(run_id);
+    if (!run.ok()) {
+      return run.take_error();
+    }
+    auto row = query_one(m_db, operation,
+                         fmt::format("INSERT INTO stages (run_id, name, env, status, detail, "
+                                     "started_at) VALUES (?1, ?2, ?3, 'running', '', ?4) "
+                                     "RETURNING {}",
+                                     k_stage_columns),
+                         read_stage, run_id, name, env, now_ms());
+    if (!row.ok()) {
+      return row.take_error();
+    }
+    return std::move(**row);
+  });
+}
+
+Result<Stage> SqliteStore::finish_stage(int64_t stage_id, StageStatus status,
+                                        const std::string& detail) {
+  std::lock_guard lock(m_mu);
+  std::string operation = fmt::format("finish stage {}", stage_id);
+  if (!is_final(status)) {
+    return make_error(Errc::invalid,
+                      fmt::format("{}: {}: {} is not a final status (succeeded, failed, skipped)",
+                                  path().string(), operation, to_string(status)));
+  }
+  return in_transaction(m_db, operation, [&]() -> Result<Stage> {
+    auto stage = get_stage_locked(stage_id);
+    if (!stage.ok()) {
+      return stage.take_error();
+    }
+    if (is_final(stage->status)) {
+      return make_error(Errc::conflict,
+                        fmt::format("stage {} ({} of run {}) already ended as {}", stage_id,
+                                    stage->name, stage->run_id, to_string(stage->status)));
+    }
+    auto row = query_one(m_db, operation,
+                         fmt::format("UPDATE stages SET status = ?2, detail = ?3, finished_at = "
+                                     "?4 WHERE id = ?1 RETURNING {}",
+                                     k_stage_columns),
+                         read_stage, stage_id, to_string(status), detail, now_ms());
+    if (!row.ok()) {
+      return row.take_error();
+    }
+    return std::move(**row);
+  });
+}
+
+Result<std::vector<Stage>> SqliteStore::list_stages(int64_t run_id) {
+  std::lock_guard lock(m_mu);
+  return query_all(
+      m_db, fmt::format("list stages of run {}", run_id),
+      fmt::format("SELECT {} FROM stages WHERE run_id = ?1 ORDER BY id", k_stage_columns),
+      read_stage, run_id);
+}
+
+Result<Event> SqliteStore::append_event(const NewEvent& event) {
+  std::lock_guard lock(m_mu);
+  std::string operation = fmt::format("append event {}", event.kind);
+  if (event.kind.empty()) {
+    return make_error(Errc::invalid,
+                      fmt::format("{}: append event: the event needs a kind", path().string()));
+  }
+  if (!nlohmann::json::accept(event.data)) {
+    return make_error(Errc::invalid, fmt::format("{}: {}: the event data is not valid JSON",
+                                                 path().string(), operation));
+  }
+  return in_transaction(m_db, operation, [&]() -> Result<Event> {
+    if (event.run_id) {
+      auto run = get_run_locked(*event.run_id);
+      if (!run.ok()) {
+        return run.take_error();
+      }
+    }
+    auto row = query_one(m_db, operation,
+                         fmt::format("INSERT INTO events (run_id, env, kind, message, data, at) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {}",
+                                     k_event_columns),
+                         read_event, event.run_id, event.env, event.kind, event.message, event.data,
+                         now_ms());
+    if (!row.ok()) {
+      return row.take_error();
+    }
+    return std::move(**row);
+  });
+}
+
+Result<std::vector<Event>> SqliteStore::list_events(const EventFilter& filter) {
+  std::lock_guard lock(m_mu);
+  return query_all(m_db, "list events",
+                   fmt::format("SELECT {} FROM events WHERE id > ?1 AND (?2 IS NULL OR run_id = "
+                               "?2) AND (?3 IS NULL OR env = ?3) ORDER BY id LIMIT ?4",
+                               k_event_columns),
+                   read_event, filter.after_id, filter.run_id, filter.env, sql_limit(filter.limit));
+}
+
+}  // namespace ztp::store
