@@ -1,0 +1,119 @@
+// `ztp init [DIR]`: writes the sample application (a static site served by nginx) and its
+// commented ztp.yaml, as embedded in the binary from application/.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "cli/embedded_app.hpp"
+#include "util/fs.hpp"
+
+namespace ztp::cli {
+namespace {
+
+struct InitOptions {
+  std::string dir = ".";
+  bool force = false;
+};
+
+// The files of the sample application that already exist under `dir` (anything at their
+// path, a directory or a dangling link included).
+std::vector<std::string> existing_files(const std::filesystem::path& dir) {
+  std::vector<std::string> found;
+  for (const auto& file : embedded_application()) {
+    std::error_code ec;
+    auto st = std::filesystem::symlink_status(dir / file.path, ec);
+    if (!ec && std::filesystem::exists(st)) {
+      found.emplace_back(file.path);
+    }
+  }
+  return found;
+}
+
+Result<std::vector<std::string>> write_application(const std::filesystem::path& dir, bool force) {
+  if (!force) {
+    auto existing = existing_files(dir);
+    if (!existing.empty()) {
+      std::string list;
+      for (const auto& path : existing) {
+        list += fmt::format("\n  {}", (dir / path).string());
+      }
+      return make_error(Errc::conflict,
+                        fmt::format("init: {} file(s) of the sample application already exist in "
+                                    "{}; nothing was written:{}\nMove them away, choose another "
+                                    "directory, or pass --force to overwrite them.",
+                                    existing.size(), dir.string(), list));
+    }
+  }
+  ZTP_TRY(fs::ensure_dir(dir));
+  std::vector<std::string> written;
+  for (const auto& file : embedded_application()) {
+    auto target = dir / file.path;
+    ZTP_TRY(fs::ensure_dir(target.parent_path()));
+    if (force) {
+      // atomic_write renames over a file; a directory in the way must be removed by hand.
+      std::error_code ec;
+      if (std::filesystem::is_directory(std::filesystem::symlink_status(target, ec))) {
+        return make_error(Errc::conflict, fmt::format("init: {} is a directory; remove it to "
+                                                      "write the sample application's file",
+                                                      target.string()));
+      }
+    }
+    ZTP_TRY(fs::atomic_write(target, file.content, 0644));
+    written.emplace_back(file.path);
+  }
+  return written;
+}
+
+void print_text(const std::string& dir, const std::vector<std::string>& written) {
+  fmt::print("Wrote the sample application ({} files) to {}:\n", written.size(), dir);
+  for (const auto& path : written) {
+    fmt::print("  {}\n", path);
+  }
+  fmt::print("\nNext steps:\n");
+  if (dir != ".") {
+    fmt::print("  cd {}\n", dir);
+  }
+  fmt::print(
+      "  ztp validate               # check ztp.yaml\n"
+      "  ztp deploy dev --dir .     # build this directory and serve it on "
+      "http://127.0.0.1:8081\n"
+      "  ztp run                    # the whole pipeline, dev -> qa -> prod, for the tip of "
+      "main\n"
+      "                             # (needs a git repository: git init -b main && git add -A "
+      "&& git commit -m 'Sample site')\n"
+      "\nztp.yaml is commented; README.md says how the site runs locally and in Docker.\n");
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  auto options = std::make_shared<InitOptions>();
+  auto* cmd = root.add_subcommand("init", "Scaffold ztp.yaml and a sample application");
+  cmd->footer(
+      "Writes a sample application into DIR: a static site served by nginx (Dockerfile, "
+      "nginx.conf for the container, nginx.local.conf for local replicas) and its commented "
+      "ztp.yaml with dev, qa and prod. Refuses to overwrite existing files unless --force.");
+  cmd->add_option("dir", options->dir, "Where to write it (created if missing; default: .)");
+  cmd->add_flag("--force", options->force, "Overwrite files that already exist");
+  cmd->callback([&ctx, options] {
+    auto written = write_application(options->dir, options->force);
+    if (!written.ok()) {
+      ctx.exit_code = report(ctx, written.error());
+      return;
+    }
+    if (ctx.globals.json()) {
+      nlohmann::json j{{"dir", options->dir}, {"files", *written}};
+      fmt::print("{}\n", j.dump(2));
+    } else {
+      print_text(options->dir, *written);
+    }
+  });
+}
+
+const Registration k_registration{10, setup};
+
+}  // namespace
+}  // namespace ztp::cli
