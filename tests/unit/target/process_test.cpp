@@ -1,0 +1,44 @@
+#include "target/local/process.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace ztp::target::local {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(ProcStatTest, ParsesACommandNameWithSpacesAndParentheses) {
+  std::string text =
+      "1234 (my (odd) app) S 1 1200 1200 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+      "5551234 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+  auto stat = parse_proc_stat(text);
+  ASSERT_TRUE(stat) << stat.error().message;
+  EXPECT_EQ(stat->state, 'S');
+  EXPECT_EQ(stat->pgrp, 1200);
+  EXPECT_EQ(stat->start_time, 5551234U);
+}
+
+TEST(ProcStatTest, RejectsTruncatedText) {
+  EXPECT_FALSE(parse_proc_stat("1234 (app) S 1 2 3"));
+  EXPECT_FALSE(parse_proc_stat("garbage"));
+}
+
+TEST(ProcStatTest, ReadsThisProcess) {
+  auto stat = read_proc_stat(::getpid());
+  ASSERT_TRUE(stat) << stat.error().message;
+  EXPECT_EQ(stat->pgrp, ::getpgrp());
+  EXPECT_GT(stat->start_time, 0U);
+}
+
+TEST(TimeTest, FormatsRfc3339UtcAndParsesBack) {
+  auto t = std::chrono::system_clock::time_point(milliseconds(1'700'000'000'042));
+  EXPECT_EQ(format_time(t), "2023-11-14T22:13:20.042Z");
+  auto back = parse_time(format_time(t));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, t);
+  EXPECT_FALSE(parse_time("2023-11-14 22:13:20"));
+}
+
+}  // namespace
+}  // namespace ztp::target::local
