@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -41,6 +43,7 @@ class FakeTarget final : public target::Target {
       set.entries.push_back(e);
       ids.push_back(e.replica.id);
     }
+    journal.push_back("add " + ref.release + " " + std::to_string(count));
     record(ref.env);
     return ids;
   }
@@ -69,12 +72,29 @@ class FakeTarget final : public target::Target {
         it->second.weight = w;
       }
     }
+    weight_changes.push_back(weights);
+    std::string line = "weights";
+    for (const auto& [release, w] : weights) {
+      line += " " + release + "=" + std::to_string(w);
+    }
+    journal.push_back(line);
     record(env);
     return {};
   }
 
   Result<void> remove_replicas(const std::string& env, const std::vector<std::string>& ids) override {
     std::set<std::string> gone(ids.begin(), ids.end());
+    std::set<std::string> releases;
+    for (auto& [release, set] : m_envs[env]) {
+      for (const auto& e : set.entries) {
+        if (gone.count(e.replica.id) > 0) {
+          releases.insert(release);
+        }
+      }
+    }
+    for (const auto& release : releases) {
+      journal.push_back("remove " + release);
+    }
     for (auto it = m_envs[env].begin(); it != m_envs[env].end();) {
       auto& entries = it->second.entries;
       std::erase_if(entries, [&](const Entry& e) { return gone.count(e.replica.id) > 0; });
@@ -82,6 +102,70 @@ class FakeTarget final : public target::Target {
     }
     record(env);
     return {};
+  }
+
+  Result<void> down(const std::string& env) override {
+    m_envs.erase(env);
+    return {};
+  }
+
+  Result<std::vector<target::ReleaseMetrics>> metrics(const std::string& env) override {
+    std::vector<target::ReleaseMetrics> out;
+    for (auto& [release, set] : m_envs[env]) {
+      auto it = traffic.find(release);
+      out.push_back(it == traffic.end() ? target::ReleaseMetrics{release, 0, 0, {}, {}} : it->second);
+    }
+    return out;
+  }
+
+  Result<void> set_preview(const std::string& env, const std::string& release,
+                           const std::string& listen) override {
+    previews[env] = {release, listen};
+    journal.push_back("preview " + release + " " + listen);
+    return {};
+  }
+
+  Result<void> clear_preview(const std::string& env) override {
+    previews.erase(env);
+    journal.push_back("clear_preview");
+    return {};
+  }
+
+  // What metrics() reports per release (tests fill it in).
+  std::map<std::string, target::ReleaseMetrics> traffic;
+  // env -> (release, listen) of the open preview.
+  std::map<std::string, std::pair<std::string, std::string>> previews;
+
+  // The weights passed to each set_weights() call, in order.
+  std::vector<std::map<std::string, int>> weight_changes;
+  // One line per change, in order: "add 7 2", "weights 6=90 7=10", "remove 7" (one per release
+  // whose replicas were removed), "preview 7 127.0.0.1:9001", "clear_preview".
+  std::vector<std::string> journal;
+
+  // Upper bounds (ms) of the latency histogram serve() fills; the last is +inf.
+  static const std::vector<double>& latency_bounds() {
+    static const std::vector<double> bounds{
+        1,   2,   5,    10,   25,   50,    100,
+        250, 500, 1000, 2500, 5000, 10000, std::numeric_limits<double>::infinity()};
+    return bounds;
+  }
+
+  // Adds `requests` answers of `release`, `errors` of them failed, each taking `latency_ms`, to
+  // what metrics() reports (as a router's counters would grow).
+  void serve(const std::string& release, uint64_t requests, uint64_t errors, double latency_ms) {
+    auto& m = traffic[release];
+    m.release = release;
+    if (m.bucket_bounds_ms.empty()) {
+      m.bucket_bounds_ms = latency_bounds();
+      m.bucket_counts.assign(m.bucket_bounds_ms.size(), 0);
+    }
+    m.requests += requests;
+    m.errors += errors;
+    size_t i = 0;
+    while (i + 1 < m.bucket_bounds_ms.size() && latency_ms > m.bucket_bounds_ms[i]) {
+      ++i;
+    }
+    m.bucket_counts[i] += requests;
   }
 
   // Weight of each release set now.

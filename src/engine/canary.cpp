@@ -1,0 +1,327 @@
+#include "engine/canary.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "engine/restore.hpp"
+#include "util/duration.hpp"
+#include "verify/analysis.hpp"
+
+namespace ztp::engine {
+namespace {
+
+using verify::Judgement;
+using verify::Verdict;
+
+// `total` shared among `shares` in proportion to their values (largest remainder, so the
+// parts add up to exactly `total`).
+std::map<std::string, int> split(int total, const std::map<std::string, int>& shares) {
+  int sum = 0;
+  for (const auto& [_, share] : shares) {
+    sum += share;
+  }
+  std::map<std::string, int> out;
+  if (sum == 0) {
+    for (const auto& [release, _] : shares) {
+      out[release] = 0;
+    }
+    return out;
+  }
+  int assigned = 0;
+  std::vector<std::pair<int, std::string>> remainders;
+  for (const auto& [release, share] : shares) {
+    out[release] = total * share / sum;
+    assigned += out[release];
+    remainders.emplace_back(total * share % sum, release);
+  }
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; assigned < total && i < remainders.size(); ++i, ++assigned) {
+    out[remainders[i].second] += 1;
+  }
+  return out;
+}
+
+nlohmann::json numbers(const Judgement& j, int weight) {
+  const auto& m = j.measured;
+  return {{"verdict", verify::verdict_name(j.verdict)},
+          {"error_rate", m.error_rate},
+          {"p95_ms", m.p95_ms},
+          {"requests", m.requests},
+          {"errors", m.errors},
+          {"stable_error_rate", m.stable_error_rate},
+          {"stable_requests", m.stable_requests},
+          {"stable_errors", m.stable_errors},
+          {"weight", weight},
+          {"reason", j.reason}};
+}
+
+class CanaryRun {
+ public:
+  CanaryRun(target::Target& target, Clock& clock, const RolloutPlan& plan,
+            const spec::Canary& params, const std::map<std::string, int>& stable,
+            const Progress& progress)
+      : m_target(target),
+        m_clock(clock),
+        m_plan(plan),
+        m_params(params),
+        m_stable(stable),
+        m_progress(progress) {}
+
+  // Every step, then promotion; an error leaves the restore to the caller.
+  Result<void> run(const std::string& front_door_url, const VerifyFn& verify) {
+    ZTP_TRY(m_target.prepare(m_plan.next));
+    if (m_stable.empty()) {
+      m_progress({"canary.skipped",
+                  fmt::format("no release takes traffic in {}: release {} goes straight to 100%",
+                              env(), release()),
+                  {{"release", release()}}});
+    } else {
+      ZTP_TRY(scale_to(canary_replicas(m_plan.replicas, m_params.steps.front().weight)));
+      for (size_t i = 0; i < m_params.steps.size(); ++i) {
+        ZTP_TRY(run_step(i));
+      }
+    }
+    return promote(front_door_url, verify);
+  }
+
+ private:
+  const std::string& env() const { return m_plan.next.env; }
+  const std::string& release() const { return m_plan.next.release; }
+
+  // Grows the canary set to `want` replicas (never shrinks it) and waits for the new ones.
+  Result<void> scale_to(int want) {
+    auto obs = m_target.observe(env());
+    if (!obs.ok()) {
+      return obs.take_error();
+    }
+    const auto* set = obs->find(release());
+    int have = set == nullptr ? 0 : static_cast<int>(set->replicas.size());
+    if (have >= want) {
+      return {};
+    }
+    m_progress({"replica.starting",
+                fmt::format("starting {} replica(s) of release {}", want - have, release()),
+                {{"release", release()}, {"count", want - have}}});
+    auto ids = m_target.add_replicas(m_plan.next, want - have);
+    if (!ids.ok()) {
+      return ids.take_error();
+    }
+    return wait_healthy(m_target, m_clock, m_plan, *ids, m_progress);
+  }
+
+  Result<void> set_weights(int weight) {
+    auto weights = split(100 - weight, m_stable);
+    weights[release()] = weight;
+    ZTP_TRY(m_target.set_weights(env(), weights));
+    m_progress({"weights",
+                fmt::format("weights {}", nlohmann::json(weights).dump()),
+                {{"weights", weights}}});
+    return {};
+  }
+
+  Result<void> run_step(size_t index) {
+    const auto& step = m_params.steps[index];
+    m_progress(
+        {"canary.step",
+         fmt::format("canary step {} of {}: release {} at {}% for {}", index + 1,
+                     m_params.steps.size(), release(), step.weight, format_duration(step.pause)),
+         {{"step", index + 1},
+          {"weight", step.weight},
+          {"pause_ms", step.pause.count()},
+          {"release", release()}}});
+    ZTP_TRY(scale_to(canary_replicas(m_plan.replicas, step.weight)));
+    ZTP_TRY(set_weights(step.weight));
+    auto judged = watch(step);
+    if (!judged.ok()) {
+      return judged.take_error();
+    }
+    const Judgement& j = *judged;
+    m_progress({"canary.analysis",
+                fmt::format("canary at {}%: {} ({})", step.weight, verify::verdict_name(j.verdict),
+                            j.reason),
+                numbers(j, step.weight)});
+    if (j.verdict == Verdict::pass) {
+      return {};
+    }
+    std::string why = fmt::format("canary release {} of {} failed its analysis at {}%: {}",
+                                  release(), env(), step.weight, j.reason);
+    m_progress({"canary.aborted", why, numbers(j, step.weight)});
+    return make_error(Errc::unhealthy, why);
+  }
+
+  // Analyses one step's traffic every k_analysis_interval: a failure ends the step at once;
+  // otherwise the verdict at the end of the pause, or, while inconclusive, at the deadline.
+  Result<Judgement> watch(const spec::CanaryStep& step) {
+    const auto& analysis = m_params.analysis;
+    auto start = m_target.metrics(env());
+    if (!start.ok()) {
+      return start.take_error();
+    }
+    const auto began = m_clock.now();
+    const auto pause_end = began + step.pause;
+    const auto deadline = std::max(pause_end, began + analysis.deadline);
+    bool extended = false;
+    while (true) {
+      auto now = m_clock.now();
+      auto until = now < pause_end ? pause_end : deadline;
+      if (now < until) {
+        m_clock.sleep_for(std::min<Clock::Duration>(
+            k_analysis_interval, std::chrono::ceil<Clock::Duration>(until - now)));
+      }
+      auto reading = m_target.metrics(env());
+      if (!reading.ok()) {
+        return reading.take_error();
+      }
+      Judgement j = verify::analyse(*start, *reading, release(), analysis);
+      if (j.verdict == Verdict::fail) {
+        return j;
+      }
+      now = m_clock.now();
+      if (now < pause_end) {
+        continue;
+      }
+      if (j.verdict == Verdict::pass) {
+        return j;
+      }
+      if (now >= deadline) {
+        auto waited = format_duration(std::chrono::duration_cast<Clock::Duration>(now - began));
+        if (analysis.pass_when_inconclusive) {
+          j.verdict = Verdict::pass;
+          j.reason =
+              fmt::format("{} after {}; passed as pass_when_inconclusive says", j.reason, waited);
+        } else {
+          j.verdict = Verdict::fail;
+          j.reason = fmt::format("{} by the analysis deadline ({} after the step began)", j.reason,
+                                 waited);
+        }
+        return j;
+      }
+      if (!extended) {
+        extended = true;
+        m_progress(
+            {"canary.inconclusive",
+             fmt::format(
+                 "canary at {}%: {}; waiting up to {} from the step's start", step.weight, j.reason,
+                 format_duration(std::chrono::duration_cast<Clock::Duration>(deadline - began))),
+             numbers(j, step.weight)});
+      }
+    }
+  }
+
+  // Full size, 100% to the canary (the stable sets stay warm at 0 until verified), verify
+  // through the front door, then drain and stop the stable sets.
+  Result<void> promote(const std::string& front_door_url, const VerifyFn& verify) {
+    ZTP_TRY(scale_to(m_plan.replicas));
+    auto obs = m_target.observe(env());
+    if (!obs.ok()) {
+      return obs.take_error();
+    }
+    std::map<std::string, int> weights;
+    for (const auto& set : obs->sets) {
+      weights[set.release] = 0;
+    }
+    weights[release()] = 100;
+    ZTP_TRY(m_target.set_weights(env(), weights));
+    m_progress({"weights",
+                fmt::format("weights {}", nlohmann::json(weights).dump()),
+                {{"weights", weights}}});
+    if (verify) {
+      auto verified = verify(front_door_url);
+      if (!verified.ok()) {
+        return make_error(verified.error().code,
+                          fmt::format("release {} of {} failed verification at {} after taking "
+                                      "100%: {}",
+                                      release(), env(), front_door_url, verified.error().message));
+      }
+      m_progress({"canary.verified",
+                  fmt::format("release {} passed verification at {}", release(), front_door_url),
+                  {{"release", release()}, {"url", front_door_url}}});
+    }
+    std::vector<std::string> leaving;
+    for (const auto& set : obs->sets) {
+      if (m_stable.count(set.release) > 0) {
+        for (const auto& r : set.replicas) {
+          leaving.push_back(r.id);
+        }
+      }
+    }
+    if (!leaving.empty()) {
+      m_progress({"replica.draining",
+                  fmt::format("draining {}", fmt::join(leaving, ", ")),
+                  {{"replicas", leaving}}});
+      ZTP_TRY(m_target.remove_replicas(env(), leaving));
+      m_progress({"replica.stopped",
+                  fmt::format("stopped {}", fmt::join(leaving, ", ")),
+                  {{"replicas", leaving}}});
+    }
+    return {};
+  }
+
+  target::Target& m_target;
+  Clock& m_clock;
+  const RolloutPlan& m_plan;
+  const spec::Canary& m_params;
+  std::map<std::string, int> m_stable;  // release sets with traffic before, with their weights
+  const Progress& m_progress;
+};
+
+}  // namespace
+
+int canary_replicas(int replicas, int weight) {
+  int n = (replicas * weight + 99) / 100;
+  return std::clamp(n, 1, std::max(replicas, 1));
+}
+
+Result<void> canary_update(target::Target& target, Clock& clock, const RolloutPlan& plan,
+                           const spec::Canary& params, const std::string& front_door_url,
+                           const VerifyFn& verify, const Progress& progress) {
+  const auto& env = plan.next.env;
+  if (params.steps.empty()) {
+    return make_error(Errc::invalid,
+                      fmt::format("environment {}: the canary strategy has no steps; list them "
+                                  "under strategy.canary.steps in ztp.yaml",
+                                  env));
+  }
+  auto before = target.observe(env);
+  if (!before.ok()) {
+    return before.take_error();
+  }
+  std::map<std::string, int> stable;
+  for (const auto& set : before->sets) {
+    if (set.release != plan.next.release && set.weight > 0) {
+      stable[set.release] = set.weight;
+    }
+  }
+  std::vector<int> weights;
+  for (const auto& step : params.steps) {
+    weights.push_back(step.weight);
+  }
+  progress({"rollout.started",
+            fmt::format("canary {} to release {} ({} replicas, steps {}%)", env, plan.next.release,
+                        plan.replicas, fmt::join(weights, "%, ")),
+            {{"release", plan.next.release}, {"digest", plan.next.digest}}});
+
+  CanaryRun run(target, clock, plan, params, stable, progress);
+  auto result = run.run(front_door_url, verify);
+  if (result.ok()) {
+    progress({"rollout.succeeded", fmt::format("{} runs release {}", env, plan.next.release), {}});
+    return {};
+  }
+  const Error& why = result.error();
+  progress({"rollout.failed", why.message, {{"code", errc_name(why.code)}}});
+  auto restored = restore_previous(target, clock, *before, plan, progress);
+  if (!restored.ok()) {
+    return make_error(Errc::internal,
+                      fmt::format("{}; restoring the previous release failed too: {}", why.message,
+                                  restored.error().message));
+  }
+  progress(
+      {"rollout.rolled_back",
+       fmt::format("{} back on its previous state; release {} stopped", env, plan.next.release),
+       {}});
+  return make_error(Errc::rolled_back, fmt::format("{}; rolled back", why.message));
+}
+
+}  // namespace ztp::engine

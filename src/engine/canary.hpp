@@ -1,0 +1,39 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "engine/progress.hpp"
+#include "engine/rolling.hpp"
+#include "engine/verify_fn.hpp"
+#include "spec/spec.hpp"
+#include "target/target.hpp"
+#include "util/clock.hpp"
+#include "util/result.hpp"
+
+namespace ztp::engine {
+
+// How often a canary step looks at the live counters during its pause and its extension, so a
+// clear failure aborts the step early.
+inline constexpr std::chrono::milliseconds k_analysis_interval{1000};
+
+// Replicas of a canary that takes `weight`% of `replicas`' traffic: ceil(replicas × weight /
+// 100), at least 1 and at most `replicas`.
+int canary_replicas(int replicas, int weight);
+
+// Moves plan.next.env to plan.next by params.steps. At each step the canary set grows to
+// canary_replicas(plan.replicas, weight) healthy replicas, then one weight change gives it
+// `weight` and the stable sets (those with traffic before) 100 − weight; the step's pause is
+// analysed every k_analysis_interval (verify::analyse over the counters since the step began);
+// inconclusive at the end of the pause extends up to analysis.deadline from the step start.
+// After the last step the canary grows to plan.replicas, takes 100%, `verify` runs against
+// `front_door_url` (the environment's listener, e.g. `http://127.0.0.1:8080`), and the stable
+// sets drain and stop. With no stable set (a first deploy) the release goes straight to 100%.
+// Any failure (a failed analysis, a replica never healthy, the verification) puts 100% back on
+// the stable sets in one weight change, then stops the canary set: Errc::rolled_back with the
+// reason and measured numbers, or Errc::internal when the restore failed too.
+Result<void> canary_update(target::Target& target, Clock& clock, const RolloutPlan& plan,
+                           const spec::Canary& params, const std::string& front_door_url,
+                           const VerifyFn& verify, const Progress& progress);
+
+}  // namespace ztp::engine
