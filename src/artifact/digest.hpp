@@ -1,0 +1,36 @@
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace ztp::artifact {
+
+// Incremental SHA-256 over bytes fed in pieces; digest() gives "sha256:<64 hex>".
+class Sha256 {
+ public:
+  Sha256();
+  // Adds bytes to the running hash.
+  void update(std::string_view bytes);
+  // The digest of everything fed so far, as "sha256:<hex>". Call once.
+  std::string digest();
+
+ private:
+  struct Free {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, Free> m_ctx;
+};
+
+// "sha256:<hex>" of `bytes`.
+std::string sha256_digest(std::string_view bytes);
+
+// True for "sha256:" followed by exactly 64 lower-case hex digits (the only algorithm we write).
+bool is_sha256_digest(std::string_view digest);
+
+// The hex part of a digest ("sha256:abc" -> "abc"); the input itself when it has no algorithm.
+std::string_view digest_hex(std::string_view digest);
+
+}  // namespace ztp::artifact

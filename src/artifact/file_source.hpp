@@ -1,0 +1,46 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace ztp::artifact {
+
+// What one entry of a layer is.
+enum class EntryKind { file, dir, symlink };
+
+// One entry of the tree that goes into a layer. `path` is relative and '/'-separated, with no
+// leading "/" or "./", no trailing "/", and no "." or ".." components.
+struct FileEntry {
+  std::string path;
+  EntryKind kind = EntryKind::file;
+  unsigned mode = 0644;     // permission bits as found; a layer keeps only "executable or not"
+  std::string content;      // file: the bytes
+  std::string link_target;  // symlink: the target as written
+};
+
+// Where the content of a layer comes from: a directory on disk, a commit's tree. An
+// implementation returns every entry once, sorted by path (byte order), parents before children.
+class FileSource {
+ public:
+  virtual ~FileSource() = default;
+  // All entries of the tree; an error names the entry that could not be read.
+  virtual Result<std::vector<FileEntry>> entries() const = 0;
+  // What the source is, for messages: "directory application/", "commit 1a2b3c4".
+  virtual std::string describe() const = 0;
+};
+
+// Checks and normalises an entry path ("./a/b/" -> "a/b"). invalid when it is empty, absolute,
+// or has a "." or ".." component.
+Result<std::string> normalize_entry_path(std::string_view path);
+
+// True when a symlink at `entry_path` pointing to `target` resolves (lexically) outside the root
+// of the tree: an absolute target, or one whose ".." climb above the root.
+bool link_escapes(std::string_view entry_path, std::string_view target);
+
+// Sorts entries by path in byte order, the order of every layer we write.
+void sort_entries(std::vector<FileEntry>& entries);
+
+}  // namespace ztp::artifact

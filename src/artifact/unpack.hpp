@@ -1,0 +1,20 @@
+#pragma once
+
+#include <filesystem>
+
+#include "artifact/descriptor.hpp"
+#include "artifact/oci_layout_store.hpp"
+#include "util/result.hpp"
+
+namespace ztp::artifact {
+
+// Unpacks the layers of `manifest` (bottom first, honouring whiteouts) into `dest`, a release
+// directory keyed by the image digest. Every blob is verified against its digest. The image is
+// refused (Errc::refused, naming the layer and the entry) when an entry has an absolute path or
+// a ".." component, or a symlink or hard link points outside `dest`. The layers are extracted
+// into a temporary sibling and renamed into place, so a failure leaves nothing behind. An
+// existing `dest` is complete by construction and left as it is.
+Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifest,
+                          const std::filesystem::path& dest);
+
+}  // namespace ztp::artifact

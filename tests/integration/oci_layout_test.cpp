@@ -1,0 +1,193 @@
+// Our images checked by outside judges: the OCI JSON schemas (../shared/vectors/oci, through
+// python3-jsonschema) and skopeo reading and copying the layout through its `oci:` transport.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "artifact/builder.hpp"
+#include "artifact/digest.hpp"
+#include "artifact/unpack.hpp"
+#include "support/support.hpp"
+#include "util/fs.hpp"
+
+namespace ztp::artifact {
+namespace {
+
+using nlohmann::json;
+using ztp::testing::run_process;
+using ztp::testing::TempDir;
+
+// Validates documents against the OCI schemas; argv: schema dir, then schema=document pairs.
+// The schemas are draft-04 and refer to each other by file name under their `id` URLs, so
+// every https reference is served from the schema directory by its base name.
+constexpr const char* k_validator = R"PY(
+import json, os, sys, warnings
+from urllib.parse import urlparse
+warnings.filterwarnings("ignore")
+import jsonschema
+
+schema_dir = sys.argv[1]
+def load(name):
+    with open(os.path.join(schema_dir, name)) as f:
+        return json.load(f)
+def by_name(uri):
+    return load(os.path.basename(urlparse(uri).path))
+
+failed = 0
+for pair in sys.argv[2:]:
+    schema_name, doc_path = pair.split("=", 1)
+    schema = load(schema_name)
+    resolver = jsonschema.RefResolver.from_schema(schema, handlers={"https": by_name})
+    validator = jsonschema.Draft4Validator(schema, resolver=resolver)
+    with open(doc_path) as f:
+        doc = json.load(f)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    for e in errors:
+        print("FAIL %s against %s: %s at %s" % (doc_path, schema_name, e.message, list(e.path)))
+    if errors:
+        failed += 1
+    else:
+        print("OK %s against %s" % (doc_path, schema_name))
+sys.exit(1 if failed else 0)
+)PY";
+
+std::filesystem::path schema_dir() {
+  return ztp::testing::vectors_dir() / "oci" / "image-spec" / "schema";
+}
+
+struct Built {
+  std::filesystem::path layout;
+  BuiltImage image;
+};
+
+Built build_sample(const TempDir& dir, const std::string& content = "<h1>v1</h1>") {
+  auto site = dir / "site";
+  std::filesystem::create_directories(site / "css");
+  EXPECT_TRUE(fs::atomic_write(site / "index.html", content).ok());
+  EXPECT_TRUE(fs::atomic_write(site / "css/site.css", "body{margin:0}").ok());
+  EXPECT_TRUE(fs::atomic_write(site / "start.sh", "#!/bin/sh\nexec nginx\n", 0755).ok());
+  ImageSpecInputs in;
+  in.entrypoint = {"/bin/sh", "-c"};
+  in.cmd = {"nginx -g 'daemon off;'"};
+  in.env = {{"MODE", "prod"}};
+  in.exposed_port = 80;
+  in.revision = "0123456789abcdef0123456789abcdef01234567";
+  in.source = "https://example.com/site.git";
+  in.created = 1'714'564'800;
+  auto store = OciLayoutStore::open(dir / "oci");
+  EXPECT_TRUE(store.ok());
+  auto built = build_image_from_directory(site, in, store.value(), {in.revision, "0123456"});
+  EXPECT_TRUE(built.ok()) << built.error().message;
+  return Built{dir / "oci", built.value()};
+}
+
+void require_jsonschema() {
+  auto probe = run_process({"python3", "-c", "import jsonschema"});
+  ASSERT_EQ(probe.exit_code, 0) << "python3 with the jsonschema module is needed: run `apt-get "
+                                   "install python3-jsonschema` (or scripts/install-deps.sh)\n"
+                                << probe.err;
+}
+
+ztp::testing::ProcessResult validate(const TempDir& dir,
+                                     const std::vector<std::pair<std::string, std::string>>& docs) {
+  auto script = dir / "validate.py";
+  EXPECT_TRUE(fs::atomic_write(script, k_validator).ok());
+  std::vector<std::string> argv{"python3", script.string(), schema_dir().string()};
+  for (const auto& [schema, doc] : docs) {
+    argv.push_back(schema + "=" + doc);
+  }
+  return run_process(argv, {}, std::chrono::seconds(60));
+}
+
+TEST(OciLayoutTest, ManifestConfigIndexAndLayoutValidateAgainstTheOciSchemas) {
+  require_jsonschema();
+  TempDir dir;
+  auto built = build_sample(dir);
+  auto store = OciLayoutStore::open(built.layout).value();
+  auto config_path = store.blob_path(built.image.config.digest).string();
+  auto manifest_path = store.blob_path(built.image.manifest.digest).string();
+  auto layer_desc = dir / "layer-descriptor.json";
+  ASSERT_TRUE(fs::atomic_write(layer_desc, to_json(built.image.layers[0]).dump()).ok());
+  auto result = validate(dir, {{"image-manifest-schema.json", manifest_path},
+                               {"config-schema.json", config_path},
+                               {"image-index-schema.json", (built.layout / "index.json").string()},
+                               {"image-layout-schema.json", (built.layout / "oci-layout").string()},
+                               {"content-descriptor.json", layer_desc.string()}});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("OK"), std::string::npos);
+}
+
+TEST(OciLayoutTest, TheSchemaCheckCatchesABrokenManifest) {
+  // A control: the validator resolves the schemas' cross-references and does reject.
+  require_jsonschema();
+  TempDir dir;
+  auto built = build_sample(dir);
+  auto store = OciLayoutStore::open(built.layout).value();
+  json m = json::parse(*store.read_blob(built.image.manifest.digest));
+  m["config"]["digest"] = "sha256:NOT HEX!";
+  m.erase("layers");
+  ASSERT_TRUE(fs::atomic_write(dir / "broken.json", m.dump()).ok());
+  auto result = validate(dir, {{"image-manifest-schema.json", (dir / "broken.json").string()}});
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_NE(result.out.find("layers"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("digest"), std::string::npos) << result.out;
+}
+
+TEST(OciLayoutTest, SkopeoInspectsOurImageWithTheSameDigest) {
+  REQUIRE_TOOL("skopeo", "skopeo");
+  TempDir dir;
+  auto built = build_sample(dir);
+  std::string ref = "oci:" + built.layout.string() + ":0123456";
+  auto inspect = run_process({"skopeo", "inspect", ref});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  json info = json::parse(inspect.out);
+  EXPECT_EQ(info["Digest"], built.image.manifest.digest);
+  EXPECT_EQ(info["Labels"]["org.opencontainers.image.revision"],
+            "0123456789abcdef0123456789abcdef01234567");
+  EXPECT_EQ(info["Architecture"], "amd64");
+  EXPECT_EQ(info["Os"], "linux");
+  ASSERT_EQ(info["Layers"].size(), 1u);
+  EXPECT_EQ(info["Layers"][0], built.image.layers[0].digest);
+
+  auto store = OciLayoutStore::open(built.layout).value();
+  auto raw = run_process({"skopeo", "inspect", "--raw", ref});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  EXPECT_EQ(raw.out, *store.read_blob(built.image.manifest.digest));
+  auto config = run_process({"skopeo", "inspect", "--config", "--raw", ref});
+  ASSERT_EQ(config.exit_code, 0) << config.err;
+  EXPECT_EQ(config.out, *store.read_blob(built.image.config.digest));
+}
+
+TEST(OciLayoutTest, SkopeoCopiesOurImageToAnotherLayoutUnchanged) {
+  REQUIRE_TOOL("skopeo", "skopeo");
+  TempDir dir;
+  auto built = build_sample(dir);
+  auto copy = dir / "copy";
+  auto result =
+      run_process({"skopeo", "--insecure-policy", "copy", "--preserve-digests",
+                   "oci:" + built.layout.string() + ":0123456", "oci:" + copy.string() + ":moved"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // Our store reads what skopeo wrote: same digest, and it unpacks.
+  auto store = OciLayoutStore::open(copy);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto resolved = store->resolve("moved");
+  ASSERT_TRUE(resolved.ok()) << resolved.error().message;
+  EXPECT_EQ(resolved->digest, built.image.manifest.digest);
+  auto unpacked = unpack_image(store.value(), resolved.value(), dir / "release");
+  ASSERT_TRUE(unpacked.ok()) << unpacked.error().message;
+  EXPECT_EQ(*fs::read_file(dir / "release/index.html"), "<h1>v1</h1>");
+}
+
+TEST(OciLayoutTest, SkopeoSeesATagMove) {
+  REQUIRE_TOOL("skopeo", "skopeo");
+  TempDir dir;
+  auto first = build_sample(dir, "<h1>v1</h1>");
+  auto second = build_sample(dir, "<h1>v2</h1>");
+  ASSERT_NE(first.image.manifest.digest, second.image.manifest.digest);
+  auto inspect = run_process({"skopeo", "inspect", "oci:" + second.layout.string() + ":0123456"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_EQ(json::parse(inspect.out)["Digest"], second.image.manifest.digest);
+}
+
+}  // namespace
+}  // namespace ztp::artifact

@@ -1,0 +1,170 @@
+#include "artifact/layer.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "artifact/digest.hpp"
+#include "artifact/directory_source.hpp"
+#include "artifact_helpers.hpp"
+#include "support/support.hpp"
+
+namespace ztp::artifact {
+namespace {
+
+using test::read_tar;
+using test::write_file;
+
+constexpr std::int64_t k_commit_time = 1'714'564'800;  // 2024-05-01T12:00:00Z
+
+Layer layer_of(const std::filesystem::path& dir, std::int64_t mtime = k_commit_time) {
+  auto entries = DirectorySource(dir, {}).entries();
+  EXPECT_TRUE(entries.ok()) << entries.error().message;
+  auto layer = build_layer(entries.value(), mtime);
+  EXPECT_TRUE(layer.ok()) << layer.error().message;
+  return layer.value();
+}
+
+// The same tree, created in a different order, with other times, owners and a umask.
+void make_tree(const std::filesystem::path& dir, bool other_way) {
+  mode_t old = ::umask(other_way ? 077 : 022);
+  if (other_way) {
+    write_file(dir / "site/about/index.html", "about");
+    write_file(dir / "site/index.html", "<h1>v1</h1>");
+    write_file(dir / "bin/start", "#!/bin/sh\nexec nginx\n", 0700);
+    std::filesystem::create_symlink("site/index.html", dir / "home.html");
+  } else {
+    std::filesystem::create_symlink("site/index.html", dir / "home.html");
+    write_file(dir / "bin/start", "#!/bin/sh\nexec nginx\n", 0755);
+    write_file(dir / "site/index.html", "<h1>v1</h1>", 0664);
+    write_file(dir / "site/about/index.html", "about", 0600);
+  }
+  ::umask(old);
+  if (other_way) {
+    timeval times[2] = {{1000, 0}, {2000, 5}};
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      ::lutimes(e.path().c_str(), times);
+      if (::geteuid() == 0) {
+        EXPECT_EQ(::lchown(e.path().c_str(), 1234, 5678), 0);
+      }
+    }
+  }
+}
+
+TEST(LayerTest, SameInputGivesByteIdenticalLayerTwice) {
+  testing::TempDir dir;
+  make_tree(dir.path(), false);
+  Layer a = layer_of(dir.path());
+  Layer b = layer_of(dir.path());
+  EXPECT_EQ(a.blob, b.blob);
+  EXPECT_EQ(a.digest, b.digest);
+  EXPECT_EQ(a.diff_id, b.diff_id);
+}
+
+TEST(LayerTest, IgnoresOnDiskTimesOwnersUmaskAndCreationOrder) {
+  testing::TempDir one;
+  testing::TempDir two;
+  make_tree(one.path(), false);
+  make_tree(two.path(), true);
+  Layer a = layer_of(one.path());
+  Layer b = layer_of(two.path());
+  EXPECT_EQ(a.digest, b.digest);
+  EXPECT_EQ(a.diff_id, b.diff_id);
+  EXPECT_EQ(a.blob, b.blob);
+}
+
+TEST(LayerTest, ChangesWithContentExecBitAndCommitTime) {
+  testing::TempDir dir;
+  make_tree(dir.path(), false);
+  Layer base = layer_of(dir.path());
+  EXPECT_NE(layer_of(dir.path(), k_commit_time + 1).digest, base.digest);
+
+  write_file(dir / "site/index.html", "<h1>v2</h1>");
+  Layer content = layer_of(dir.path());
+  EXPECT_NE(content.digest, base.digest);
+  EXPECT_NE(content.diff_id, base.diff_id);
+
+  write_file(dir / "site/index.html", "<h1>v1</h1>", 0644);
+  EXPECT_EQ(layer_of(dir.path()).digest, base.digest);
+  ::chmod((dir / "site/index.html").c_str(), 0744);
+  EXPECT_NE(layer_of(dir.path()).digest, base.digest);
+}
+
+TEST(LayerTest, TarHasSortedNormalisedEntriesWithParents) {
+  std::vector<FileEntry> entries{
+      {"z/deep/file.txt", EntryKind::file, 0600, "deep", ""},
+      {"b.sh", EntryKind::file, 0711, "#!/bin/sh\n", ""},
+      {"a", EntryKind::dir, 0700, "", ""},
+      {"a/link", EntryKind::symlink, 0644, "", "../b.sh"},
+  };
+  auto layer = build_layer(entries, k_commit_time);
+  ASSERT_TRUE(layer.ok()) << layer.error().message;
+  auto tar = read_tar(layer->blob);
+  std::vector<std::string> paths;
+  for (const auto& t : tar) {
+    paths.push_back(t.path);
+    EXPECT_EQ(t.uid, 0) << t.path;
+    EXPECT_EQ(t.gid, 0) << t.path;
+    EXPECT_EQ(t.uname, "") << t.path;
+    EXPECT_EQ(t.gname, "") << t.path;
+    EXPECT_EQ(t.mtime, k_commit_time) << t.path;
+    EXPECT_FALSE(t.has_atime) << t.path;
+    EXPECT_FALSE(t.has_ctime) << t.path;
+  }
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"a/", "a/link", "b.sh", "z/", "z/deep/", "z/deep/file.txt"}));
+  ASSERT_EQ(tar.size(), 6u);
+  EXPECT_EQ(tar[0].mode, 0755u);
+  EXPECT_EQ(tar[1].type, static_cast<unsigned>(AE_IFLNK));
+  EXPECT_EQ(tar[1].symlink, "../b.sh");
+  EXPECT_EQ(tar[2].mode, 0755u);
+  EXPECT_EQ(tar[3].mode, 0755u);
+  EXPECT_EQ(tar[5].mode, 0644u);
+  EXPECT_EQ(tar[5].content, "deep");
+  EXPECT_EQ(layer->entries, 6);
+}
+
+TEST(LayerTest, DigestsCoverCompressedAndUncompressedBytes) {
+  auto layer = build_layer({{"f", EntryKind::file, 0644, "data", ""}}, k_commit_time);
+  ASSERT_TRUE(layer.ok());
+  EXPECT_EQ(layer->digest, sha256_digest(layer->blob));
+  EXPECT_EQ(layer->diff_id, sha256_digest(test::gunzip(layer->blob)));
+  Descriptor d = layer->descriptor();
+  EXPECT_EQ(d.media_type, k_media_layer_gzip);
+  EXPECT_EQ(d.size, static_cast<std::int64_t>(layer->blob.size()));
+}
+
+TEST(LayerTest, GzipHeaderCarriesNoTimestampOrName) {
+  auto gz = gzip_deterministic("some bytes");
+  ASSERT_TRUE(gz.ok());
+  const std::string& b = gz.value();
+  ASSERT_GE(b.size(), 10u);
+  EXPECT_EQ(static_cast<unsigned char>(b[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(b[1]), 0x8b);
+  EXPECT_EQ(b[3], 0) << "no FNAME/FCOMMENT/FEXTRA flags";
+  EXPECT_EQ(b.substr(4, 4), std::string(4, '\0')) << "mtime is zero";
+  EXPECT_EQ(test::gunzip(b), "some bytes");
+}
+
+TEST(LayerTest, RefusesBrokenTrees) {
+  auto dup = build_layer(
+      {{"a", EntryKind::file, 0644, "1", ""}, {"./a", EntryKind::file, 0644, "2", ""}}, 0);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().message.find("twice"), std::string::npos);
+
+  auto under_file = build_layer(
+      {{"a", EntryKind::file, 0644, "1", ""}, {"a/b", EntryKind::file, 0644, "2", ""}}, 0);
+  ASSERT_FALSE(under_file.ok());
+  EXPECT_NE(under_file.error().message.find("not a directory"), std::string::npos);
+
+  auto escaping = build_layer({{"l", EntryKind::symlink, 0777, "", "../../etc"}}, 0);
+  ASSERT_FALSE(escaping.ok());
+  EXPECT_EQ(escaping.error().code, Errc::invalid);
+
+  auto dotdot = build_layer({{"../x", EntryKind::file, 0644, "", ""}}, 0);
+  ASSERT_FALSE(dotdot.ok());
+}
+
+}  // namespace
+}  // namespace ztp::artifact
