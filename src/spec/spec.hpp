@@ -21,7 +21,7 @@ struct Position {
 
 // What triggers a run: pushes to `branch` that change a path matching one of `paths`.
 struct Source {
-  std::string repo = ".";          // the application repository, relative to ztp.yaml
+  std::string repo = ".";  // the application repository, relative to ztp.yaml
   std::string branch = "main";
   std::vector<std::string> paths;  // globs with `**`; empty: every path triggers
   Duration poll_interval = std::chrono::seconds(30);
@@ -60,8 +60,8 @@ struct Health {
 
 // How one replica of the application is served.
 struct Service {
-  int port = 8080;                         // the port the image exposes
-  int port_range_first = 20000;            // local target: replica ports come from here
+  int port = 8080;               // the port the image exposes
+  int port_range_first = 20000;  // local target: replica ports come from here
   int port_range_last = 29999;
   Health health;
   Duration start_timeout = std::chrono::seconds(60);  // to become healthy, else the rollout fails
@@ -85,6 +85,7 @@ struct HeaderExpectation {
   std::string name;
   std::optional<std::string> equals;
   std::optional<std::string> matches;
+  bool present = true;  // false: the header must be absent (`present: false`)
 };
 
 // One HTTP probe with its expectations.
@@ -191,5 +192,12 @@ struct Spec {
   // The directory of ztp.yaml; relative paths in the spec are relative to it.
   std::filesystem::path base_dir() const { return file.parent_path(); }
 };
+
+// The check suites the verifier provides without a definition under `checks`
+// (`security_headers`, `error_pages`); `verify` may name them. Spec::find_suite only finds
+// suites defined in ztp.yaml.
+const std::vector<std::string>& builtin_suite_names();
+// Whether `name` is one of builtin_suite_names().
+bool is_builtin_suite(const std::string& name);
 
 }  // namespace ztp::spec

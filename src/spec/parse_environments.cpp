@@ -1,0 +1,262 @@
+#include <fmt/format.h>
+
+#include <climits>
+
+#include "spec/sections.hpp"
+#include "spec/suggest.hpp"
+
+namespace ztp::spec::detail {
+namespace {
+
+const char* k_listen_hint = "write HOST:PORT, like 127.0.0.1:8081";
+
+std::optional<ListenAddress> read_listen(Reader& r, const Value& v, std::string& out) {
+  auto text = r.string(v);
+  if (!text) {
+    return std::nullopt;
+  }
+  auto address = parse_listen(*text);
+  if (!address.ok()) {
+    r.error(v.pos, fmt::format("bad {} address `{}`: {}", v.name, *text, address.error().message),
+            k_listen_hint);
+    return std::nullopt;
+  }
+  out = std::move(*text);
+  return *address;
+}
+
+void parse_rolling(Reader& r, const Value& v, Rolling& out) {
+  Fields f(r, v, "rolling", {"max_surge", "max_unavailable"});
+  f.read("max_surge", out.max_surge, 0, INT_MAX);
+  f.read("max_unavailable", out.max_unavailable, 0, INT_MAX);
+  if (out.max_surge == 0 && out.max_unavailable == 0) {
+    r.error(v.pos, "max_surge and max_unavailable cannot both be 0",
+            "a rolling update needs room to add or remove a replica; set max_surge: 1");
+  }
+}
+
+void parse_blue_green(Reader& r, const Value& v, BlueGreen& out, EnvironmentMarks& marks) {
+  Fields f(r, v, "blue_green", {"preview_listen", "keep_previous"});
+  if (auto preview = f.require("preview_listen", k_listen_hint)) {
+    marks.preview_listen = preview->pos;
+    marks.preview_address = read_listen(r, *preview, out.preview_listen);
+  }
+  f.read_duration("keep_previous", out.keep_previous, true);
+}
+
+void parse_analysis(Reader& r, const Value& v, Analysis& out) {
+  Fields f(r, v, "analysis",
+           {"max_error_rate", "max_p95", "min_requests", "deadline", "inconclusive"});
+  f.read("max_error_rate", out.max_error_rate, 0.0, 1.0);
+  f.read_duration("max_p95", out.max_p95, false);
+  f.read("min_requests", out.min_requests, 0, INT_MAX);
+  f.read_duration("deadline", out.deadline, false);
+  if (auto inconclusive = f.get("inconclusive")) {
+    if (auto c = r.choice(*inconclusive, "inconclusive verdict", {"fail", "pass"})) {
+      out.pass_when_inconclusive = *c == "pass";
+    }
+  }
+}
+
+void parse_canary(Reader& r, const Value& v, Canary& out) {
+  Fields f(r, v, "canary", {"steps", "analysis"});
+  if (auto steps = f.require("steps", "write steps: [{weight: 10, pause: 30s}, {weight: 50}]")) {
+    auto items = r.list(*steps);
+    if (items && items->empty()) {
+      r.error(steps->pos, "canary steps must list at least one step",
+              "write steps: [{weight: 10, pause: 30s}, {weight: 50}]");
+    }
+    int previous = 0;
+    for (auto& item : items.value_or(std::vector<Value>{})) {
+      item.name = "canary step";
+      Fields step(r, item, "canary step", {"weight", "pause"});
+      CanaryStep s;
+      if (auto weight = step.require("weight")) {
+        if (auto w = r.integer(*weight, 1, 100)) {
+          s.weight = *w;
+          if (*w <= previous) {
+            r.error(weight->pos,
+                    fmt::format("canary weights must increase: {} comes after {}", *w, previous),
+                    "each step sends more traffic than the one before, up to 100");
+          }
+          previous = std::max(previous, *w);
+        }
+      }
+      step.read_duration("pause", s.pause, true);
+      out.steps.push_back(s);
+    }
+  }
+  if (auto analysis = f.get("analysis")) {
+    parse_analysis(r, *analysis, out.analysis);
+  }
+}
+
+void parse_strategy(Reader& r, const Value& v, Strategy& out, EnvironmentMarks& marks) {
+  const std::vector<std::string> kinds{"rolling", "blue_green", "canary"};
+  Fields f(r, v, "strategy", kinds);
+  if (!f.ok()) {
+    return;
+  }
+  const auto& entries = f.entries();
+  if (entries.empty()) {
+    r.error(v.pos, "strategy must name one of rolling, blue_green, canary",
+            "write strategy: {rolling: {max_surge: 1}}");
+    return;
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& [key, value] = entries[i];
+    if (i == 1) {
+      r.error(key.pos,
+              fmt::format("more than one strategy: `{}` and `{}`", entries[0].first.name, key.name),
+              "keep exactly one of rolling, blue_green, canary");
+    }
+    if (key.name == "rolling") {
+      parse_rolling(r, value, out.rolling);
+      if (i == 0) {
+        out.kind = Strategy::Kind::rolling;
+      }
+    } else if (key.name == "blue_green") {
+      parse_blue_green(r, value, out.blue_green, marks);
+      if (i == 0) {
+        out.kind = Strategy::Kind::blue_green;
+      }
+    } else {
+      parse_canary(r, value, out.canary);
+      if (i == 0) {
+        out.kind = Strategy::Kind::canary;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out,
+                        std::vector<EnvironmentMarks>& marks) {
+  auto items = r.list(v);
+  if (!items) {
+    return;
+  }
+  if (items->empty()) {
+    r.error(v.pos, "environments must list at least one environment",
+            "write `- name: dev` with a `listen: 127.0.0.1:8081`");
+    return;
+  }
+  for (auto& item : *items) {
+    item.name = "environment";
+    Environment env;
+    EnvironmentMarks m;
+    env.pos = item.pos;
+    Fields f(r, item, "environment",
+             {"name", "target", "listen", "replicas", "gate", "strategy", "verify", "env"});
+    if (!f.ok()) {
+      continue;
+    }
+    if (auto name = f.require("name", "write `name: dev`")) {
+      if (auto s = r.string(*name); s && check_name(r, *s, "environment name", name->pos)) {
+        env.name = std::move(*s);
+        m.name = name->pos;
+      }
+    }
+    if (auto target = f.get("target")) {
+      if (auto t = r.choice(*target, "target", {"local", "ecs", "kubernetes"})) {
+        env.target = *t;
+      }
+    }
+    if (auto listen = f.require("listen", k_listen_hint)) {
+      m.listen = listen->pos;
+      m.listen_address = read_listen(r, *listen, env.listen);
+    }
+    f.read("replicas", env.replicas, 1, INT_MAX);
+    if (auto gate = f.get("gate")) {
+      if (auto g = r.choice(*gate, "gate", {"auto", "approval"})) {
+        env.gate = *g == "approval" ? Gate::approval : Gate::automatic;
+      }
+    }
+    if (auto strategy = f.get("strategy")) {
+      parse_strategy(r, *strategy, env.strategy, m);
+    }
+    if (auto verify = f.get("verify")) {
+      if (auto suites = r.list(*verify)) {
+        for (const auto& suite : *suites) {
+          if (auto s = r.string(suite)) {
+            env.verify.push_back(std::move(*s));
+            m.verify.push_back(suite.pos);
+          }
+        }
+      }
+    }
+    if (auto vars = f.get("env")) {
+      if (auto map = r.string_map(*vars)) {
+        env.env = std::move(*map);
+      }
+    }
+    out.push_back(std::move(env));
+    marks.push_back(std::move(m));
+  }
+}
+
+void check_environments(Reader& r, const Spec& spec, const std::vector<EnvironmentMarks>& marks) {
+  struct Listener {
+    ListenAddress address;
+    std::string text;
+    std::string env;
+    std::string which;
+    Position pos;
+  };
+  std::vector<Listener> listeners;
+  std::vector<std::string> suite_names = builtin_suite_names();
+  for (const auto& suite : spec.checks) {
+    suite_names.push_back(suite.name);
+  }
+  for (size_t i = 0; i < spec.environments.size(); ++i) {
+    const Environment& env = spec.environments[i];
+    const EnvironmentMarks& m = marks[i];
+    for (size_t j = 0; j < i && !env.name.empty(); ++j) {
+      if (spec.environments[j].name == env.name) {
+        r.error(m.name, fmt::format("duplicate environment name `{}`", env.name),
+                fmt::format("it is first used on line {}; environment names must be unique",
+                            marks[j].name.line));
+        break;
+      }
+    }
+    auto add = [&](const std::optional<ListenAddress>& address, const std::string& text,
+                   const std::string& which, Position pos) {
+      if (!address) {
+        return;
+      }
+      for (const auto& other : listeners) {
+        if (listen_conflict(*address, other.address)) {
+          r.error(pos,
+                  fmt::format("{} address `{}` conflicts with `{}`, the {} of environment `{}` "
+                              "on line {}",
+                              which, text, other.text, other.which, other.env, other.pos.line),
+                  "every environment and preview listener needs its own port");
+          return;
+        }
+      }
+      if (env.target == "local" && address->port >= spec.service.port_range_first &&
+          address->port <= spec.service.port_range_last) {
+        r.error(pos,
+                fmt::format("{} port {} is inside service.port_range {}-{}", which, address->port,
+                            spec.service.port_range_first, spec.service.port_range_last),
+                "replica ports are taken from that range; pick a port outside it");
+      }
+      listeners.push_back(Listener{*address, text, env.name, which, pos});
+    };
+    add(m.listen_address, env.listen, "listen", m.listen);
+    if (env.strategy.kind == Strategy::Kind::blue_green) {
+      add(m.preview_address, env.strategy.blue_green.preview_listen, "preview_listen",
+          m.preview_listen);
+    }
+    for (size_t k = 0; k < env.verify.size() && k < m.verify.size(); ++k) {
+      const std::string& name = env.verify[k];
+      if (spec.find_suite(name) == nullptr && !is_builtin_suite(name)) {
+        r.error(m.verify[k], fmt::format("unknown check suite `{}` in verify", name),
+                suggest(name, suite_names, "define it under `checks`, or use one of"));
+      }
+    }
+  }
+}
+
+}  // namespace ztp::spec::detail
