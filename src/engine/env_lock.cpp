@@ -35,12 +35,14 @@ Result<EnvLock> EnvLock::acquire(const std::filesystem::path& home, const std::s
   auto path = dir / (env + ".lock");
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return make_error(Errc::internal, fmt::format("{}: cannot open lock file: {}", path.string(), std::strerror(errno)));
+    return make_error(Errc::internal, fmt::format("{}: cannot open lock file: {}", path.string(),
+                                                  std::strerror(errno)));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {
       ::close(fd);
-      return make_error(Errc::internal, fmt::format("{}: flock failed: {}", path.string(), std::strerror(errno)));
+      return make_error(Errc::internal,
+                        fmt::format("{}: flock failed: {}", path.string(), std::strerror(errno)));
     }
     std::string holder = holder_of(path);
     if (!wait) {
@@ -56,7 +58,8 @@ Result<EnvLock> EnvLock::acquire(const std::filesystem::path& home, const std::s
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno != EINTR) {
         ::close(fd);
-        return make_error(Errc::internal, fmt::format("{}: flock failed: {}", path.string(), std::strerror(errno)));
+        return make_error(Errc::internal,
+                          fmt::format("{}: flock failed: {}", path.string(), std::strerror(errno)));
       }
     }
   }

@@ -22,7 +22,8 @@ Result<void> restore_previous(target::Target& target, Clock& clock, const target
     if (missing <= 0) {
       continue;
     }
-    progress({"restore.replicas", fmt::format("restarting {} replica(s) of release {}", missing, old.release),
+    progress({"restore.replicas",
+              fmt::format("restarting {} replica(s) of release {}", missing, old.release),
               {{"release", old.release}, {"count", missing}}});
     target::ReleaseRef ref{env, old.release, old.digest};
     ZTP_TRY(target.prepare(ref));
@@ -54,7 +55,8 @@ Result<void> restore_previous(target::Target& target, Clock& clock, const target
       ids.push_back(r.id);
     }
     if (!ids.empty()) {
-      progress({"restore.remove", fmt::format("stopping {} replica(s) of release {}", ids.size(), plan.next.release),
+      progress({"restore.remove",
+                fmt::format("stopping {} replica(s) of release {}", ids.size(), plan.next.release),
                 {{"release", plan.next.release}, {"replicas", ids}}});
       ZTP_TRY(target.remove_replicas(env, ids));
     }

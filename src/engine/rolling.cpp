@@ -62,7 +62,8 @@ std::vector<std::string> pick_old(const Observed& obs, const std::string& next, 
 }
 
 // Healthy counts per release once `leaving` replicas are gone.
-std::map<std::string, int> healthy_after(const Observed& obs, const std::vector<std::string>& leaving) {
+std::map<std::string, int> healthy_after(const Observed& obs,
+                                         const std::vector<std::string>& leaving) {
   std::set<std::string> gone(leaving.begin(), leaving.end());
   std::map<std::string, int> out;
   for (const auto& set : obs.sets) {
@@ -101,7 +102,8 @@ Result<void> step(target::Target& target, Clock& clock, const RolloutPlan& plan,
     // Start new replicas within the surge.
     int to_start = std::min(want - c.new_total, want + surge - (c.old_total + c.new_total));
     if (to_start > 0) {
-      progress({"replica.starting", fmt::format("starting {} replica(s) of release {}", to_start, plan.next.release),
+      progress({"replica.starting",
+                fmt::format("starting {} replica(s) of release {}", to_start, plan.next.release),
                 {{"release", plan.next.release}, {"count", to_start}}});
       auto ids = target.add_replicas(plan.next, to_start);
       if (!ids.ok()) {
@@ -120,17 +122,23 @@ Result<void> step(target::Target& target, Clock& clock, const RolloutPlan& plan,
     std::vector<std::string> leaving = pick_old(*obs, plan.next.release, std::max(removable, 0));
     auto weights = proportional_weights(healthy_after(*obs, leaving));
     ZTP_TRY(target.set_weights(env, weights));
-    progress({"weights", fmt::format("weights {}", nlohmann::json(weights).dump()), {{"weights", weights}}});
+    progress({"weights",
+              fmt::format("weights {}", nlohmann::json(weights).dump()),
+              {{"weights", weights}}});
     if (!leaving.empty()) {
-      progress({"replica.draining", fmt::format("draining {}", fmt::join(leaving, ", ")),
+      progress({"replica.draining",
+                fmt::format("draining {}", fmt::join(leaving, ", ")),
                 {{"replicas", leaving}}});
       ZTP_TRY(target.remove_replicas(env, leaving));
-      progress({"replica.stopped", fmt::format("stopped {}", fmt::join(leaving, ", ")), {{"replicas", leaving}}});
+      progress({"replica.stopped",
+                fmt::format("stopped {}", fmt::join(leaving, ", ")),
+                {{"replicas", leaving}}});
     }
     if (to_start <= 0 && leaving.empty()) {
-      return make_error(Errc::internal,
-                        fmt::format("rolling update of {} cannot progress: {} new ({} healthy), {} old replicas",
-                                    env, c.new_total, c.new_healthy, c.old_total));
+      return make_error(
+          Errc::internal,
+          fmt::format("rolling update of {} cannot progress: {} new ({} healthy), {} old replicas",
+                      env, c.new_total, c.new_healthy, c.old_total));
     }
   }
 }
@@ -188,13 +196,14 @@ Result<void> wait_healthy(target::Target& target, Clock& clock, const RolloutPla
       if (found == nullptr || found->state == Replica::State::stopped ||
           found->state == Replica::State::crashed) {
         std::string why = found == nullptr ? "it is gone" : found->detail;
-        return make_error(Errc::unhealthy,
-                          fmt::format("replica {} of release {} in {} crashed: {}", id,
-                                      plan.next.release, plan.next.env, why.empty() ? "no detail" : why));
+        return make_error(Errc::unhealthy, fmt::format("replica {} of release {} in {} crashed: {}",
+                                                       id, plan.next.release, plan.next.env,
+                                                       why.empty() ? "no detail" : why));
       }
       if (found->state == Replica::State::healthy) {
         if (reported.insert(id).second) {
-          progress({"replica.healthy", fmt::format("{} is healthy at {}", id, found->address),
+          progress({"replica.healthy",
+                    fmt::format("{} is healthy at {}", id, found->address),
                     {{"replica", id}, {"address", found->address}}});
         }
       } else {
@@ -227,17 +236,21 @@ Result<void> rolling_update(target::Target& target, Clock& clock, const RolloutP
             {{"release", plan.next.release}, {"digest", plan.next.digest}}});
   auto result = step(target, clock, plan, params, progress);
   if (result.ok()) {
-    progress({"rollout.succeeded", fmt::format("{} runs release {}", plan.next.env, plan.next.release), {}});
+    progress({"rollout.succeeded",
+              fmt::format("{} runs release {}", plan.next.env, plan.next.release),
+              {}});
     return {};
   }
   const Error& why = result.error();
   progress({"rollout.failed", why.message, {{"code", errc_name(why.code)}}});
   auto restored = restore_previous(target, clock, *before, plan, progress);
   if (!restored.ok()) {
-    return make_error(Errc::internal, fmt::format("{}; restoring the previous release failed too: {}",
-                                                  why.message, restored.error().message));
+    return make_error(Errc::internal,
+                      fmt::format("{}; restoring the previous release failed too: {}", why.message,
+                                  restored.error().message));
   }
-  progress({"rollout.rolled_back", fmt::format("{} restored to its previous state", plan.next.env), {}});
+  progress(
+      {"rollout.rolled_back", fmt::format("{} restored to its previous state", plan.next.env), {}});
   return make_error(Errc::rolled_back, fmt::format("{}; rolled back", why.message));
 }
 

@@ -45,6 +45,16 @@ struct Observed {
 
 std::string_view state_name(Replica::State state);
 
+// Live traffic counters of one release set since its router started counting (monotonic:
+// analysis works on the difference of two readings).
+struct ReleaseMetrics {
+  std::string release;
+  uint64_t requests = 0;
+  uint64_t errors = 0;                   // 5xx answers, connect errors and upstream timeouts
+  std::vector<double> bucket_bounds_ms;  // latency histogram: upper bounds, ascending
+  std::vector<uint64_t> bucket_counts;   // same length; the last bucket may be +inf
+};
+
 // Places release sets and steers traffic between them. Every strategy is written against this
 // interface only, so it works on every target. Implementations: LocalTarget (processes behind
 // ztp proxy); a FakeTarget in tests.
@@ -65,11 +75,26 @@ class Target {
 
   // Sets the traffic weight of each listed release set in one atomic change; sets not listed
   // keep theirs.
-  virtual Result<void> set_weights(const std::string& env, const std::map<std::string, int>& weights) = 0;
+  virtual Result<void> set_weights(const std::string& env,
+                                   const std::map<std::string, int>& weights) = 0;
 
   // Takes replicas out of routing, waits for their in-flight requests (bounded by the drain
   // timeout), then stops them. A release set left empty disappears.
-  virtual Result<void> remove_replicas(const std::string& env, const std::vector<std::string>& ids) = 0;
+  virtual Result<void> remove_replicas(const std::string& env,
+                                       const std::vector<std::string>& ids) = 0;
+
+  // Stops every replica of `env` (draining first) and forgets its routes.
+  virtual Result<void> down(const std::string& env) = 0;
+
+  // Live per-release traffic counters of `env` (the input of canary analysis).
+  virtual Result<std::vector<ReleaseMetrics>> metrics(const std::string& env) = 0;
+
+  // Serves release set `release` of `env` alone on a second listener `listen` (host:port), for
+  // verifying it before it takes any share of the front door. Replaces an earlier preview.
+  virtual Result<void> set_preview(const std::string& env, const std::string& release,
+                                   const std::string& listen) = 0;
+  // Closes the preview listener of `env`, if any.
+  virtual Result<void> clear_preview(const std::string& env) = 0;
 };
 
 }  // namespace ztp::target

@@ -65,7 +65,8 @@ class FakeTarget final : public target::Target {
     return obs;
   }
 
-  Result<void> set_weights(const std::string& env, const std::map<std::string, int>& weights) override {
+  Result<void> set_weights(const std::string& env,
+                           const std::map<std::string, int>& weights) override {
     for (const auto& [release, w] : weights) {
       auto it = m_envs[env].find(release);
       if (it != m_envs[env].end()) {
@@ -82,7 +83,8 @@ class FakeTarget final : public target::Target {
     return {};
   }
 
-  Result<void> remove_replicas(const std::string& env, const std::vector<std::string>& ids) override {
+  Result<void> remove_replicas(const std::string& env,
+                               const std::vector<std::string>& ids) override {
     std::set<std::string> gone(ids.begin(), ids.end());
     std::set<std::string> releases;
     for (auto& [release, set] : m_envs[env]) {
@@ -113,7 +115,8 @@ class FakeTarget final : public target::Target {
     std::vector<target::ReleaseMetrics> out;
     for (auto& [release, set] : m_envs[env]) {
       auto it = traffic.find(release);
-      out.push_back(it == traffic.end() ? target::ReleaseMetrics{release, 0, 0, {}, {}} : it->second);
+      out.push_back(it == traffic.end() ? target::ReleaseMetrics{release, 0, 0, {}, {}}
+                                        : it->second);
     }
     return out;
   }
@@ -198,7 +201,8 @@ class FakeTarget final : public target::Target {
     if (crashing.count(e.replica.release) > 0) {
       e.replica.state = target::Replica::State::crashed;
       e.replica.detail = "exited with code 1";
-    } else if (never_healthy.count(e.replica.release) == 0 && m_clock.now() - e.started >= ready_after) {
+    } else if (never_healthy.count(e.replica.release) == 0 &&
+               m_clock.now() - e.started >= ready_after) {
       e.replica.state = target::Replica::State::healthy;
     }
   }

@@ -60,7 +60,8 @@ TEST(EnvLockTest, WaiterIsToldAndProceedsWhenFreed) {
   char c;
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
   std::optional<std::string> told;
-  auto lock = EnvLock::acquire(home.path(), "dev", "waiter", true, [&](const std::string& m) { told = m; });
+  auto lock =
+      EnvLock::acquire(home.path(), "dev", "waiter", true, [&](const std::string& m) { told = m; });
   ASSERT_TRUE(lock.ok());
   ASSERT_TRUE(told.has_value());
   EXPECT_NE(told->find("locked by holder"), std::string::npos) << *told;

@@ -28,7 +28,8 @@ class RollingTest : public ::testing::Test {
   }
 
   bool saw(const std::string& kind) const {
-    return std::any_of(events.begin(), events.end(), [&](const ProgressEvent& e) { return e.kind == kind; });
+    return std::any_of(events.begin(), events.end(),
+                       [&](const ProgressEvent& e) { return e.kind == kind; });
   }
 };
 
@@ -92,7 +93,8 @@ TEST_F(RollingTest, FailureAfterOldReplicasLeftBringsThemBack) {
   auto r = rolling_update(target, clock, plan("2", 2), {0, 1}, progress);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::rolled_back);
-  EXPECT_NE(r.error().message.find("crashed: exited with code 1"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("crashed: exited with code 1"), std::string::npos)
+      << r.error().message;
   auto after = target.observe("dev");
   ASSERT_EQ(after->sets.size(), 1u);
   EXPECT_EQ(after->sets[0].release, "1");

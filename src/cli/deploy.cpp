@@ -1,0 +1,90 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "cli/workspace.hpp"
+#include "engine/deploy.hpp"
+
+namespace ztp::cli {
+namespace {
+
+struct DeployFlags {
+  std::string env;
+  std::string image;
+  std::string dir;
+  bool no_wait = false;
+  bool force = false;
+};
+
+int run_deploy(Context& ctx, const DeployFlags& flags) {
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  auto target = ws->target_for(flags.env);
+  if (!target.ok()) {
+    return report(ctx, target.error());
+  }
+  engine::DeployRequest req;
+  req.env = flags.env;
+  req.image = flags.image;
+  req.dir = flags.dir;
+  req.wait_for_lock = !flags.no_wait;
+  req.force = flags.force;
+  req.on_lock_wait = [](const std::string& m) { fmt::print(stderr, "{}\n", m); };
+  auto outcome = engine::deploy(ws->spec, ws->home, *ws->store, **target, system_clock(), req,
+                                terminal_progress());
+  if (!outcome.ok()) {
+    return report(ctx, outcome.error());
+  }
+  const auto& r = outcome->release;
+  if (ctx.globals.json()) {
+    fmt::print("{}\n", nlohmann::json{{"env", r.env},
+                                      {"revision", r.revision},
+                                      {"digest", r.digest},
+                                      {"image", r.image_ref},
+                                      {"replicas", r.replicas},
+                                      {"strategy", r.strategy},
+                                      {"url", outcome->url}}
+                           .dump(2));
+  } else {
+    fmt::print("{} runs revision {} ({}) with {} replica(s): {}\n", r.env, r.revision,
+               r.digest.substr(0, 19), r.replicas, outcome->url);
+  }
+  return 0;
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  auto flags = std::make_shared<DeployFlags>();
+  auto* cmd = root.add_subcommand("deploy", "Roll one environment to an image, by its strategy");
+  cmd->description(
+      "Roll one environment to an image by the environment's strategy. New replicas take traffic\n"
+      "only once healthy; if the rollout fails the environment is restored to what it ran\n"
+      "before (exit 12). Progress goes to standard error, the result to standard output.");
+  cmd->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
+  auto* image = cmd->add_option("--image", flags->image,
+                                "A tag or digest in the image store (see `ztp build`)");
+  auto* dir = cmd->add_option("--dir", flags->dir,
+                              "Pack this directory into an image first and deploy that")
+                  ->check(CLI::ExistingDirectory);
+  image->excludes(dir);
+  dir->excludes(image);
+  cmd->add_flag("--no-wait", flags->no_wait,
+                "Fail at once when another rollout holds the environment");
+  cmd->add_flag("--force", flags->force,
+                "Deploy even an image that was rolled back and marked bad");
+  cmd->callback([&ctx, flags] {
+    if (flags->image.empty() && flags->dir.empty()) {
+      ctx.exit_code =
+          report(ctx, make_error(Errc::invalid, "deploy needs --image REF or --dir PATH"));
+      return;
+    }
+    ctx.exit_code = run_deploy(ctx, *flags);
+  });
+}
+
+const Registration k_registration{40, setup};
+
+}  // namespace
+}  // namespace ztp::cli

@@ -1,0 +1,136 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "cli/command.hpp"
+#include "cli/workspace.hpp"
+#include "target/local/local_target.hpp"
+#include "target/local/replica_status.hpp"
+
+namespace ztp::cli {
+namespace {
+
+struct LogsFlags {
+  std::string env;
+  std::string replica;
+  bool follow = false;
+  int lines = 50;
+};
+
+// The log files of the live replicas of `env`, keyed by "replica stream".
+std::map<std::string, std::filesystem::path> log_files(const std::filesystem::path& env_dir,
+                                                       const std::string& only) {
+  std::map<std::string, std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(env_dir, ec)) {
+    auto id = entry.path().filename().string();
+    if (!entry.is_directory() || (!only.empty() && id != only)) {
+      continue;
+    }
+    for (auto name : {target::local::k_stdout_log, target::local::k_stderr_log}) {
+      auto path = entry.path() / std::string(name);
+      if (std::filesystem::exists(path)) {
+        files[id + (name == target::local::k_stderr_log ? " err" : " out")] = path;
+      }
+    }
+  }
+  return files;
+}
+
+std::vector<std::string> last_lines(const std::filesystem::path& path, int n, std::streamoff& end) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(line);
+  }
+  in.clear();
+  in.seekg(0, std::ios::end);
+  end = in.tellg();
+  if (static_cast<int>(lines.size()) > n) {
+    lines.erase(lines.begin(), lines.end() - n);
+  }
+  return lines;
+}
+
+int run_logs(Context& ctx, const LogsFlags& flags) {
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  auto env = ws->environment(flags.env);
+  if (!env.ok()) {
+    return report(ctx, env.error());
+  }
+  if ((*env)->target != "local") {
+    return report(
+        ctx, make_error(Errc::invalid, fmt::format("ztp logs reads local replicas; {} runs on {}",
+                                                   flags.env, (*env)->target)));
+  }
+  target::local::LocalPaths paths{ws->home};
+  auto files = log_files(paths.env_dir(flags.env), flags.replica);
+  if (files.empty() && !flags.follow) {
+    return report(
+        ctx, make_error(Errc::not_found,
+                        fmt::format("{} has no replica logs{}; deploy it first (`ztp deploy {}`)",
+                                    flags.env, flags.replica.empty() ? "" : " for " + flags.replica,
+                                    flags.env)));
+  }
+  std::map<std::string, std::streamoff> offsets;
+  for (const auto& [key, path] : files) {
+    std::streamoff end = 0;
+    for (const auto& line : last_lines(path, flags.lines, end)) {
+      fmt::print("{:<20} {}\n", key, line);
+    }
+    offsets[key] = end;
+  }
+  std::fflush(stdout);
+  while (flags.follow) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    for (const auto& [key, path] : log_files(paths.env_dir(flags.env), flags.replica)) {
+      std::error_code ec;
+      auto size = static_cast<std::streamoff>(std::filesystem::file_size(path, ec));
+      if (ec) {
+        continue;
+      }
+      auto& offset = offsets[key];
+      if (size < offset) {
+        offset = 0;  // rotated
+      }
+      if (size == offset) {
+        continue;
+      }
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(offset);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (in.eof()) {
+          break;  // a partial line: wait for the rest
+        }
+        fmt::print("{:<20} {}\n", key, line);
+        offset = in.tellg();
+      }
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  auto flags = std::make_shared<LogsFlags>();
+  auto* cmd = root.add_subcommand("logs", "Show the replica logs of an environment");
+  cmd->add_option("ENV", flags->env, "The environment")->required();
+  cmd->add_option("--replica", flags->replica, "Only this replica (as `ztp status` names it)");
+  cmd->add_option("-n,--lines", flags->lines, "Lines to show from the end of each log")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("-f,--follow", flags->follow, "Keep printing new lines until interrupted");
+  cmd->callback([&ctx, flags] { ctx.exit_code = run_logs(ctx, *flags); });
+}
+
+const Registration k_registration{52, setup};
+
+}  // namespace
+}  // namespace ztp::cli

@@ -1,0 +1,127 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "cli/workspace.hpp"
+
+namespace ztp::cli {
+namespace {
+
+nlohmann::json env_status(Workspace& ws, const spec::Environment& env) {
+  nlohmann::json j{{"env", env.name},
+                   {"url", "http://" + env.listen + "/"},
+                   {"target", env.target},
+                   {"desired_replicas", env.replicas}};
+  auto current = ws.store->current_release(env.name);
+  if (current.ok() && current->has_value()) {
+    const auto& r = **current;
+    j["release"] = {{"revision", r.revision},
+                    {"digest", r.digest},
+                    {"image", r.image_ref},
+                    {"short_sha", r.short_sha},
+                    {"activated_at", r.activated_at.value_or(0)}};
+  } else {
+    j["release"] = nullptr;
+  }
+  auto lkg = ws.store->get_last_known_good(env.name);
+  j["last_known_good"] =
+      lkg.ok() && lkg->has_value() ? nlohmann::json((*lkg)->revision) : nlohmann::json();
+  j["sets"] = nlohmann::json::array();
+  auto target = ws.target_for(env.name);
+  if (!target.ok()) {
+    j["error"] = target.error().message;
+    return j;
+  }
+  auto obs = (*target)->observe(env.name);
+  if (!obs.ok()) {
+    j["error"] = obs.error().message;
+    return j;
+  }
+  int healthy = 0;
+  int total = 0;
+  for (const auto& set : obs->sets) {
+    nlohmann::json s{{"release", set.release},
+                     {"digest", set.digest},
+                     {"weight", set.weight},
+                     {"replicas", nlohmann::json::array()}};
+    for (const auto& r : set.replicas) {
+      s["replicas"].push_back({{"id", r.id},
+                               {"address", r.address},
+                               {"state", target::state_name(r.state)},
+                               {"restarts", r.restarts},
+                               {"detail", r.detail}});
+      ++total;
+      healthy += r.state == target::Replica::State::healthy ? 1 : 0;
+    }
+    j["sets"].push_back(s);
+  }
+  j["healthy_replicas"] = healthy;
+  j["replicas"] = total;
+  return j;
+}
+
+void print_env(const nlohmann::json& j) {
+  std::string release = "(none)";
+  if (!j["release"].is_null()) {
+    release = fmt::format("revision {} {}", j["release"]["revision"].get<int64_t>(),
+                          j["release"]["digest"].get<std::string>().substr(0, 19));
+  }
+  fmt::print("{:<8} {}  {}/{} healthy  {}\n", j["env"].get<std::string>(), release,
+             j.value("healthy_replicas", 0), j["desired_replicas"].get<int>(),
+             j["url"].get<std::string>());
+  if (j.contains("error")) {
+    fmt::print("         ! {}\n", j["error"].get<std::string>());
+  }
+  for (const auto& s : j["sets"]) {
+    fmt::print("         release {} weight {}%\n", s["release"].get<std::string>(),
+               s["weight"].get<int>());
+    for (const auto& r : s["replicas"]) {
+      fmt::print(
+          "           {:<16} {:<16} {:<10} restarts {}{}\n", r["id"].get<std::string>(),
+          r["address"].get<std::string>(), r["state"].get<std::string>(), r["restarts"].get<int>(),
+          r["detail"].get<std::string>().empty() ? "" : "  " + r["detail"].get<std::string>());
+    }
+  }
+}
+
+int run_status(Context& ctx, const std::string& only) {
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  if (!only.empty()) {
+    auto e = ws->environment(only);
+    if (!e.ok()) {
+      return report(ctx, e.error());
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& env : ws->spec.environments) {
+    if (only.empty() || env.name == only) {
+      out.push_back(env_status(*ws, env));
+    }
+  }
+  if (ctx.globals.json()) {
+    fmt::print("{}\n", nlohmann::json{{"app", ws->spec.app}, {"environments", out}}.dump(2));
+  } else {
+    fmt::print("app {}\n", ws->spec.app);
+    for (const auto& j : out) {
+      print_env(j);
+    }
+  }
+  return 0;
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  auto env = std::make_shared<std::string>();
+  auto* cmd =
+      root.add_subcommand("status", "What runs where: release, replicas, health, weights, URLs");
+  cmd->add_option("ENV", *env, "Only this environment");
+  cmd->callback([&ctx, env] { ctx.exit_code = run_status(ctx, *env); });
+}
+
+const Registration k_registration{50, setup};
+
+}  // namespace
+}  // namespace ztp::cli

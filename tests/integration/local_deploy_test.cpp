@@ -1,0 +1,263 @@
+// The local platform end to end: `ztp deploy` of the sample application on real nginx replicas
+// behind `ztp proxy`, each under its own `ztp supervise`.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/support.hpp"
+
+namespace ztp {
+namespace {
+
+using testing::http_get;
+using testing::run_ztp;
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+void replace_in(const std::filesystem::path& p, const std::string& from, const std::string& to) {
+  auto text = read(p);
+  auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from << " not in " << p;
+  text.replace(at, from.size(), to);
+  write(p, text);
+}
+
+// Requests against the front door from a background thread until stopped; counts failures and
+// remembers the order in which versions were seen.
+class Load {
+ public:
+  Load(int port, int max_requests) : m_port(port), m_max(max_requests) {
+    m_thread = std::thread([this] { loop(); });
+  }
+  ~Load() { stop(); }
+  void stop() {
+    m_stop = true;
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+  }
+  int requests() const { return m_requests; }
+  int failures() const { return m_failures; }
+  std::string first_failure() const { return m_first_failure; }
+  std::vector<std::string> versions() const { return m_versions; }
+
+ private:
+  void loop() {
+    while (!m_stop && m_requests < m_max) {
+      auto r = http_get(m_port, "/");
+      ++m_requests;
+      if (r.status != 200) {
+        if (m_failures++ == 0) {
+          m_first_failure = "status " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
+        }
+        continue;
+      }
+      std::string v = r.body.find("Version 2") != std::string::npos ? "v2" : "v1";
+      if (m_versions.empty() || m_versions.back() != v) {
+        m_versions.push_back(v);
+      }
+    }
+  }
+
+  int m_port;
+  int m_max;
+  std::atomic<bool> m_stop{false};
+  std::atomic<int> m_requests{0};
+  std::atomic<int> m_failures{0};
+  std::string m_first_failure;
+  std::vector<std::string> m_versions;
+  std::thread m_thread;
+};
+
+class LocalDeployTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_TOOL("nginx", "nginx-light");
+    std::filesystem::copy(testing::source_dir() / "application", app(),
+                          std::filesystem::copy_options::recursive);
+    port = testing::free_port();
+    int range = 30000 + (port % 20000);
+    write(app() / "ztp.yaml", R"(app: sample-site
+build:
+  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
+  templates: ["nginx.local.conf"]
+service:
+  port: 80
+  port_range: )" + std::to_string(range) +
+                                  "-" + std::to_string(range + 200) + R"(
+  health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
+  start_timeout: 8s
+  stop_timeout: 5s
+  drain_timeout: 5s
+environments:
+  - name: dev
+    listen: 127.0.0.1:)" + std::to_string(port) +
+                                  R"(
+    replicas: 3
+    strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
+)");
+    env = {"ZTP_HOME=" + home().string()};
+  }
+
+  void TearDown() override {
+    if (std::filesystem::exists(app() / "ztp.yaml")) {
+      run_ztp({"-f", (app() / "ztp.yaml").string(), "down"}, env);
+    }
+  }
+
+  std::filesystem::path app() const { return dir / "app"; }
+  std::filesystem::path home() const { return dir / "home"; }
+
+  testing::ProcessResult ztp(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-f", (app() / "ztp.yaml").string()});
+    return run_ztp(args, env);
+  }
+
+  nlohmann::json status() {
+    auto r = ztp({"-o", "json", "status", "dev"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out)["environments"][0];
+  }
+
+  nlohmann::json replica_status(const std::string& id) {
+    return nlohmann::json::parse(read(home() / "envs" / "dev" / id / "status.json"));
+  }
+
+  testing::TempDir dir;
+  int port = 0;
+  std::vector<std::string> env;
+};
+
+TEST_F(LocalDeployTest, DeploysThreeHealthyReplicasBehindTheFrontDoor) {
+  auto r = ztp({"deploy", "dev", "--dir", app().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto page = http_get(port, "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("AWS ECS Demo"), std::string::npos);
+  auto s = status();
+  EXPECT_EQ(s["healthy_replicas"], 3) << s.dump(2);
+  ASSERT_EQ(s["sets"].size(), 1u);
+  EXPECT_EQ(s["sets"][0]["weight"], 100);
+  EXPECT_EQ(s["release"]["revision"], 1);
+}
+
+TEST_F(LocalDeployTest, UpgradeUnderLoadLosesNoRequestAndSwitchesContent) {
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
+  replace_in(app() / "src" / "index.html", "AWS ECS Demo", "AWS ECS Demo Version 2");
+  Load load(port, 200000);
+  auto r = ztp({"deploy", "dev", "--dir", app().string()});
+  // Keep the load on a little after the switch so the last old replica's drain is covered.
+  testing::wait_until([&] { return load.requests() > 0; });
+  load.stop();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_GT(load.requests(), 50);
+  EXPECT_EQ(load.failures(), 0) << load.first_failure();
+  EXPECT_EQ(load.versions(), (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_NE(http_get(port, "/").body.find("Version 2"), std::string::npos);
+  auto s = status();
+  EXPECT_EQ(s["release"]["revision"], 2);
+  ASSERT_EQ(s["sets"].size(), 1u);
+  EXPECT_EQ(s["sets"][0]["release"], "2");
+}
+
+TEST_F(LocalDeployTest, KilledReplicaIsRestartedAndGetsNoTrafficWhileDown) {
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
+  std::string id = status()["sets"][0]["replicas"][0]["id"];
+  auto before = replica_status(id);
+  int pid = before["pid"];
+  Load load(port, 100000);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        auto now = replica_status(id);
+        return now["restarts"].get<int>() >= 1 && now["pid"].get<int>() != pid &&
+               now["state"] == "running";
+      },
+      std::chrono::seconds(15)));
+  ASSERT_TRUE(testing::wait_until([&] { return status()["healthy_replicas"] == 3; },
+                                  std::chrono::seconds(15)));
+  load.stop();
+  EXPECT_GT(load.requests(), 10);
+  EXPECT_EQ(load.failures(), 0) << load.first_failure();
+}
+
+TEST_F(LocalDeployTest, KilledProxyComesBackWithTheSameRoutes) {
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
+  auto routes_before = nlohmann::json::parse(read(home() / "proxy" / "routes.json"));
+  auto proxy = nlohmann::json::parse(read(home() / "proxy" / "supervisor" / "status.json"));
+  int pid = proxy["pid"];
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        auto now = nlohmann::json::parse(read(home() / "proxy" / "supervisor" / "status.json"));
+        return now["pid"].get<int>() != pid && http_get(port, "/").status == 200;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_NE(http_get(port, "/").body.find("AWS ECS Demo"), std::string::npos);
+  auto routes_after = nlohmann::json::parse(read(home() / "proxy" / "routes.json"));
+  EXPECT_EQ(routes_before, routes_after);
+  EXPECT_EQ(status()["sets"][0]["weight"], 100);
+}
+
+TEST_F(LocalDeployTest, ReleaseThatNeverGetsHealthyIsRolledBackWithExit12) {
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
+  replace_in(app() / "conf" / "site.conf", "return 200", "return 500");
+  replace_in(app() / "src" / "index.html", "AWS ECS Demo", "AWS ECS Demo Version 2");
+  Load load(port, 100000);
+  auto r = ztp({"deploy", "dev", "--dir", app().string()});
+  load.stop();
+  EXPECT_EQ(r.exit_code, 12) << r.out << r.err;
+  EXPECT_NE(r.err.find("did not become healthy"), std::string::npos) << r.err;
+  EXPECT_EQ(load.failures(), 0) << load.first_failure();
+  EXPECT_EQ(load.versions(), (std::vector<std::string>{"v1"}));
+  auto s = status();
+  EXPECT_EQ(s["release"]["revision"], 1);
+  ASSERT_EQ(s["sets"].size(), 1u);
+  EXPECT_EQ(s["sets"][0]["release"], "1");
+  EXPECT_EQ(s["healthy_replicas"], 3);
+}
+
+TEST_F(LocalDeployTest, DeployWaitsForTheEnvironmentLockOrFailsWithNoWait) {
+  // Another rollout holds dev: the lock is an flock on home/locks/dev.lock.
+  std::filesystem::create_directories(home() / "locks");
+  write(home() / "locks" / "dev.lock", "ztp deploy dev (pid 1)\n");
+  int fd = ::open((home() / "locks" / "dev.lock").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  auto refused = ztp({"deploy", "dev", "--no-wait", "--dir", app().string()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("environment dev is locked by ztp deploy dev (pid 1)"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(home() / "envs" / "dev"));
+
+  testing::ProcessResult waited;
+  std::thread second([&] { waited = ztp({"deploy", "dev", "--dir", app().string()}); });
+  // It says it waits, and goes on once the holder is gone.
+  // A blocked flock shows in /proc/locks as a "->" line.
+  ASSERT_TRUE(
+      testing::wait_until([&] { return read("/proc/locks").find("-> FLOCK") != std::string::npos; },
+                          std::chrono::seconds(20)));
+  ::close(fd);
+  second.join();
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_NE(waited.err.find("waiting for it to finish"), std::string::npos) << waited.err;
+}
+
+}  // namespace
+}  // namespace ztp
