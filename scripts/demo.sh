@@ -35,6 +35,14 @@ cd "$app"
 say "Checking ztp.yaml"
 "$ztp" validate
 
+say "What this demo does not do yet"
+cat <<'EOT'
+The pipeline (ztp run: commit -> image tagged with the SHA -> dev -> qa -> approval -> prod)
+is not built yet (docs/status.md). This demo deploys the sample application's directory to
+each environment with `ztp deploy ENV --dir .`, which builds the same reproducible image and
+rolls it out by each environment's strategy: rolling in dev, blue-green in qa, canary in prod.
+EOT
+
 for env in dev qa prod; do
   say "Deploying $env"
   "$ztp" deploy "$env" --dir .

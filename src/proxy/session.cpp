@@ -265,8 +265,14 @@ asio::awaitable<bool> Session::serve() {
     }
     if (sent != Send::ok) {
       backend->end_request(w);
-      if (reused && can_retry && !retried) {
+      if (can_retry && !retried && sent != Send::upstream_timeout) {
         retried = true;
+        if (!reused) {
+          // A fresh connection failed: the backend itself is gone (e.g. killed); eject it and
+          // let the request, which it never answered, go to another one.
+          backend->report_connect_error(ECONNRESET);
+          backend.reset();
+        }
         continue;
       }
       if (sent == Send::upstream_timeout) {
@@ -301,8 +307,12 @@ asio::awaitable<bool> Session::serve() {
         status = 504;
         break;
       }
-      if (reused && can_retry && !retried && stale_connection(ec)) {
+      if (can_retry && !retried && stale_connection(ec)) {
         retried = true;
+        if (!reused) {
+          backend->report_connect_error(ECONNRESET);
+          backend.reset();
+        }
         continue;
       }
       status = 502;
