@@ -471,7 +471,7 @@ Result<Observed> LocalTarget::observe(const std::string& env) {
                   : h->second.state == "unhealthy" && h->second.consecutive_failures > 0
                       ? Replica::State::unhealthy
                       : Replica::State::starting;
-        if (r.detail.empty()) {
+        if (r.detail.empty() && r.state != Replica::State::healthy) {
           r.detail = h->second.last_error;
         }
       }
