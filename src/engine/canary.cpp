@@ -14,35 +14,6 @@ namespace {
 using verify::Judgement;
 using verify::Verdict;
 
-// `total` shared among `shares` in proportion to their values (largest remainder, so the
-// parts add up to exactly `total`).
-std::map<std::string, int> split(int total, const std::map<std::string, int>& shares) {
-  int sum = 0;
-  for (const auto& [_, share] : shares) {
-    sum += share;
-  }
-  std::map<std::string, int> out;
-  if (sum == 0) {
-    for (const auto& [release, _] : shares) {
-      out[release] = 0;
-    }
-    return out;
-  }
-  int assigned = 0;
-  std::vector<std::pair<int, std::string>> remainders;
-  for (const auto& [release, share] : shares) {
-    out[release] = total * share / sum;
-    assigned += out[release];
-    remainders.emplace_back(total * share % sum, release);
-  }
-  std::stable_sort(remainders.begin(), remainders.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t i = 0; assigned < total && i < remainders.size(); ++i, ++assigned) {
-    out[remainders[i].second] += 1;
-  }
-  return out;
-}
-
 nlohmann::json numbers(const Judgement& j, int weight) {
   const auto& m = j.measured;
   return {{"verdict", verify::verdict_name(j.verdict)},
@@ -112,7 +83,7 @@ class CanaryRun {
   }
 
   Result<void> set_weights(int weight) {
-    auto weights = split(100 - weight, m_stable);
+    auto weights = split_proportionally(100 - weight, m_stable);
     weights[release()] = weight;
     ZTP_TRY(m_target.set_weights(env(), weights));
     m_progress({"weights",

@@ -145,32 +145,37 @@ Result<void> step(target::Target& target, Clock& clock, const RolloutPlan& plan,
 
 }  // namespace
 
-std::map<std::string, int> proportional_weights(const std::map<std::string, int>& healthy) {
-  int total = 0;
-  for (const auto& [_, n] : healthy) {
-    total += n;
+std::map<std::string, int> split_proportionally(int total,
+                                                const std::map<std::string, int>& shares) {
+  int sum = 0;
+  for (const auto& [_, share] : shares) {
+    sum += share;
   }
   std::map<std::string, int> out;
-  if (total == 0) {
-    for (const auto& [release, _] : healthy) {
-      out[release] = 0;
+  if (sum == 0) {
+    for (const auto& [key, _] : shares) {
+      out[key] = 0;
     }
     return out;
   }
-  // Largest remainder, so the weights always add up to exactly 100.
+  // Largest remainder, so the parts always add up to exactly `total`.
   int assigned = 0;
   std::vector<std::pair<int, std::string>> remainders;
-  for (const auto& [release, n] : healthy) {
-    out[release] = n * 100 / total;
-    assigned += out[release];
-    remainders.emplace_back(n * 100 % total, release);
+  for (const auto& [key, share] : shares) {
+    out[key] = total * share / sum;
+    assigned += out[key];
+    remainders.emplace_back(total * share % sum, key);
   }
   std::stable_sort(remainders.begin(), remainders.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t i = 0; assigned < 100 && i < remainders.size(); ++i, ++assigned) {
+  for (size_t i = 0; assigned < total && i < remainders.size(); ++i, ++assigned) {
     out[remainders[i].second] += 1;
   }
   return out;
+}
+
+std::map<std::string, int> proportional_weights(const std::map<std::string, int>& healthy) {
+  return split_proportionally(100, healthy);
 }
 
 Result<void> wait_healthy(target::Target& target, Clock& clock, const RolloutPlan& plan,

@@ -35,4 +35,9 @@ Result<void> wait_healthy(target::Target& target, Clock& clock, const RolloutPla
 // 100; all zero when no replica is healthy.
 std::map<std::string, int> proportional_weights(const std::map<std::string, int>& healthy);
 
+// `total` shared among `shares` in proportion to their values by largest remainder, so the
+// parts add up to exactly `total` (all zero when every share is zero).
+std::map<std::string, int> split_proportionally(int total,
+                                                const std::map<std::string, int>& shares);
+
 }  // namespace ztp::engine
