@@ -410,8 +410,7 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
       if (!pid.ok()) {
         return make_error(pid.error().code, fmt::format("replica {}: {}", id, pid.error().message));
       }
-      log::info("replica started",
-                {{"env", release.env}, {"replica", id}, {"port", std::to_string(*port)}});
+      log::info("replica started", {{"replica", id}, {"port", std::to_string(*port)}});
       ids.push_back(id);
       added.push_back({id, fmt::format("127.0.0.1:{}", *port)});
     }
