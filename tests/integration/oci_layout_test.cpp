@@ -81,8 +81,14 @@ Built build_sample(const TempDir& dir, const std::string& content = "<h1>v1</h1>
   return Built{dir / "oci", built.value()};
 }
 
+// Debian's python3, which python3-jsonschema installs into, even when another python3 comes
+// first on PATH.
+std::string python3() {
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
 void require_jsonschema() {
-  auto probe = run_process({"python3", "-c", "import jsonschema"});
+  auto probe = run_process({python3(), "-c", "import jsonschema"});
   ASSERT_EQ(probe.exit_code, 0) << "python3 with the jsonschema module is needed: run `apt-get "
                                    "install python3-jsonschema` (or scripts/install-deps.sh)\n"
                                 << probe.err;
@@ -92,7 +98,7 @@ ztp::testing::ProcessResult validate(const TempDir& dir,
                                      const std::vector<std::pair<std::string, std::string>>& docs) {
   auto script = dir / "validate.py";
   EXPECT_TRUE(fs::atomic_write(script, k_validator).ok());
-  std::vector<std::string> argv{"python3", script.string(), schema_dir().string()};
+  std::vector<std::string> argv{python3(), script.string(), schema_dir().string()};
   for (const auto& [schema, doc] : docs) {
     argv.push_back(schema + "=" + doc);
   }
