@@ -126,16 +126,7 @@ Result<void> blue_green_update(target::Target& target, Clock& clock, const Rollo
     }
   }
 
-  const Error& why = result.error();
-  progress({"rollout.failed", why.message, {{"code", errc_name(why.code)}}});
-  auto restored = restore_previous(target, clock, *before, plan, progress);
-  if (!restored.ok()) {
-    return make_error(Errc::internal,
-                      fmt::format("{}; restoring the previous release failed too: {}", why.message,
-                                  restored.error().message));
-  }
-  progress({"rollout.rolled_back", fmt::format("{} restored to its previous state", env), {}});
-  return make_error(Errc::rolled_back, fmt::format("{}; rolled back", why.message));
+  return roll_back(target, clock, *before, plan, result.error(), progress);
 }
 
 Result<void> switch_back(target::Target& target, const std::string& env,

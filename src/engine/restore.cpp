@@ -64,4 +64,20 @@ Result<void> restore_previous(target::Target& target, Clock& clock, const target
   return {};
 }
 
+Error roll_back(target::Target& target, Clock& clock, const target::Observed& before,
+                const RolloutPlan& plan, const Error& failure, const Progress& progress) {
+  progress({"rollout.failed", failure.message, {{"code", errc_name(failure.code)}}});
+  auto restored = restore_previous(target, clock, before, plan, progress);
+  if (!restored.ok()) {
+    return make_error(Errc::internal,
+                      fmt::format("{}; restoring the previous release failed too: {}",
+                                  failure.message, restored.error().message));
+  }
+  progress({"rollout.rolled_back",
+            fmt::format("{} restored to its previous state; release {} stopped", plan.next.env,
+                        plan.next.release),
+            {}});
+  return make_error(Errc::rolled_back, fmt::format("{}; rolled back", failure.message));
+}
+
 }  // namespace ztp::engine

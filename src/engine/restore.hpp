@@ -14,4 +14,9 @@ namespace ztp::engine {
 Result<void> restore_previous(target::Target& target, Clock& clock, const target::Observed& before,
                               const RolloutPlan& plan, const Progress& progress);
 
+// Ends a failed rollout: reports `failure`, restores `before` (restore_previous) and returns
+// Errc::rolled_back with the failure's reason, or Errc::internal when restoring failed too.
+Error roll_back(target::Target& target, Clock& clock, const target::Observed& before,
+                const RolloutPlan& plan, const Error& failure, const Progress& progress);
+
 }  // namespace ztp::engine

@@ -246,17 +246,7 @@ Result<void> rolling_update(target::Target& target, Clock& clock, const RolloutP
               {}});
     return {};
   }
-  const Error& why = result.error();
-  progress({"rollout.failed", why.message, {{"code", errc_name(why.code)}}});
-  auto restored = restore_previous(target, clock, *before, plan, progress);
-  if (!restored.ok()) {
-    return make_error(Errc::internal,
-                      fmt::format("{}; restoring the previous release failed too: {}", why.message,
-                                  restored.error().message));
-  }
-  progress(
-      {"rollout.rolled_back", fmt::format("{} restored to its previous state", plan.next.env), {}});
-  return make_error(Errc::rolled_back, fmt::format("{}; rolled back", why.message));
+  return roll_back(target, clock, *before, plan, result.error(), progress);
 }
 
 }  // namespace ztp::engine
