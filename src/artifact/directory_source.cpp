@@ -7,28 +7,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "artifact/exclude.hpp"
 #include "util/fs.hpp"
-#include "util/glob.hpp"
 
 namespace ztp::artifact {
 namespace {
-
-constexpr const char* k_always_excluded[] = {".git", ".ztp"};
-
-bool excluded(const std::vector<std::string>& patterns, const std::string& rel) {
-  for (const char* name : k_always_excluded) {
-    if (rel == name) {
-      return true;
-    }
-  }
-  // Parents are visited first and pruned, so matching the path itself covers its ancestors.
-  for (const auto& p : patterns) {
-    if (glob_match(p, rel)) {
-      return true;
-    }
-  }
-  return false;
-}
 
 Result<void> walk(const std::filesystem::path& root, const std::string& rel_dir,
                   const std::vector<std::string>& patterns, std::vector<FileEntry>& out) {
@@ -42,7 +25,7 @@ Result<void> walk(const std::filesystem::path& root, const std::string& rel_dir,
   for (const auto& de : it) {
     std::string name = de.path().filename().string();
     std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-    if (excluded(patterns, rel)) {
+    if (is_excluded(patterns, rel)) {
       continue;
     }
     struct stat st {};
@@ -99,12 +82,7 @@ DirectorySource::DirectorySource(std::filesystem::path root, std::vector<std::st
     : m_root(std::move(root)), m_exclude(std::move(exclude)) {}
 
 Result<std::vector<FileEntry>> DirectorySource::entries() const {
-  for (const auto& p : m_exclude) {
-    auto valid = validate_glob(p);
-    if (!valid.ok()) {
-      return make_error(Errc::invalid, fmt::format("build.exclude: {}", valid.error().message));
-    }
-  }
+  ZTP_TRY(validate_excludes(m_exclude));
   std::error_code ec;
   if (!std::filesystem::is_directory(m_root, ec)) {
     return make_error(Errc::not_found,

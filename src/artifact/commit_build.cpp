@@ -1,0 +1,83 @@
+#include "artifact/commit_build.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "artifact/git_tree_source.hpp"
+
+namespace ztp::artifact {
+namespace {
+
+// The image tagged `sha` in `store`, described as a build would have; nullopt when none is.
+Result<std::optional<BuiltImage>> find_built(const OciLayoutStore& store, const std::string& sha) {
+  auto index = store.entries();
+  if (!index.ok()) {
+    return index.take_error();
+  }
+  std::optional<Descriptor> manifest;
+  for (const auto& e : index.value()) {
+    if (e.tag == sha) {
+      manifest = Descriptor{e.manifest.media_type, e.manifest.digest, e.manifest.size, {}};
+    }
+  }
+  if (!manifest) {
+    return std::optional<BuiltImage>();
+  }
+  auto parsed = store.read_manifest(*manifest);
+  if (!parsed.ok()) {
+    Error e = parsed.take_error();
+    e.message =
+        fmt::format("the image of commit {} in {}: {}", sha, store.root().string(), e.message);
+    return e;
+  }
+  BuiltImage image;
+  image.manifest = *manifest;
+  image.config = parsed->config;
+  image.layers = parsed->layers;
+  image.size = manifest->size + parsed->config.size;
+  for (const auto& l : parsed->layers) {
+    image.size += l.size;
+  }
+  for (const auto& e : index.value()) {
+    if (!e.tag.empty() && e.manifest.digest == manifest->digest) {
+      image.tags.push_back(e.tag);
+    }
+  }
+  return std::optional<BuiltImage>(std::move(image));
+}
+
+}  // namespace
+
+Result<CommitBuild> build_commit(const spec::Spec& spec, const source::GitRepo& repo,
+                                 std::string_view rev, OciLayoutStore& store) {
+  auto commit = repo.resolve(rev);
+  if (!commit.ok()) {
+    return commit.take_error();
+  }
+  CommitBuild out;
+  out.commit = std::move(commit.value());
+  auto existing = find_built(store, out.commit.sha);
+  if (!existing.ok()) {
+    return existing.take_error();
+  }
+  if (existing->has_value()) {
+    out.image = std::move(**existing);
+    out.reused = true;
+    return out;
+  }
+  GitTreeSource source(repo, out.commit.sha, spec.build.context, spec.build.exclude);
+  ImageSpecInputs in = inputs_from_spec(spec, out.commit.sha, repo.source_url(), out.commit.time);
+  auto built = build_image(source, in, store, {out.commit.sha, out.commit.short_sha});
+  if (!built.ok()) {
+    return built.take_error();
+  }
+  out.image = std::move(built.value());
+  return out;
+}
+
+Result<source::GitRepo> open_spec_repo(const spec::Spec& spec) {
+  return source::GitRepo::open(spec.base_dir() / spec.source.repo);
+}
+
+}  // namespace ztp::artifact
