@@ -1,0 +1,472 @@
+#pragma once
+
+// In-process HTTP servers for the registry client's unit tests: FakeHttpServer answers every
+// request with a handler; FakeRegistry is a small in-memory OCI distribution registry on top of
+// it, with knobs to misbehave (relative upload locations, corrupt blobs, altered digests) and
+// to demand Basic or bearer-token auth from its own token endpoint.
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "artifact/digest.hpp"
+
+namespace ztp::artifact::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+struct FakeRequest {
+  std::string method;
+  std::string target;  // path and query as sent
+  std::string path;
+  std::map<std::string, std::string> query;    // percent-decoded
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct FakeResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::int64_t head_length = -1;  // for HEAD: the Content-Length announced without a body
+};
+
+// Bytes that gzip cannot shrink and no two seeds share, so a blob spans several upload chunks.
+inline std::string noise(size_t n, unsigned seed) {
+  std::string out(n, '\0');
+  for (auto& c : out) {
+    seed = seed * 1103515245u + 12345u;
+    c = static_cast<char>(seed >> 16);
+  }
+  return out;
+}
+
+inline std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+
+// An HTTP/1.1 server on 127.0.0.1 (OS-picked port), one thread per connection, keep-alive.
+// Records every request.
+class FakeHttpServer {
+ public:
+  using Handler = std::function<FakeResponse(const FakeRequest&)>;
+
+  explicit FakeHttpServer(Handler handler)
+      : m_handler(std::move(handler)),
+        m_acceptor(m_ioc, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    m_port = m_acceptor.local_endpoint().port();
+    m_accept_thread = std::thread([this] { accept_loop(); });
+  }
+  ~FakeHttpServer() { stop(); }
+  FakeHttpServer(const FakeHttpServer&) = delete;
+  FakeHttpServer& operator=(const FakeHttpServer&) = delete;
+
+  int port() const { return m_port; }
+  std::string host() const { return "127.0.0.1:" + std::to_string(m_port); }
+  std::vector<FakeRequest> requests() const {
+    std::lock_guard lock(m_mu);
+    return m_requests;
+  }
+  // Requests whose method is `method` and whose path contains `part`.
+  int count(const std::string& method, const std::string& part) const {
+    int n = 0;
+    for (const auto& r : requests()) {
+      n += (r.method == method && r.path.find(part) != std::string::npos) ? 1 : 0;
+    }
+    return n;
+  }
+  int connections() const { return m_connections; }
+
+  void stop() {
+    if (m_stopped.exchange(true)) {
+      return;
+    }
+    ::shutdown(m_acceptor.native_handle(), SHUT_RDWR);
+    if (m_accept_thread.joinable()) {
+      m_accept_thread.join();
+    }
+    boost::system::error_code ec;
+    m_acceptor.close(ec);
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(m_mu);
+      for (int fd : m_fds) {
+        ::shutdown(fd, SHUT_RDWR);
+      }
+      threads = std::move(m_threads);
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+  }
+
+ private:
+  void accept_loop() {
+    while (!m_stopped) {
+      asio::ip::tcp::socket socket(m_ioc);
+      boost::system::error_code ec;
+      m_acceptor.accept(socket, ec);
+      if (ec) {
+        if (m_stopped) {
+          return;
+        }
+        continue;
+      }
+      ++m_connections;
+      std::lock_guard lock(m_mu);
+      m_fds.insert(socket.native_handle());
+      m_threads.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+    }
+  }
+
+  void serve(asio::ip::tcp::socket socket) {
+    beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    int fd = socket.native_handle();
+    while (!m_stopped) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(64 * 1024 * 1024);
+      http::read(socket, buffer, parser, ec);
+      if (ec) {
+        break;
+      }
+      auto& req = parser.get();
+      FakeRequest r;
+      r.method = std::string(req.method_string());
+      r.target = std::string(req.target());
+      size_t q = r.target.find('?');
+      r.path = r.target.substr(0, q);
+      if (q != std::string::npos) {
+        std::string_view rest = std::string_view(r.target).substr(q + 1);
+        while (!rest.empty()) {
+          std::string_view pair = rest.substr(0, rest.find('&'));
+          size_t eq = pair.find('=');
+          std::string key = percent_decode(pair.substr(0, eq));
+          std::string value =
+              eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+          // A repeated key (scope=a&scope=b) keeps every value, space separated.
+          auto& slot = r.query[key];
+          slot = slot.empty() ? value : slot + " " + value;
+          rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
+        }
+      }
+      for (const auto& f : req) {
+        std::string name(f.name_string());
+        for (auto& c : name) {
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        r.headers[name] = std::string(f.value());
+      }
+      r.body = req.body();
+      {
+        std::lock_guard lock(m_mu);
+        m_requests.push_back(r);
+      }
+      FakeResponse answer = m_handler(r);
+      http::response<http::string_body> res{static_cast<http::status>(answer.status),
+                                            req.version()};
+      for (const auto& [k, v] : answer.headers) {
+        res.insert(k, v);
+      }
+      res.keep_alive(req.keep_alive());
+      if (r.method == "HEAD") {
+        res.content_length(answer.head_length >= 0 ? static_cast<uint64_t>(answer.head_length) : 0);
+        http::response_serializer<http::string_body> sr{res};
+        sr.split(true);
+        http::write_header(socket, sr, ec);
+      } else {
+        res.body() = std::move(answer.body);
+        res.prepare_payload();
+        http::write(socket, res, ec);
+      }
+      if (ec || !req.keep_alive()) {
+        break;
+      }
+    }
+    std::lock_guard lock(m_mu);
+    m_fds.erase(fd);
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  }
+
+  Handler m_handler;
+  asio::io_context m_ioc;
+  asio::ip::tcp::acceptor m_acceptor;
+  int m_port = 0;
+  std::atomic<bool> m_stopped{false};
+  std::atomic<int> m_connections{0};
+  std::thread m_accept_thread;
+  mutable std::mutex m_mu;
+  std::vector<std::thread> m_threads;
+  std::set<int> m_fds;
+  std::vector<FakeRequest> m_requests;
+};
+
+// An in-memory registry serving one or more repositories.
+class FakeRegistry {
+ public:
+  struct Options {
+    bool relative_location = false;        // upload Locations as paths, not absolute URLs
+    std::string location_query;            // appended to upload Locations ("_state=abc")
+    std::string basic;                     // "Basic <b64>": demand Basic auth with this header
+    std::string bearer_basic;              // "Basic <b64>": demand bearer tokens, issued for this
+    std::string token_field = "token";     // "token" or "access_token"
+    std::string corrupt_blob;              // this blob is served with a flipped byte
+    std::string announce_manifest_digest;  // answered on manifest PUT instead of the real one
+    std::int64_t chunk_min = 0;            // OCI-Chunk-Min-Length of upload sessions
+  };
+
+  FakeRegistry() : FakeRegistry(Options{}) {}
+  explicit FakeRegistry(Options options)
+      : m_options(std::move(options)),
+        m_server([this](const FakeRequest& r) { return handle(r); }) {}
+
+  FakeHttpServer& server() { return m_server; }
+  std::string host() const { return m_server.host(); }
+  int token_requests() const { return m_server.count("GET", "/token"); }
+
+  void put_blob(const std::string& bytes) {
+    std::lock_guard lock(m_mu);
+    m_blobs[sha256_digest(bytes)] = bytes;
+  }
+  bool has_blob(const std::string& digest) const {
+    std::lock_guard lock(m_mu);
+    return m_blobs.count(digest) > 0;
+  }
+  void put_manifest(const std::string& ref, const std::string& bytes, const std::string& type) {
+    std::lock_guard lock(m_mu);
+    m_manifests[ref] = {bytes, type};
+    m_manifests[sha256_digest(bytes)] = {bytes, type};
+  }
+  // The manifest bytes stored under `ref`, or empty.
+  std::string manifest(const std::string& ref) const {
+    std::lock_guard lock(m_mu);
+    auto it = m_manifests.find(ref);
+    return it == m_manifests.end() ? std::string() : it->second.first;
+  }
+
+ private:
+  static FakeResponse error(int status, const std::string& code, const std::string& message) {
+    FakeResponse res;
+    res.status = status;
+    res.headers = {{"Content-Type", "application/json"}};
+    res.body = nlohmann::json{{"errors", {{{"code", code}, {"message", message}}}}}.dump();
+    return res;
+  }
+
+  std::string upload_location(const std::string& name, const std::string& id) const {
+    std::string path = "/v2/" + name + "/blobs/uploads/" + id;
+    if (!m_options.location_query.empty()) {
+      path += "?" + m_options.location_query;
+    }
+    return m_options.relative_location ? path : "http://" + m_server.host() + path;
+  }
+
+  // The 401 (or nothing) a request gets from the auth the options demand.
+  std::optional<FakeResponse> check_auth(const FakeRequest& r, const std::string& name) {
+    std::string given = r.header("authorization");
+    if (!m_options.basic.empty() && given != m_options.basic) {
+      auto res = error(401, "UNAUTHORIZED", "authentication required");
+      res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"fake\"");
+      return res;
+    }
+    if (m_options.bearer_basic.empty()) {
+      return std::nullopt;
+    }
+    bool push = r.method != "GET" && r.method != "HEAD";
+    std::string needed = name.empty() ? "" : "repository:" + name + (push ? ":pull,push" : ":pull");
+    std::lock_guard lock(m_mu);
+    auto it = m_tokens.find(given.substr(given.find(' ') + 1));
+    // A pull,push token also grants pull: "repository:a:pull" is a prefix of it.
+    bool granted = given.rfind("Bearer ", 0) == 0 && it != m_tokens.end() &&
+                   it->second.find(needed) != std::string::npos;
+    if (granted) {
+      return std::nullopt;
+    }
+    auto res = error(401, "UNAUTHORIZED", "authentication required");
+    std::string challenge =
+        "Bearer realm=\"http://" + m_server.host() + "/token\",service=\"fake\"";
+    if (!needed.empty()) {
+      challenge += ",scope=\"" + needed + "\"";
+    }
+    res.headers.emplace_back("WWW-Authenticate", challenge);
+    return res;
+  }
+
+  FakeResponse token(const FakeRequest& r) {
+    if (r.header("authorization") != m_options.bearer_basic) {
+      return error(401, "UNAUTHORIZED", "bad credentials");
+    }
+    std::lock_guard lock(m_mu);
+    std::string issued = "tok-" + std::to_string(++m_issued);
+    auto scope = r.query.find("scope");
+    m_tokens[issued] = scope == r.query.end() ? "" : scope->second;
+    FakeResponse res;
+    res.headers = {{"Content-Type", "application/json"}};
+    res.body = nlohmann::json{{m_options.token_field, issued}, {"expires_in", 300}}.dump();
+    return res;
+  }
+
+  FakeResponse handle(const FakeRequest& r) {
+    if (r.path == "/token") {
+      return token(r);
+    }
+    if (r.path.rfind("/v2/", 0) != 0) {
+      return error(404, "NOT_FOUND", "no such route");
+    }
+    std::string rest = r.path.substr(4);
+    std::string name;
+    std::string kind;
+    std::string arg;
+    for (const char* k : {"/blobs/uploads/", "/blobs/", "/manifests/"}) {
+      size_t at = rest.find(k);
+      if (at != std::string::npos) {
+        name = rest.substr(0, at);
+        kind = k;
+        arg = rest.substr(at + std::string(k).size());
+        break;
+      }
+    }
+    if (auto denied = check_auth(r, name)) {
+      return *denied;
+    }
+    if (rest.empty()) {
+      FakeResponse res;
+      res.body = "{}";
+      return res;
+    }
+    std::lock_guard lock(m_mu);
+    if (kind == "/blobs/uploads/") {
+      return upload(r, name, arg);
+    }
+    if (kind == "/blobs/") {
+      auto it = m_blobs.find(arg);
+      if (it == m_blobs.end()) {
+        return error(404, "BLOB_UNKNOWN", "blob unknown to registry");
+      }
+      FakeResponse res;
+      res.headers = {{"Docker-Content-Digest", arg}, {"Content-Type", "application/octet-stream"}};
+      res.body = it->second;
+      if (arg == m_options.corrupt_blob && !res.body.empty()) {
+        res.body[res.body.size() / 2] ^= 0x01;
+      }
+      res.head_length = static_cast<std::int64_t>(it->second.size());
+      return res;
+    }
+    if (kind == "/manifests/") {
+      if (r.method == "PUT") {
+        std::string digest = sha256_digest(r.body);
+        m_manifests[arg] = {r.body, r.header("content-type")};
+        m_manifests[digest] = {r.body, r.header("content-type")};
+        FakeResponse res;
+        res.status = 201;
+        res.headers = {{"Location", "/v2/" + name + "/manifests/" + digest},
+                       {"Docker-Content-Digest", m_options.announce_manifest_digest.empty()
+                                                     ? digest
+                                                     : m_options.announce_manifest_digest}};
+        return res;
+      }
+      auto it = m_manifests.find(arg);
+      if (it == m_manifests.end()) {
+        return error(404, "MANIFEST_UNKNOWN", "manifest unknown");
+      }
+      FakeResponse res;
+      res.headers = {{"Content-Type", it->second.second},
+                     {"Docker-Content-Digest", sha256_digest(it->second.first)}};
+      res.body = it->second.first;
+      res.head_length = static_cast<std::int64_t>(it->second.first.size());
+      return res;
+    }
+    return error(404, "NOT_FOUND", "no such route");
+  }
+
+  FakeResponse upload(const FakeRequest& r, const std::string& name, const std::string& id) {
+    FakeResponse res;
+    if (r.method == "POST" && id.empty()) {
+      std::string new_id = "u" + std::to_string(++m_upload_ids);
+      m_uploads[new_id] = "";
+      res.status = 202;
+      res.headers = {{"Location", upload_location(name, new_id)}, {"Range", "0-0"}};
+      if (m_options.chunk_min > 0) {
+        res.headers.emplace_back("OCI-Chunk-Min-Length", std::to_string(m_options.chunk_min));
+      }
+      return res;
+    }
+    auto it = m_uploads.find(id);
+    if (it == m_uploads.end()) {
+      return error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry");
+    }
+    if (r.method == "PATCH") {
+      std::string range = r.header("content-range");
+      size_t dash = range.find('-');
+      if (dash == std::string::npos ||
+          std::stoll(range.substr(0, dash)) != static_cast<long long>(it->second.size())) {
+        return error(416, "BLOB_UPLOAD_INVALID", "chunk out of order");
+      }
+      it->second += r.body;
+      res.status = 202;
+      res.headers = {{"Location", upload_location(name, id)},
+                     {"Range", "0-" + std::to_string(it->second.size() - 1)}};
+      return res;
+    }
+    if (r.method == "PUT") {
+      it->second += r.body;
+      std::string digest = r.query.count("digest") ? r.query.at("digest") : "";
+      if (sha256_digest(it->second) != digest) {
+        return error(400, "DIGEST_INVALID", "provided digest did not match uploaded content");
+      }
+      m_blobs[digest] = it->second;
+      m_uploads.erase(it);
+      res.status = 201;
+      res.headers = {{"Location", "/v2/" + name + "/blobs/" + digest},
+                     {"Docker-Content-Digest", digest}};
+      return res;
+    }
+    if (r.method == "DELETE") {
+      m_uploads.erase(it);
+      res.status = 204;
+      return res;
+    }
+    return error(405, "UNSUPPORTED", "method not allowed");
+  }
+
+  Options m_options;
+  mutable std::mutex m_mu;
+  std::map<std::string, std::string> m_blobs;
+  std::map<std::string, std::pair<std::string, std::string>> m_manifests;  // bytes, type
+  std::map<std::string, std::string> m_uploads;
+  std::map<std::string, std::string> m_tokens;  // token -> scopes
+  int m_upload_ids = 0;
+  int m_issued = 0;
+  FakeHttpServer m_server;  // last: it calls handle() until it is destroyed first
+};
+
+}  // namespace ztp::artifact::test
