@@ -61,11 +61,43 @@ nlohmann::json env_status(Workspace& ws, const spec::Environment& env) {
   return j;
 }
 
+// The runs still in progress or waiting at a gate, newest first.
+nlohmann::json open_runs(Workspace& ws) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto status :
+       {store::RunStatus::awaiting_approval, store::RunStatus::running, store::RunStatus::queued}) {
+    store::RunFilter filter;
+    filter.status = status;
+    filter.limit = 20;
+    auto runs = ws.store->list_runs(filter);
+    if (!runs.ok()) {
+      continue;
+    }
+    for (const auto& r : *runs) {
+      nlohmann::json j{{"id", r.id},
+                       {"short_sha", r.short_sha},
+                       {"status", store::to_string(r.status)},
+                       {"reason", r.reason}};
+      if (r.status == store::RunStatus::awaiting_approval) {
+        auto approval = ws.store->get_approval(r.id);
+        if (approval.ok()) {
+          j["awaiting"] = approval->env;
+        }
+      }
+      out.push_back(j);
+    }
+  }
+  return out;
+}
+
 void print_env(const nlohmann::json& j) {
   std::string release = "(none)";
   if (!j["release"].is_null()) {
-    release = fmt::format("revision {} {}", j["release"]["revision"].get<int64_t>(),
-                          j["release"]["digest"].get<std::string>().substr(0, 19));
+    const auto& r = j["release"];
+    std::string sha = r["short_sha"].get<std::string>();
+    release =
+        fmt::format("revision {} {}{}", r["revision"].get<int64_t>(), sha.empty() ? "" : sha + " ",
+                    r["digest"].get<std::string>().substr(0, 19));
   }
   fmt::print("{:<8} {}  {}/{} healthy  {}\n", j["env"].get<std::string>(), release,
              j.value("healthy_replicas", 0), j["desired_replicas"].get<int>(),
@@ -102,10 +134,24 @@ int run_status(Context& ctx, const std::string& only) {
       out.push_back(env_status(*ws, env));
     }
   }
+  auto runs = open_runs(*ws);
   if (ctx.globals.json()) {
-    fmt::print("{}\n", nlohmann::json{{"app", ws->spec.app}, {"environments", out}}.dump(2));
+    fmt::print(
+        "{}\n",
+        nlohmann::json{{"app", ws->spec.app}, {"environments", out}, {"runs", runs}}.dump(2));
   } else {
     fmt::print("app {}\n", ws->spec.app);
+    for (const auto& r : runs) {
+      if (r.contains("awaiting")) {
+        fmt::print("run {} ({}) awaits approval of {}: `ztp approve {}` or `ztp reject {}`\n",
+                   r["id"].get<int64_t>(), r["short_sha"].get<std::string>(),
+                   r["awaiting"].get<std::string>(), r["id"].get<int64_t>(),
+                   r["id"].get<int64_t>());
+      } else {
+        fmt::print("run {} ({}) is {}\n", r["id"].get<int64_t>(), r["short_sha"].get<std::string>(),
+                   r["status"].get<std::string>());
+      }
+    }
     for (const auto& j : out) {
       print_env(j);
     }

@@ -30,9 +30,25 @@ std::string holder_of(const std::filesystem::path& path) {
 Result<EnvLock> EnvLock::acquire(const std::filesystem::path& home, const std::string& env,
                                  const std::string& what, bool wait,
                                  const std::function<void(const std::string&)>& on_wait) {
-  auto dir = home / "locks";
-  ZTP_TRY(fs::ensure_dir(dir));
-  auto path = dir / (env + ".lock");
+  auto lock =
+      acquire_file(home / "locks" / (env + ".lock"), "environment " + env, what, wait, on_wait);
+  if (!lock.ok() && lock.error().code == Errc::conflict) {
+    return make_error(Errc::conflict,
+                      lock.error().message + ", or drop --no-wait to queue behind it");
+  }
+  return lock;
+}
+
+Result<EnvLock> EnvLock::acquire_run(const std::filesystem::path& home, int64_t run_id,
+                                     const std::string& what) {
+  return acquire_file(home / "locks" / fmt::format("run-{}.lock", run_id),
+                      fmt::format("run {}", run_id), what, false, {});
+}
+
+Result<EnvLock> EnvLock::acquire_file(const std::filesystem::path& path, const std::string& subject,
+                                      const std::string& what, bool wait,
+                                      const std::function<void(const std::string&)>& on_wait) {
+  ZTP_TRY(fs::ensure_dir(path.parent_path()));
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     return make_error(Errc::internal, fmt::format("{}: cannot open lock file: {}", path.string(),
@@ -48,12 +64,10 @@ Result<EnvLock> EnvLock::acquire(const std::filesystem::path& home, const std::s
     if (!wait) {
       ::close(fd);
       return make_error(Errc::conflict,
-                        fmt::format("environment {} is locked by {}; wait for it to finish or drop "
-                                    "--no-wait to queue behind it",
-                                    env, holder));
+                        fmt::format("{} is locked by {}; wait for it to finish", subject, holder));
     }
     if (on_wait) {
-      on_wait(fmt::format("environment {} is locked by {}; waiting for it to finish", env, holder));
+      on_wait(fmt::format("{} is locked by {}; waiting for it to finish", subject, holder));
     }
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno != EINTR) {

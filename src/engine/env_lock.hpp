@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -20,6 +21,12 @@ class EnvLock {
                                  const std::string& what, bool wait,
                                  const std::function<void(const std::string&)>& on_wait = {});
 
+  // The lock of run `run_id` (`<home>/locks/run-<id>.lock`): held by the process that drives
+  // the run, so another process can tell a run in progress from one whose driver died. Never
+  // waits: Errc::conflict naming the holder when it is taken.
+  static Result<EnvLock> acquire_run(const std::filesystem::path& home, int64_t run_id,
+                                     const std::string& what);
+
   EnvLock(EnvLock&& other) noexcept;
   EnvLock& operator=(EnvLock&& other) noexcept;
   EnvLock(const EnvLock&) = delete;
@@ -27,6 +34,9 @@ class EnvLock {
   ~EnvLock();
 
  private:
+  static Result<EnvLock> acquire_file(const std::filesystem::path& path, const std::string& subject,
+                                      const std::string& what, bool wait,
+                                      const std::function<void(const std::string&)>& on_wait);
   explicit EnvLock(int fd) : m_fd(fd) {}
   int m_fd = -1;
 };

@@ -131,9 +131,16 @@ CREATE TABLE env_state (
 );
 )sql";
 
-constexpr std::array<Migration, 2> k_migrations{{
+// v3: what resuming a run needs: the image it promotes and the last environment it goes to.
+constexpr std::string_view k_v3_run_image_and_scope = R"sql(
+ALTER TABLE runs ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN until_env TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 3> k_migrations{{
     {1, "runs_and_releases", k_v1_runs_and_releases},
     {2, "gates_and_desired_state", k_v2_gates_and_desired_state},
+    {3, "run_image_and_scope", k_v3_run_image_and_scope},
 }};
 
 int64_t wall_ms() {

@@ -58,7 +58,9 @@ struct Run {
   std::string short_sha;
   Trigger trigger = Trigger::manual;
   RunStatus status = RunStatus::queued;
-  std::string reason;  // why it ended (or waits) as it did; empty while all is well
+  std::string reason;     // why it ended (or waits) as it did; empty while all is well
+  std::string digest;     // the image it promotes, once built ("" before)
+  std::string until_env;  // the last environment it goes to ("" = every one)
   int64_t created_at = 0;
   int64_t updated_at = 0;
   std::optional<int64_t> finished_at;  // set when the status becomes final
@@ -70,6 +72,7 @@ struct NewRun {
   std::string commit_sha;
   std::string short_sha;
   Trigger trigger = Trigger::manual;
+  std::string until_env;  // "" = every environment
 };
 
 // Which runs list_runs returns, newest first.

@@ -51,6 +51,8 @@ class SqliteStore {
   // Moves run `id` to `status` with `reason`; a final status also sets finished_at.
   // not_found when there is no such run; conflict when the run already finished.
   Result<Run> update_run_status(int64_t id, RunStatus status, const std::string& reason = {});
+  // Records the image run `id` promotes (once built). not_found when there is no such run.
+  Result<Run> set_run_digest(int64_t id, const std::string& digest);
   // Runs matching `filter`, newest first.
   Result<std::vector<Run>> list_runs(const RunFilter& filter = {});
   // The newest run (with a stage in `env` when given); nullopt when there is none.

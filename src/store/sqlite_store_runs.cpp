@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view k_run_columns =
     "id, app, commit_sha, short_sha, \"trigger\", status, reason, created_at, updated_at, "
-    "finished_at";
+    "finished_at, digest, until_env";
 
 Run read_run(const Statement& s) {
   Run r;
@@ -24,6 +24,8 @@ Run read_run(const Statement& s) {
   r.created_at = s.int64(7);
   r.updated_at = s.int64(8);
   r.finished_at = s.optional_int64(9);
+  r.digest = s.text(10);
+  r.until_env = s.text(11);
   return r;
 }
 
@@ -81,10 +83,11 @@ Result<Run> SqliteStore::create_run(const NewRun& run) {
     auto row = query_one(
         m_db, "create run",
         fmt::format("INSERT INTO runs (app, commit_sha, short_sha, \"trigger\", status, reason, "
-                    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', '', ?5, ?5) "
-                    "RETURNING {}",
+                    "created_at, updated_at, until_env) VALUES (?1, ?2, ?3, ?4, 'queued', '', "
+                    "?5, ?5, ?6) RETURNING {}",
                     k_run_columns),
-        read_run, run.app, run.commit_sha, run.short_sha, to_string(run.trigger), now);
+        read_run, run.app, run.commit_sha, run.short_sha, to_string(run.trigger), now,
+        run.until_env);
     if (!row.ok()) {
       return row.take_error();
     }
@@ -123,6 +126,26 @@ Result<Run> SqliteStore::update_run_status(int64_t id, RunStatus status,
                          read_run, id, to_string(status), reason, now, finished);
     if (!row.ok()) {
       return row.take_error();
+    }
+    return std::move(**row);
+  });
+}
+
+Result<Run> SqliteStore::set_run_digest(int64_t id, const std::string& digest) {
+  std::lock_guard lock(m_mu);
+  std::string operation = fmt::format("record the image of run {}", id);
+  return in_transaction(m_db, operation, [&]() -> Result<Run> {
+    auto row = query_one(m_db, operation,
+                         fmt::format("UPDATE runs SET digest = ?2, updated_at = ?3 WHERE id = ?1 "
+                                     "RETURNING {}",
+                                     k_run_columns),
+                         read_run, id, digest, now_ms());
+    if (!row.ok()) {
+      return row.take_error();
+    }
+    if (!*row) {
+      return make_error(Errc::not_found,
+                        fmt::format("run {} does not exist in {}", id, path().string()));
     }
     return std::move(**row);
   });

@@ -9,7 +9,7 @@ namespace {
 using test::TempStore;
 
 int64_t make_run(TempStore& s) {
-  return s->create_run(NewRun{"shop", "abcdef0123", "abcdef0", Trigger::manual})->id;
+  return s->create_run(NewRun{"shop", "abcdef0123", "abcdef0", Trigger::manual, ""})->id;
 }
 
 TEST(SqliteStoreApprovalsTest, RequestIsPendingUntilDecided) {

@@ -165,7 +165,7 @@ TEST(SqliteStoreConcurrencyTest, TwoProcessesOpeningAFreshFileMigrateItOnce) {
         if (!opened.ok()) {
           return fail(opened.error().message);
         }
-        auto run = (*opened)->create_run(NewRun{"shop", "abcdef0", "abcdef0", Trigger::poll});
+        auto run = (*opened)->create_run(NewRun{"shop", "abcdef0", "abcdef0", Trigger::poll, ""});
         return run.ok() ? 0 : fail(run.error().message);
       });
     }

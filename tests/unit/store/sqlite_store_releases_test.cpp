@@ -59,7 +59,7 @@ TEST(SqliteStoreReleasesTest, RevisionsCountPerEnvironment) {
 
 TEST(SqliteStoreReleasesTest, ReleaseKeepsItsRun) {
   TempStore s;
-  auto run = s->create_run(NewRun{"shop", "abc1234def", "abc1234", Trigger::webhook});
+  auto run = s->create_run(NewRun{"shop", "abc1234def", "abc1234", Trigger::webhook, ""});
   auto r = release_of("dev", "sha256:a");
   r.run_id = run->id;
   auto created = s->create_release(r);

@@ -15,7 +15,7 @@ using test::raw_query;
 using test::TempStore;
 
 NewRun new_run(const std::string& sha = "0123456789abcdef0123456789abcdef01234567") {
-  return NewRun{"shop", sha, sha.substr(0, 7), Trigger::poll};
+  return NewRun{"shop", sha, sha.substr(0, 7), Trigger::poll, ""};
 }
 
 TEST(SqliteStoreTest, OpenCreatesDirectoryInWalModeAtLatestVersion) {
@@ -117,6 +117,23 @@ TEST(SqliteStoreTest, UpdateRunStatusStampsFinishAndRefusesFinishedRuns) {
   EXPECT_EQ(s->get_run(run->id)->status, RunStatus::rolled_back);
 
   auto missing = s->update_run_status(9999, RunStatus::running);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+}
+
+TEST(SqliteStoreTest, RunKeepsItsScopeAndImage) {
+  TempStore s;
+  NewRun nr = new_run();
+  nr.until_env = "qa";
+  auto run = s->create_run(nr);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->until_env, "qa");
+  EXPECT_EQ(run->digest, "");
+  auto set = s->set_run_digest(run->id, "sha256:" + std::string(64, 'a'));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(s->get_run(run->id)->digest, "sha256:" + std::string(64, 'a'));
+  EXPECT_EQ(s->get_run(run->id)->until_env, "qa");
+  auto missing = s->set_run_digest(run->id + 100, "sha256:00");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, Errc::not_found);
 }

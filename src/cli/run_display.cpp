@@ -1,0 +1,221 @@
+#include "cli/run_display.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/workspace.hpp"
+
+namespace ztp::cli {
+namespace {
+
+bool is_bad(const std::string& kind) {
+  return kind.find("failed") != std::string::npos ||
+         kind.find("rolled_back") != std::string::npos ||
+         kind.find("interrupted") != std::string::npos || kind == "run.cancelled";
+}
+
+std::string weights_text(const nlohmann::json& weights) {
+  std::string out;
+  for (const auto& [release, weight] : weights.items()) {
+    out += fmt::format("{}r{}:{}%", out.empty() ? "" : " ", release, weight.dump());
+  }
+  return out;
+}
+
+}  // namespace
+
+RunDisplay::RunDisplay()
+    : m_tty(::isatty(STDERR_FILENO) != 0), m_start(std::chrono::steady_clock::now()) {
+  if (m_tty) {
+    m_ticker = std::thread([this] {
+      std::unique_lock lock(m_mu);
+      while (!m_stopped) {
+        m_cv.wait_for(lock, std::chrono::seconds(1));
+        if (!m_stopped && !m_env.empty()) {
+          draw_status_locked();
+        }
+      }
+    });
+  }
+}
+
+RunDisplay::~RunDisplay() { stop(); }
+
+void RunDisplay::stop() {
+  {
+    std::lock_guard lock(m_mu);
+    if (m_stopped) {
+      return;
+    }
+    m_stopped = true;
+    clear_status_locked();
+  }
+  m_cv.notify_all();
+  if (m_ticker.joinable()) {
+    m_ticker.join();
+  }
+}
+
+double RunDisplay::elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+}
+
+engine::Progress RunDisplay::progress() {
+  return [this](const engine::ProgressEvent& e) { on_event(e); };
+}
+
+void RunDisplay::note(const std::string& message) { print_line("", message, false); }
+
+void RunDisplay::clear_status_locked() {
+  if (m_status_shown) {
+    fmt::print(stderr, "\r\033[K");
+    m_status_shown = false;
+  }
+}
+
+void RunDisplay::draw_status_locked() {
+  auto it = m_envs.find(m_env);
+  if (it == m_envs.end()) {
+    return;
+  }
+  const auto& v = it->second;
+  std::string text = fmt::format("{} {} {}", m_run, m_env, v.stage);
+  if (!v.release.empty()) {
+    text +=
+        fmt::format(" · r{} {}/{} healthy", v.release, v.healthy, std::max(v.starting, v.healthy));
+  }
+  if (!v.weights.empty()) {
+    text += " · " + v.weights;
+  }
+  if (v.checks_passed + v.checks_failed > 0) {
+    text += fmt::format(" · checks {} ok {} failed", v.checks_passed, v.checks_failed);
+  }
+  text += fmt::format(" · {:.0f}s", elapsed());
+  fmt::print(stderr, "\r\033[K\033[1m{}\033[0m", text);
+  std::fflush(stderr);
+  m_status_shown = true;
+}
+
+void RunDisplay::print_line(const std::string& env, const std::string& message, bool bad) {
+  std::lock_guard lock(m_mu);
+  std::string where = env.empty() ? "" : fmt::format("[{}] ", env);
+  if (m_tty) {
+    clear_status_locked();
+    fmt::print(stderr, "\033[2m{:>7.1f}s\033[0m {}{}{}{}\n", elapsed(), where,
+               bad ? "\033[31m" : "", message, bad ? "\033[0m" : "");
+    if (!m_stopped && !m_env.empty()) {
+      draw_status_locked();
+    }
+  } else {
+    fmt::print(stderr, "{:>7.1f}s {}{}\n", elapsed(), where, message);
+  }
+}
+
+void RunDisplay::on_event(const engine::ProgressEvent& e) {
+  std::string env = e.data.is_object() ? e.data.value("env", std::string()) : std::string();
+  {
+    std::lock_guard lock(m_mu);
+    if (e.data.is_object() && e.data.contains("run")) {
+      m_run = fmt::format("run {}", e.data["run"].dump());
+    }
+    if (!env.empty()) {
+      m_env = env;
+      auto& v = m_envs[env];
+      if (e.kind == "stage.started") {
+        v.stage = e.data.value("stage", std::string());
+      } else if (e.kind == "rollout.started") {
+        v.release = e.data.value("release", std::string());
+        v.starting = v.healthy = 0;
+      } else if (e.kind == "replica.starting") {
+        v.starting += e.data.value("count", 0);
+      } else if (e.kind == "replica.healthy") {
+        ++v.healthy;
+      } else if (e.kind == "weights" && e.data.contains("weights")) {
+        v.weights = weights_text(e.data["weights"]);
+      } else if (e.kind == "check.passed") {
+        ++v.checks_passed;
+      } else if (e.kind == "check.failed") {
+        ++v.checks_failed;
+      }
+    }
+  }
+  // The strategy's own lines say when a rollout ends and verification begins.
+  std::string stage = e.data.is_object() ? e.data.value("stage", std::string()) : std::string();
+  if ((e.kind == "stage.succeeded" && stage == "rollout") ||
+      (e.kind == "stage.started" && stage == "verify")) {
+    return;
+  }
+  print_line(env, e.message, is_bad(e.kind));
+}
+
+void print_run_result(const engine::RunResult& result, bool json) {
+  const auto& run = result.run;
+  if (json) {
+    nlohmann::json envs = nlohmann::json::array();
+    for (const auto& e : result.envs) {
+      envs.push_back({{"env", e.env},
+                      {"status", e.status},
+                      {"revision", e.revision},
+                      {"url", e.url},
+                      {"detail", e.detail}});
+    }
+    nlohmann::json j{{"run", run.id},
+                     {"commit", run.commit_sha},
+                     {"short_sha", run.short_sha},
+                     {"digest", run.digest},
+                     {"status", store::to_string(run.status)},
+                     {"reason", run.reason},
+                     {"environments", envs}};
+    if (result.error) {
+      j["error"] = {{"code", errc_name(result.error->code)}, {"message", result.error->message}};
+    }
+    fmt::print("{}\n", j.dump(2));
+    return;
+  }
+  fmt::print("run {} {} {}{}\n", run.id, run.short_sha, store::to_string(run.status),
+             run.reason.empty() ? "" : ": " + run.reason);
+  for (const auto& e : result.envs) {
+    std::string rev = e.revision > 0 ? fmt::format("revision {}", e.revision) : "";
+    fmt::print("  {:<8} {:<17} {:<12} {}\n", e.env, e.status, rev, e.url);
+  }
+}
+
+int run_exit_code(const engine::RunResult& result) {
+  if (result.error) {
+    return exit_code(result.error->code);
+  }
+  switch (result.run.status) {
+    case store::RunStatus::succeeded:
+    case store::RunStatus::awaiting_approval:
+    case store::RunStatus::running:
+    case store::RunStatus::queued:
+      return 0;
+    case store::RunStatus::rolled_back:
+      return exit_code(Errc::rolled_back);
+    case store::RunStatus::cancelled:
+      return exit_code(Errc::refused);
+    case store::RunStatus::failed:
+      return exit_code(Errc::internal);
+  }
+  return 1;
+}
+
+engine::Pipeline make_pipeline(Workspace& ws, engine::Progress progress,
+                               std::function<void(const std::string&)> on_wait) {
+  return engine::Pipeline{
+      .spec = ws.spec,
+      .home = ws.home,
+      .store = *ws.store,
+      .clock = system_clock(),
+      .target_for = [&ws](const std::string& env) { return ws.target_for(env); },
+      .progress = std::move(progress),
+      .on_wait = std::move(on_wait),
+      .wait_for_approval = true,
+      .approval_poll = std::chrono::milliseconds(500),
+      .actor = "cli",
+  };
+}
+
+}  // namespace ztp::cli

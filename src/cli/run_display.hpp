@@ -1,0 +1,73 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "engine/pipeline.hpp"
+#include "engine/progress.hpp"
+
+namespace ztp::cli {
+
+// Shows a run as it happens, on standard error. Every event is a line with the elapsed time and
+// its environment; in a terminal a status line below them keeps the current stage, the new
+// release's healthy replicas, the weights, the check results and the elapsed time up to date
+// (redrawn every second). Not a terminal: plain lines only.
+class RunDisplay {
+ public:
+  RunDisplay();
+  ~RunDisplay();
+  RunDisplay(const RunDisplay&) = delete;
+  RunDisplay& operator=(const RunDisplay&) = delete;
+
+  // The Progress that feeds this display (valid while it lives).
+  engine::Progress progress();
+  // A line of its own (lock waits, repairs).
+  void note(const std::string& message);
+  // Clears the status line for good; later output is plain.
+  void stop();
+
+ private:
+  struct EnvView {
+    std::string stage;
+    std::string release;
+    int starting = 0;
+    int healthy = 0;
+    std::string weights;
+    int checks_passed = 0;
+    int checks_failed = 0;
+  };
+  void on_event(const engine::ProgressEvent& e);
+  void print_line(const std::string& env, const std::string& message, bool bad);
+  void draw_status_locked();
+  void clear_status_locked();
+  double elapsed() const;
+
+  const bool m_tty;
+  const std::chrono::steady_clock::time_point m_start;
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  bool m_stopped = false;
+  bool m_status_shown = false;
+  std::string m_env;  // the environment the run is in now
+  std::string m_run;
+  std::map<std::string, EnvView> m_envs;
+  std::thread m_ticker;
+};
+
+// Prints a run's outcome: one line per environment with its status, revision and URL (a JSON
+// object with --output json) on standard output.
+void print_run_result(const engine::RunResult& result, bool json);
+
+// The process exit code of a run's outcome (DESIGN.md's classes; 0 while it waits at a gate).
+int run_exit_code(const engine::RunResult& result);
+
+// The engine::Pipeline of a command: the workspace's spec, store and targets.
+struct Workspace;
+engine::Pipeline make_pipeline(Workspace& ws, engine::Progress progress,
+                               std::function<void(const std::string&)> on_wait);
+
+}  // namespace ztp::cli

@@ -1,0 +1,604 @@
+#include "engine/pipeline.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "artifact/commit_build.hpp"
+#include "artifact/oci_layout_store.hpp"
+#include "artifact/registry_client.hpp"
+#include "engine/deploy.hpp"
+#include "engine/env_lock.hpp"
+#include "source/trigger.hpp"
+#include "util/log.hpp"
+
+namespace ztp::engine {
+namespace {
+
+using store::RunStatus;
+using store::StageStatus;
+
+std::string short_digest(const std::string& digest) { return digest.substr(0, 19); }
+
+std::string url_of(const spec::Environment& env) { return "http://" + env.listen + "/"; }
+
+// Records an event of run `run_id` in the store, then shows it.
+class RunReporter {
+ public:
+  RunReporter(Pipeline& p, int64_t run_id) : m_p(p), m_run_id(run_id) {}
+
+  void operator()(const std::optional<std::string>& env, ProgressEvent e) const {
+    if (!e.data.is_object()) {
+      e.data = nlohmann::json::object();
+    }
+    if (env && !e.data.contains("env")) {
+      e.data["env"] = *env;
+    }
+    e.data["run"] = m_run_id;
+    auto stored = m_p.store.append_event({m_run_id, env, e.kind, e.message, e.data.dump()});
+    if (!stored.ok()) {
+      log::warn("event not recorded", {{"error", stored.error().message}});
+    }
+    if (m_p.progress) {
+      m_p.progress(e);
+    }
+  }
+
+  // A Progress for deploy(), which records its events itself: only tags and shows them.
+  Progress shown_for(const std::string& env) const {
+    return [this, env](const ProgressEvent& event) {
+      ProgressEvent e = event;
+      if (!e.data.is_object()) {
+        e.data = nlohmann::json::object();
+      }
+      e.data["env"] = env;
+      e.data["run"] = m_run_id;
+      if (m_p.progress) {
+        m_p.progress(e);
+      }
+    };
+  }
+
+ private:
+  Pipeline& m_p;
+  int64_t m_run_id;
+};
+
+// The stages of a run, read once and kept in step with what this process records.
+class Stages {
+ public:
+  Stages(store::SqliteStore& store, const RunReporter& report, std::vector<store::Stage> stages)
+      : m_store(store), m_report(report), m_stages(std::move(stages)) {}
+
+  // The latest stage `name` (of `env`), if any.
+  const store::Stage* find(const std::string& name, const std::optional<std::string>& env) const {
+    for (auto it = m_stages.rbegin(); it != m_stages.rend(); ++it) {
+      if (it->name == name && it->env == env) {
+        return &*it;
+      }
+    }
+    return nullptr;
+  }
+
+  bool succeeded(const std::string& name, const std::optional<std::string>& env) const {
+    const auto* s = find(name, env);
+    return s != nullptr &&
+           (s->status == StageStatus::succeeded || s->status == StageStatus::skipped);
+  }
+
+  Result<int64_t> start(int64_t run_id, const std::string& name,
+                        const std::optional<std::string>& env, const std::string& message) {
+    auto s = m_store.start_stage(run_id, name, env);
+    if (!s.ok()) {
+      return s.take_error();
+    }
+    m_stages.push_back(*s);
+    m_report(env, {"stage.started", message, {{"stage", name}}});
+    return s->id;
+  }
+
+  Result<void> finish(int64_t stage_id, StageStatus status, const std::string& detail,
+                      nlohmann::json data = nlohmann::json::object()) {
+    auto s = m_store.finish_stage(stage_id, status, detail);
+    if (!s.ok()) {
+      return s.take_error();
+    }
+    for (auto& st : m_stages) {
+      if (st.id == stage_id) {
+        st = *s;
+      }
+    }
+    data["stage"] = s->name;
+    data["status"] = store::to_string(status);
+    m_report(s->env, {"stage." + std::string(store::to_string(status)), detail, data});
+    return {};
+  }
+
+ private:
+  store::SqliteStore& m_store;
+  const RunReporter& m_report;
+  std::vector<store::Stage> m_stages;
+};
+
+// The environments a run goes through, in order, up to its `until_env`.
+std::vector<const spec::Environment*> run_environments(const spec::Spec& spec,
+                                                       const std::string& until) {
+  std::vector<const spec::Environment*> out;
+  for (const auto& env : spec.environments) {
+    out.push_back(&env);
+    if (env.name == until) {
+      break;
+    }
+  }
+  return out;
+}
+
+// The run's image: builds commit `run.commit_sha` into the layout store (reusing an image built
+// before) and records its digest on the run.
+Result<std::string> build_stage(Pipeline& p, store::Run& run, Stages& stages) {
+  if (!run.digest.empty() && stages.succeeded("build", std::nullopt)) {
+    return run.digest;
+  }
+  auto id = stages.start(run.id, "build", std::nullopt,
+                         fmt::format("building {} from commit {}", p.spec.app, run.short_sha));
+  if (!id.ok()) {
+    return id.take_error();
+  }
+  auto fail = [&](const Error& e) -> Error {
+    [[maybe_unused]] auto f = stages.finish(*id, StageStatus::failed, e.message);
+    return e;
+  };
+  auto repo = artifact::open_spec_repo(p.spec);
+  if (!repo.ok()) {
+    return fail(repo.error());
+  }
+  auto layout = artifact::OciLayoutStore::open(p.home / "oci");
+  if (!layout.ok()) {
+    return fail(layout.error());
+  }
+  auto built = artifact::build_commit(p.spec, *repo, run.commit_sha, *layout);
+  if (!built.ok()) {
+    return fail(built.error());
+  }
+  const auto& image = built->image;
+  auto recorded = p.store.set_run_digest(run.id, image.manifest.digest);
+  if (!recorded.ok()) {
+    return fail(recorded.error());
+  }
+  run = *recorded;
+  ZTP_TRY(stages.finish(
+      *id, StageStatus::succeeded,
+      built->reused
+          ? fmt::format("commit {} was built before: {} (tags {})", run.short_sha,
+                        image.manifest.digest, fmt::join(image.tags, ", "))
+          : fmt::format("built {} ({} bytes, {} new blob(s), tags {})", image.manifest.digest,
+                        image.size, image.written.size(), fmt::join(image.tags, ", ")),
+      {{"digest", image.manifest.digest},
+       {"tags", image.tags},
+       {"size", image.size},
+       {"reused", built->reused}}));
+  return image.manifest.digest;
+}
+
+// Pushes the run's image to the spec's registry; the layout store alone needs no push.
+Result<void> push_stage(Pipeline& p, const store::Run& run, Stages& stages) {
+  if (stages.succeeded("push", std::nullopt)) {
+    return {};
+  }
+  const auto& reg = p.spec.registry;
+  std::string where = reg.kind == spec::Registry::Kind::local ? "the local image store" : reg.url;
+  auto id = stages.start(run.id, "push", std::nullopt, fmt::format("pushing to {}", where));
+  if (!id.ok()) {
+    return id.take_error();
+  }
+  if (reg.kind == spec::Registry::Kind::local) {
+    return stages.finish(
+        *id, StageStatus::skipped,
+        fmt::format("registry: local keeps images in {} only", (p.home / "oci").string()));
+  }
+  auto fail = [&](const Error& e) -> Error {
+    [[maybe_unused]] auto f = stages.finish(*id, StageStatus::failed, e.message);
+    return e;
+  };
+  auto layout = artifact::OciLayoutStore::open(p.home / "oci");
+  if (!layout.ok()) {
+    return fail(layout.error());
+  }
+  auto manifest = layout->resolve(run.digest);
+  if (!manifest.ok()) {
+    return fail(manifest.error());
+  }
+  auto client = artifact::RegistryClient::from_spec(reg);
+  if (!client.ok()) {
+    return fail(client.error());
+  }
+  auto pushed = client->push(*layout, *manifest, {run.commit_sha, run.short_sha});
+  if (!pushed.ok()) {
+    return fail(pushed.error());
+  }
+  std::string detail = fmt::format(
+      "pushed {} to {}: {} blob(s) uploaded ({} bytes), {} already there", short_digest(run.digest),
+      reg.url, pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_skipped);
+  return stages.finish(*id, StageStatus::succeeded, detail,
+                       {{"registry", reg.url},
+                        {"uploaded", pushed->uploaded},
+                        {"skipped", pushed->skipped},
+                        {"bytes", pushed->bytes_uploaded}});
+}
+
+// The answer to an approval gate, waiting for it when the pipeline may.
+enum class GateAnswer { approved, rejected, waiting };
+
+Result<GateAnswer> gate_stage(Pipeline& p, store::Run& run, const spec::Environment& env,
+                              Stages& stages, const RunReporter& report, std::string& detail) {
+  if (env.gate != spec::Gate::approval || stages.succeeded("gate", env.name)) {
+    return GateAnswer::approved;
+  }
+  const auto* stage = stages.find("gate", env.name);
+  int64_t stage_id = 0;
+  if (stage == nullptr || store::is_final(stage->status)) {
+    auto id =
+        stages.start(run.id, "gate", env.name, fmt::format("{} waits for an approval", env.name));
+    if (!id.ok()) {
+      return id.take_error();
+    }
+    stage_id = *id;
+  } else {
+    stage_id = stage->id;
+  }
+  auto approval = p.store.request_approval(run.id, env.name);  // the earlier one, if asked
+  if (!approval.ok()) {
+    return approval.take_error();
+  }
+  bool announced = false;
+  while (approval->status == store::ApprovalStatus::pending) {
+    if (run.status != RunStatus::awaiting_approval) {
+      auto waiting =
+          p.store.update_run_status(run.id, RunStatus::awaiting_approval,
+                                    fmt::format("{} waits for `ztp approve {}` or `ztp reject {}`",
+                                                env.name, run.id, run.id));
+      if (!waiting.ok()) {
+        return waiting.take_error();
+      }
+      run = *waiting;
+    }
+    if (!announced) {
+      report(env.name, {"gate.waiting",
+                        fmt::format("run {} waits for approval of {}: `ztp approve {}` or "
+                                    "`ztp reject {}`",
+                                    run.id, env.name, run.id, run.id),
+                        {{"gate", "approval"}}});
+      announced = true;
+    }
+    if (!p.wait_for_approval) {
+      return GateAnswer::waiting;
+    }
+    p.clock.sleep_for(p.approval_poll);
+    approval = p.store.get_approval(run.id, env.name);
+    if (!approval.ok()) {
+      return approval.take_error();
+    }
+    // A newer run may have superseded this one while it waited.
+    auto now = p.store.get_run(run.id);
+    if (now.ok() && store::is_final(now->status)) {
+      run = *now;
+      detail = fmt::format("run {} ended while waiting: {}", run.id, run.reason);
+      [[maybe_unused]] auto f = stages.finish(stage_id, StageStatus::failed, detail);
+      return GateAnswer::rejected;
+    }
+  }
+  std::string by = approval->decided_by.empty() ? "someone" : approval->decided_by;
+  std::string comment = approval->comment.empty() ? "" : ": " + approval->comment;
+  if (approval->status == store::ApprovalStatus::rejected) {
+    detail = fmt::format("{} rejected by {}{}", env.name, by, comment);
+    ZTP_TRY(stages.finish(stage_id, StageStatus::failed, detail));
+    return GateAnswer::rejected;
+  }
+  detail = fmt::format("{} approved by {}{}", env.name, by, comment);
+  ZTP_TRY(stages.finish(stage_id, StageStatus::succeeded, detail));
+  if (run.status == RunStatus::awaiting_approval) {
+    auto running = p.store.update_run_status(run.id, RunStatus::running);
+    if (!running.ok()) {
+      return running.take_error();
+    }
+    run = *running;
+  }
+  return GateAnswer::approved;
+}
+
+// Rolls `env` to the run's image by its strategy and verifies it (deploy() does both and rolls
+// back on failure); the rollout stage ends where verification starts.
+Result<int64_t> rollout_stages(Pipeline& p, const store::Run& run, const spec::Environment& env,
+                               Stages& stages, const RunReporter& report) {
+  auto target = p.target_for(env.name);
+  if (!target.ok()) {
+    return target.take_error();
+  }
+  auto rollout_id = stages.start(
+      run.id, "rollout", env.name,
+      fmt::format("rolling {} to {} ({})", env.name, run.short_sha, short_digest(run.digest)));
+  if (!rollout_id.ok()) {
+    return rollout_id.take_error();
+  }
+  int64_t open_stage = *rollout_id;
+  bool verifying = false;
+  Progress shown = report.shown_for(env.name);
+  Progress progress = [&](const ProgressEvent& e) {
+    if (e.kind == "verify.started" && !verifying) {
+      verifying = true;
+      [[maybe_unused]] auto f =
+          stages.finish(open_stage, StageStatus::succeeded, "rollout done; verifying");
+      auto v =
+          stages.start(run.id, "verify", env.name,
+                       fmt::format("verifying {} ({})", env.name, fmt::join(env.verify, ", ")));
+      if (v.ok()) {
+        open_stage = *v;
+      }
+    }
+    shown(e);
+  };
+  DeployRequest req;
+  req.env = env.name;
+  req.image = run.digest;
+  req.run_id = run.id;
+  req.actor = p.actor;
+  req.on_lock_wait = p.on_wait;
+  auto outcome = deploy(p.spec, p.home, p.store, **target, p.clock, req, progress);
+  if (!outcome.ok()) {
+    ZTP_TRY(stages.finish(open_stage, StageStatus::failed, outcome.error().message));
+    return outcome.take_error();
+  }
+  std::string done = fmt::format("{} runs revision {} ({}); it is the last known good release",
+                                 env.name, outcome->release.revision, run.short_sha);
+  if (!verifying) {
+    ZTP_TRY(stages.finish(open_stage, StageStatus::succeeded, "rollout done"));
+    auto v = stages.start(run.id, "verify", env.name, fmt::format("verifying {}", env.name));
+    if (!v.ok()) {
+      return v.take_error();
+    }
+    ZTP_TRY(stages.finish(
+        *v, StageStatus::skipped,
+        fmt::format("{} names no check suites (verify: in ztp.yaml); {}", env.name, done)));
+  } else {
+    ZTP_TRY(stages.finish(open_stage, StageStatus::succeeded, "checks passed; " + done));
+  }
+  return outcome->release.revision;
+}
+
+RunStatus status_for(const Error& e) {
+  switch (e.code) {
+    case Errc::rolled_back:
+      return RunStatus::rolled_back;
+    case Errc::refused:
+      return RunStatus::cancelled;
+    default:
+      return RunStatus::failed;
+  }
+}
+
+Result<RunResult> end_run(Pipeline& p, int64_t run_id, RunStatus status, const Error& error,
+                          const RunReporter& report) {
+  auto ended = p.store.update_run_status(run_id, status, error.message);
+  if (!ended.ok()) {
+    return ended.take_error();
+  }
+  report(std::nullopt, {"run." + std::string(store::to_string(status)), error.message, {}});
+  auto result = describe_run(p, run_id);
+  if (result.ok()) {
+    result->error = error;
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<TriggerCheck> check_trigger(const Pipeline& p, const source::GitRepo& repo,
+                                   const RunRequest& req) {
+  auto commit =
+      req.revision.empty() ? repo.branch_tip(p.spec.source.branch) : repo.resolve(req.revision);
+  if (!commit.ok()) {
+    return commit.take_error();
+  }
+  TriggerCheck out{*commit, true, ""};
+  if (req.always) {
+    out.reason = "run requested with --always";
+    return out;
+  }
+  auto last = p.store.latest_run();
+  if (!last.ok()) {
+    return last.take_error();
+  }
+  if (!last->has_value()) {
+    out.reason = "the first run of " + p.spec.app;
+    return out;
+  }
+  const auto& prev = **last;
+  if (prev.commit_sha == commit->sha) {
+    out.triggers = false;
+    out.reason = fmt::format("commit {} already ran as run {} ({}); run it again with --always",
+                             commit->short_sha, prev.id, store::to_string(prev.status));
+    return out;
+  }
+  // Every commit since the last run's counts: a change to the application followed by one to
+  // the docs still deploys the application.
+  std::set<std::string> changed;
+  auto since = repo.commits_between(prev.commit_sha, commit->sha);
+  std::vector<source::CommitInfo> commits =
+      since.ok() ? *since : std::vector<source::CommitInfo>{*commit};
+  if (commits.empty()) {
+    out.triggers = false;
+    out.reason = fmt::format(
+        "commit {} is already contained in the last run's commit {}; run it "
+        "again with --always",
+        commit->short_sha, prev.short_sha);
+    return out;
+  }
+  for (const auto& c : commits) {
+    auto paths = repo.changed_paths(c.sha);
+    if (!paths.ok()) {
+      return paths.take_error();
+    }
+    changed.insert(paths->begin(), paths->end());
+  }
+  auto decision = source::decide_trigger({changed.begin(), changed.end()}, p.spec.source.paths);
+  out.triggers = decision.triggers;
+  out.reason = decision.reason;
+  return out;
+}
+
+Result<store::Run> create_run(const Pipeline& p, const source::CommitInfo& commit,
+                              const RunRequest& req) {
+  if (!req.until.empty() && p.spec.find_environment(req.until) == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& e : p.spec.environments) {
+      names.push_back(e.name);
+    }
+    return make_error(Errc::invalid,
+                      fmt::format("--until {}: no such environment in {}; "
+                                  "environments: {}",
+                                  req.until, p.spec.file.string(), fmt::join(names, ", ")));
+  }
+  store::NewRun nr{p.spec.app, commit.sha, commit.short_sha, req.trigger, req.until};
+  auto run = p.store.create_run(nr);
+  if (!run.ok()) {
+    return run.take_error();
+  }
+  store::RunFilter waiting;
+  waiting.status = RunStatus::awaiting_approval;
+  waiting.limit = 0;
+  auto older = p.store.list_runs(waiting);
+  if (older.ok()) {
+    for (const auto& o : *older) {
+      if (o.id != run->id) {
+        [[maybe_unused]] auto c = p.store.update_run_status(
+            o.id, RunStatus::cancelled,
+            fmt::format("superseded by run {} (commit {})", run->id, commit.short_sha));
+      }
+    }
+  }
+  ZTP_TRY(p.store.append_audit(req.actor, "run", fmt::format("run {}", run->id),
+                               fmt::format("commit {} ({}): {}", commit.short_sha,
+                                           store::to_string(req.trigger), commit.summary)));
+  return run;
+}
+
+Result<RunResult> describe_run(const Pipeline& p, int64_t run_id) {
+  auto run = p.store.get_run(run_id);
+  if (!run.ok()) {
+    return run.take_error();
+  }
+  auto stages = p.store.list_stages(run_id);
+  if (!stages.ok()) {
+    return stages.take_error();
+  }
+  RunResult out;
+  out.run = *run;
+  for (const auto* env : run_environments(p.spec, run->until_env)) {
+    EnvResult r{env->name, "not_reached", 0, url_of(*env), ""};
+    for (const auto& s : *stages) {
+      if (s.env != env->name) {
+        continue;
+      }
+      r.detail = s.detail;
+      if (s.name == "gate") {
+        r.status = s.status == StageStatus::failed    ? "rejected"
+                   : s.status == StageStatus::running ? "awaiting_approval"
+                                                      : "approved";
+      } else if (s.status == StageStatus::failed) {
+        r.status = run->status == RunStatus::rolled_back ? "rolled_back" : "failed";
+      } else if (s.status == StageStatus::running) {
+        r.status = s.name == "rollout" ? "rolling_out" : "verifying";
+      } else if (s.name == "verify") {
+        r.status = "succeeded";
+      }
+    }
+    auto releases = p.store.list_releases(env->name, 20);
+    if (releases.ok()) {
+      for (const auto& rel : *releases) {
+        if (rel.run_id == run_id) {
+          r.revision = rel.revision;
+          break;
+        }
+      }
+    }
+    out.envs.push_back(r);
+  }
+  return out;
+}
+
+Result<RunResult> drive_run(Pipeline& p, int64_t run_id) {
+  auto lock = EnvLock::acquire_run(p.home, run_id, fmt::format("{} run", p.actor));
+  if (!lock.ok()) {
+    return lock.take_error();
+  }
+  auto run = p.store.get_run(run_id);
+  if (!run.ok()) {
+    return run.take_error();
+  }
+  if (store::is_final(run->status)) {
+    return describe_run(p, run_id);
+  }
+  log::Scope scope({{"run", std::to_string(run_id)}});
+  RunReporter report(p, run_id);
+  auto listed = p.store.list_stages(run_id);
+  if (!listed.ok()) {
+    return listed.take_error();
+  }
+  Stages stages(p.store, report, *listed);
+  if (run->status == RunStatus::queued) {
+    auto running = p.store.update_run_status(run_id, RunStatus::running);
+    if (!running.ok()) {
+      return running.take_error();
+    }
+    run = running;
+    report(std::nullopt,
+           {"run.started",
+            fmt::format("run {}: {} at commit {}", run_id, p.spec.app, run->short_sha),
+            {{"commit", run->commit_sha}}});
+  }
+
+  auto digest = build_stage(p, *run, stages);
+  if (!digest.ok()) {
+    return end_run(p, run_id, RunStatus::failed, digest.error(), report);
+  }
+  auto pushed = push_stage(p, *run, stages);
+  if (!pushed.ok()) {
+    return end_run(p, run_id, RunStatus::failed, pushed.error(), report);
+  }
+
+  for (const auto* env : run_environments(p.spec, run->until_env)) {
+    if (stages.succeeded("verify", env->name)) {
+      continue;  // done before this process took the run over
+    }
+    std::string detail;
+    auto gate = gate_stage(p, *run, *env, stages, report, detail);
+    if (!gate.ok()) {
+      return end_run(p, run_id, RunStatus::failed, gate.error(), report);
+    }
+    if (*gate == GateAnswer::waiting) {
+      return describe_run(p, run_id);
+    }
+    if (*gate == GateAnswer::rejected) {
+      if (store::is_final(run->status)) {
+        return describe_run(p, run_id);
+      }
+      return end_run(p, run_id, RunStatus::cancelled, make_error(Errc::refused, detail), report);
+    }
+    auto rolled = rollout_stages(p, *run, *env, stages, report);
+    if (!rolled.ok()) {
+      Error e = rolled.error();
+      e.message = fmt::format("{}: {}", env->name, e.message);
+      return end_run(p, run_id, status_for(e), e, report);
+    }
+  }
+  auto done = p.store.update_run_status(run_id, RunStatus::succeeded);
+  if (!done.ok()) {
+    return done.take_error();
+  }
+  report(std::nullopt,
+         {"run.succeeded", fmt::format("run {} succeeded: {} is out", run_id, run->short_sha), {}});
+  return describe_run(p, run_id);
+}
+
+}  // namespace ztp::engine
