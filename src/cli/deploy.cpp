@@ -5,6 +5,7 @@
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "engine/deploy.hpp"
+#include "engine/live_analysis.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -39,18 +40,19 @@ int run_deploy(Context& ctx, const DeployFlags& flags) {
     return report(ctx, outcome.error());
   }
   const auto& r = outcome->release;
+  const auto& watch = outcome->watch;
   if (ctx.globals.json()) {
-    fmt::print("{}\n", nlohmann::json{{"env", r.env},
-                                      {"revision", r.revision},
-                                      {"digest", r.digest},
-                                      {"image", r.image_ref},
-                                      {"replicas", r.replicas},
-                                      {"strategy", r.strategy},
-                                      {"url", outcome->url}}
-                           .dump(2));
+    nlohmann::json j{{"env", r.env},         {"revision", r.revision}, {"digest", r.digest},
+                     {"image", r.image_ref}, {"replicas", r.replicas}, {"strategy", r.strategy},
+                     {"url", outcome->url}};
+    j["watch"] = watch ? engine::judgement_json(*watch) : nlohmann::json();
+    fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{} runs revision {} ({}) with {} replica(s): {}\n", r.env, r.revision,
                r.digest.substr(0, 19), r.replicas, outcome->url);
+    if (watch) {
+      fmt::print("post-deploy watch passed: {}\n", watch->reason);
+    }
   }
   return 0;
 }
@@ -58,10 +60,12 @@ int run_deploy(Context& ctx, const DeployFlags& flags) {
 void setup(CLI::App& root, Context& ctx) {
   auto flags = std::make_shared<DeployFlags>();
   auto* cmd = root.add_subcommand("deploy", "Roll one environment to an image, by its strategy");
-  cmd->description(
+  cmd->footer(
       "Roll one environment to an image by the environment's strategy. New replicas take traffic\n"
-      "only once healthy; if the rollout fails the environment is restored to what it ran\n"
-      "before (exit 12). Progress goes to standard error, the result to standard output.");
+      "only once healthy; if the rollout, its verification or the environment's post-deploy\n"
+      "watch fails, the environment is restored to what it ran before (exit 12) and the image\n"
+      "is marked bad there. Blue-green standby sets past keep_previous are stopped first.\n"
+      "Progress goes to standard error, the result to standard output.");
   cmd->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
   auto* image = cmd->add_option("--image", flags->image,
                                 "A tag or digest in the image store (see `ztp build`)");

@@ -66,7 +66,7 @@ void setup(CLI::App& root, Context& ctx) {
   auto env = std::make_shared<std::string>();
   auto* cmd =
       root.add_subcommand("down", "Stop an environment's replicas (all environments without ENV)");
-  cmd->description(
+  cmd->footer(
       "Take the environment's replicas out of the front door, let in-flight requests finish,\n"
       "stop them, and forget the environment's routes. The proxy stops when no environment\n"
       "is left. Releases and history stay in the store.");

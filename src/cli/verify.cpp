@@ -111,7 +111,7 @@ Result<verify::Report> run_verify(const Context& ctx, const VerifyOptions& optio
 void setup(CLI::App& root, Context& ctx) {
   auto options = std::make_shared<VerifyOptions>();
   auto* cmd = root.add_subcommand("verify", "Run an environment's checks now");
-  cmd->description(
+  cmd->footer(
       "Runs the check suites an environment lists under `verify` (or only --suite) against its "
       "listen address (or --url), all checks at once, each with its retry policy. Prints one "
       "line per check and a summary. Exit 0 when all pass, else 11 (a check failed), 10 "

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "engine/live_analysis.hpp"
 #include "engine/restore.hpp"
 #include "util/duration.hpp"
 #include "verify/analysis.hpp"
@@ -15,30 +16,23 @@ using verify::Judgement;
 using verify::Verdict;
 
 nlohmann::json numbers(const Judgement& j, int weight) {
-  const auto& m = j.measured;
-  return {{"verdict", verify::verdict_name(j.verdict)},
-          {"error_rate", m.error_rate},
-          {"p95_ms", m.p95_ms},
-          {"requests", m.requests},
-          {"errors", m.errors},
-          {"stable_error_rate", m.stable_error_rate},
-          {"stable_requests", m.stable_requests},
-          {"stable_errors", m.stable_errors},
-          {"weight", weight},
-          {"reason", j.reason}};
+  auto data = judgement_json(j);
+  data["weight"] = weight;
+  return data;
 }
 
 class CanaryRun {
  public:
   CanaryRun(target::Target& target, Clock& clock, const RolloutPlan& plan,
             const spec::Canary& params, const std::map<std::string, int>& stable,
-            const Progress& progress)
+            const Progress& progress, bool keep_stable_warm)
       : m_target(target),
         m_clock(clock),
         m_plan(plan),
         m_params(params),
         m_stable(stable),
-        m_progress(progress) {}
+        m_progress(progress),
+        m_keep_stable_warm(keep_stable_warm) {}
 
   // Every step, then promotion; an error leaves the restore to the caller.
   Result<void> run(const std::string& front_door_url, const VerifyFn& verify) {
@@ -122,67 +116,40 @@ class CanaryRun {
     return make_error(Errc::unhealthy, why);
   }
 
-  // Analyses one step's traffic every k_analysis_interval: a failure ends the step at once;
-  // otherwise the verdict at the end of the pause, or, while inconclusive, at the deadline.
+  // Analyses one step's traffic (analyse_live); still inconclusive at the deadline, the step
+  // fails or passes as analysis.pass_when_inconclusive says.
   Result<Judgement> watch(const spec::CanaryStep& step) {
     const auto& analysis = m_params.analysis;
-    auto start = m_target.metrics(env());
-    if (!start.ok()) {
-      return start.take_error();
-    }
+    LiveAnalysis live{env(), release(), analysis, step.pause};
     const auto began = m_clock.now();
-    const auto pause_end = began + step.pause;
-    const auto deadline = std::max(pause_end, began + analysis.deadline);
-    bool extended = false;
-    while (true) {
-      auto now = m_clock.now();
-      auto until = now < pause_end ? pause_end : deadline;
-      if (now < until) {
-        m_clock.sleep_for(std::min<Clock::Duration>(
-            k_analysis_interval, std::chrono::ceil<Clock::Duration>(until - now)));
-      }
-      auto reading = m_target.metrics(env());
-      if (!reading.ok()) {
-        return reading.take_error();
-      }
-      Judgement j = verify::analyse(*start, *reading, release(), analysis);
-      if (j.verdict == Verdict::fail) {
-        return j;
-      }
-      now = m_clock.now();
-      if (now < pause_end) {
-        continue;
-      }
-      if (j.verdict == Verdict::pass) {
-        return j;
-      }
-      if (now >= deadline) {
-        auto waited = format_duration(std::chrono::duration_cast<Clock::Duration>(now - began));
-        if (analysis.pass_when_inconclusive) {
-          j.verdict = Verdict::pass;
-          j.reason =
-              fmt::format("{} after {}; passed as pass_when_inconclusive says", j.reason, waited);
-        } else {
-          j.verdict = Verdict::fail;
-          j.reason = fmt::format("{} by the analysis deadline ({} after the step began)", j.reason,
-                                 waited);
-        }
-        return j;
-      }
-      if (!extended) {
-        extended = true;
-        m_progress(
-            {"canary.inconclusive",
-             fmt::format(
-                 "canary at {}%: {}; waiting up to {} from the step's start", step.weight, j.reason,
-                 format_duration(std::chrono::duration_cast<Clock::Duration>(deadline - began))),
-             numbers(j, step.weight)});
-      }
+    auto judged =
+        analyse_live(m_target, m_clock, live, [&](const Judgement& j, Clock::Duration until) {
+          m_progress({"canary.inconclusive",
+                      fmt::format("canary at {}%: {}; waiting up to {} "
+                                  "from the step's start",
+                                  step.weight, j.reason, format_duration(until)),
+                      numbers(j, step.weight)});
+        });
+    if (!judged.ok() || judged->verdict != Verdict::inconclusive) {
+      return judged;
     }
+    Judgement j = std::move(*judged);
+    auto waited =
+        format_duration(std::chrono::duration_cast<Clock::Duration>(m_clock.now() - began));
+    if (analysis.pass_when_inconclusive) {
+      j.verdict = Verdict::pass;
+      j.reason =
+          fmt::format("{} after {}; passed as pass_when_inconclusive says", j.reason, waited);
+    } else {
+      j.verdict = Verdict::fail;
+      j.reason =
+          fmt::format("{} by the analysis deadline ({} after the step began)", j.reason, waited);
+    }
+    return j;
   }
 
   // Full size, 100% to the canary (the stable sets stay warm at 0 until verified), verify
-  // through the front door, then drain and stop the stable sets.
+  // through the front door, then drain and stop the stable sets (or leave them warm).
   Result<void> promote(const std::string& front_door_url, const VerifyFn& verify) {
     ZTP_TRY(scale_to(m_plan.replicas));
     auto obs = m_target.observe(env());
@@ -210,6 +177,17 @@ class CanaryRun {
                   fmt::format("release {} passed verification at {}", release(), front_door_url),
                   {{"release", release()}, {"url", front_door_url}}});
     }
+    if (m_keep_stable_warm && !m_stable.empty()) {
+      std::vector<std::string> kept;
+      for (const auto& [stable, _] : m_stable) {
+        kept.push_back(stable);
+      }
+      m_progress({"canary.stable_kept",
+                  fmt::format("release {} kept warm at weight 0 for the post-deploy watch",
+                              fmt::join(kept, ", ")),
+                  {{"releases", kept}}});
+      return {};
+    }
     std::vector<std::string> leaving;
     for (const auto& set : obs->sets) {
       if (m_stable.count(set.release) > 0) {
@@ -236,6 +214,7 @@ class CanaryRun {
   const spec::Canary& m_params;
   std::map<std::string, int> m_stable;  // release sets with traffic before, with their weights
   const Progress& m_progress;
+  bool m_keep_stable_warm;
 };
 
 }  // namespace
@@ -247,7 +226,8 @@ int canary_replicas(int replicas, int weight) {
 
 Result<void> canary_update(target::Target& target, Clock& clock, const RolloutPlan& plan,
                            const spec::Canary& params, const std::string& front_door_url,
-                           const VerifyFn& verify, const Progress& progress) {
+                           const VerifyFn& verify, const Progress& progress,
+                           bool keep_stable_warm) {
   const auto& env = plan.next.env;
   if (params.steps.empty()) {
     return make_error(Errc::invalid,
@@ -274,7 +254,7 @@ Result<void> canary_update(target::Target& target, Clock& clock, const RolloutPl
                         plan.replicas, fmt::join(weights, "%, ")),
             {{"release", plan.next.release}, {"digest", plan.next.digest}}});
 
-  CanaryRun run(target, clock, plan, params, stable, progress);
+  CanaryRun run(target, clock, plan, params, stable, progress, keep_stable_warm);
   auto result = run.run(front_door_url, verify);
   if (result.ok()) {
     progress({"rollout.succeeded", fmt::format("{} runs release {}", env, plan.next.release), {}});

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "engine/live_analysis.hpp"
 #include "engine/progress.hpp"
 #include "engine/rolling.hpp"
 #include "engine/verify_fn.hpp"
@@ -12,10 +13,6 @@
 #include "util/result.hpp"
 
 namespace ztp::engine {
-
-// How often a canary step looks at the live counters during its pause and its extension, so a
-// clear failure aborts the step early.
-inline constexpr std::chrono::milliseconds k_analysis_interval{1000};
 
 // Replicas of a canary that takes `weight`% of `replicas`' traffic: ceil(replicas × weight /
 // 100), at least 1 and at most `replicas`.
@@ -28,12 +25,15 @@ int canary_replicas(int replicas, int weight);
 // inconclusive at the end of the pause extends up to analysis.deadline from the step start.
 // After the last step the canary grows to plan.replicas, takes 100%, `verify` runs against
 // `front_door_url` (the environment's listener, e.g. `http://127.0.0.1:8080`), and the stable
-// sets drain and stop. With no stable set (a first deploy) the release goes straight to 100%.
-// Any failure (a failed analysis, a replica never healthy, the verification) puts 100% back on
-// the stable sets in one weight change, then stops the canary set: Errc::rolled_back with the
-// reason and measured numbers, or Errc::internal when the restore failed too.
+// sets drain and stop, unless `keep_stable_warm`: then they stay at weight 0 for the caller to
+// stop (after a post-deploy watch, so that its rollback starts no process). With no stable set
+// (a first deploy) the release goes straight to 100%. Any failure (a failed analysis, a replica
+// never healthy, the verification) puts 100% back on the stable sets in one weight change, then
+// stops the canary set: Errc::rolled_back with the reason and measured numbers, or
+// Errc::internal when the restore failed too.
 Result<void> canary_update(target::Target& target, Clock& clock, const RolloutPlan& plan,
                            const spec::Canary& params, const std::string& front_door_url,
-                           const VerifyFn& verify, const Progress& progress);
+                           const VerifyFn& verify, const Progress& progress,
+                           bool keep_stable_warm = false);
 
 }  // namespace ztp::engine

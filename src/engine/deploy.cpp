@@ -2,12 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "artifact/builder.hpp"
 #include "artifact/oci_layout_store.hpp"
 #include "engine/blue_green.hpp"
 #include "engine/canary.hpp"
 #include "engine/env_lock.hpp"
+#include "engine/reap.hpp"
+#include "engine/restore.hpp"
 #include "engine/rolling.hpp"
+#include "engine/watch.hpp"
 #include "util/log.hpp"
 #include "verify/circuit_breaker.hpp"
 #include "verify/suites.hpp"
@@ -28,7 +33,38 @@ std::string strategy_name(spec::Strategy::Kind kind) {
   return "rolling";
 }
 
+// The short SHA of the commit image `digest` was built from (its revision label); "" when the
+// image does not say (a directory build).
+std::string short_sha_of(const std::filesystem::path& home, const std::string& digest) {
+  auto layout = artifact::OciLayoutStore::open(home / "oci");
+  if (!layout.ok()) {
+    return "";
+  }
+  auto manifest = layout->resolve(digest);
+  if (!manifest.ok()) {
+    return "";
+  }
+  auto config = layout->read_config(*manifest);
+  if (!config.ok()) {
+    return "";
+  }
+  auto it = config->labels.find("org.opencontainers.image.revision");
+  return it == config->labels.end() ? "" : it->second.substr(0, 7);
+}
+
 }  // namespace
+
+Result<const spec::Environment*> find_environment(const spec::Spec& spec, const std::string& name) {
+  if (const auto* env = spec.find_environment(name); env != nullptr) {
+    return env;
+  }
+  std::vector<std::string> names;
+  for (const auto& e : spec.environments) {
+    names.push_back(e.name);
+  }
+  return make_error(Errc::invalid, fmt::format("no environment {} in {}; environments: {}", name,
+                                               spec.file.string(), fmt::join(names, ", ")));
+}
 
 Result<std::pair<std::string, std::string>> resolve_image(const spec::Spec& spec,
                                                           const std::filesystem::path& home,
@@ -91,8 +127,8 @@ VerifyFn environment_verifier(const spec::Spec& spec, const spec::Environment& e
 }
 
 Result<void> run_strategy(target::Target& target, Clock& clock, const spec::Environment& env,
-                          const RolloutPlan& plan, const VerifyFn& verify,
-                          const Progress& progress) {
+                          const RolloutPlan& plan, const VerifyFn& verify, const Progress& progress,
+                          bool keep_previous_warm) {
   switch (env.strategy.kind) {
     case spec::Strategy::Kind::rolling:
       return rolling_update(target, clock, plan, env.strategy.rolling, progress);
@@ -103,25 +139,76 @@ Result<void> run_strategy(target::Target& target, Clock& clock, const spec::Envi
       if (!url.ok()) {
         return url.take_error();
       }
-      return canary_update(target, clock, plan, env.strategy.canary, *url, verify, progress);
+      return canary_update(target, clock, plan, env.strategy.canary, *url, verify, progress,
+                           keep_previous_warm);
     }
   }
   return make_error(Errc::internal, "unknown strategy");
 }
 
+bool serves_traffic(const target::Observed& obs) {
+  return std::any_of(obs.sets.begin(), obs.sets.end(), [](const target::ReleaseSet& set) {
+    return set.weight > 0 && !set.replicas.empty();
+  });
+}
+
+Result<void> roll_out(target::Target& target, Clock& clock, const spec::Environment& env,
+                      const RolloutPlan& plan, const target::Observed& before,
+                      const VerifyFn& verify, const Progress& progress, bool keep_previous_warm) {
+  auto rolled = run_strategy(target, clock, env, plan, verify, progress, keep_previous_warm);
+  if (!rolled.ok() || !verify || env.strategy.kind != spec::Strategy::Kind::rolling) {
+    return rolled;
+  }
+  // Rolling has no preview: the new release is verified where it now serves, and a failure
+  // puts back what ran before.
+  auto url = verify::base_url_for_listen(env.listen);
+  auto verified = url.ok() ? verify(*url) : Result<void>(url.take_error());
+  if (verified.ok()) {
+    return {};
+  }
+  if (!serves_traffic(before)) {
+    return verified;  // nothing to go back to: the class of the failed check
+  }
+  return roll_back(target, clock, before, plan,
+                   make_error(verified.error().code,
+                              fmt::format("verification of release {} of {} failed:\n{}",
+                                          plan.next.release, env.name, verified.error().message)),
+                   progress);
+}
+
+namespace {
+
+// Stops the stable sets a canary left warm for the watch (blue-green standbys stay: the reaper
+// stops them after keep_previous).
+void stop_kept_sets(target::Target& target, const spec::Environment& env,
+                    const target::Observed& before, const RolloutPlan& plan,
+                    const Progress& progress) {
+  if (env.strategy.kind != spec::Strategy::Kind::canary) {
+    return;
+  }
+  std::vector<std::string> kept;
+  for (const auto& set : before.sets) {
+    if (set.release != plan.next.release && set.weight > 0) {
+      kept.push_back(set.release);
+    }
+  }
+  auto stopped = stop_release_sets(target, env.name, kept, progress);
+  if (!stopped.ok()) {
+    log::warn("the sets kept warm for the watch were not stopped; the reaper will stop them",
+              {{"error", stopped.error().message}});
+  }
+}
+
+}  // namespace
+
 Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path& home,
                              store::SqliteStore& store, target::Target& target, Clock& clock,
                              const DeployRequest& req, const Progress& progress) {
-  const auto* env = spec.find_environment(req.env);
-  if (env == nullptr) {
-    std::vector<std::string> names;
-    for (const auto& e : spec.environments) {
-      names.push_back(e.name);
-    }
-    return make_error(Errc::invalid,
-                      fmt::format("no environment {} in {}; environments: {}", req.env,
-                                  spec.file.string(), fmt::join(names, ", ")));
+  auto found = find_environment(spec, req.env);
+  if (!found.ok()) {
+    return found.take_error();
   }
+  const spec::Environment* env = *found;
   auto lock = EnvLock::acquire(home, req.env, fmt::format("{} deploy {}", req.actor, req.env),
                                req.wait_for_lock, req.on_lock_wait);
   if (!lock.ok()) {
@@ -130,13 +217,8 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   log::Scope scope({{"env", req.env}});
 
   // Every event is recorded first, then shown.
-  auto record = [&](const ProgressEvent& e) {
-    auto stored = store.append_event({req.run_id, req.env, e.kind, e.message, e.data.dump()});
-    if (!stored.ok()) {
-      log::warn("event not recorded", {{"error", stored.error().message}});
-    }
-    progress(e);
-  };
+  auto record = recorder(store, req.env, req.run_id, progress);
+  reap_or_warn(*env, store, target, clock, record);
 
   auto image = resolve_image(spec, home, req, record);
   if (!image.ok()) {
@@ -153,11 +235,16 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
                                   "anyway with --force",
                                   digest));
   }
+  auto previous = store.current_release(req.env);
+  if (!previous.ok()) {
+    return previous.take_error();
+  }
 
   store::NewRelease nr;
   nr.env = req.env;
   nr.digest = digest;
   nr.image_ref = image_ref;
+  nr.short_sha = short_sha_of(home, digest);
   nr.replicas = env->replicas;
   nr.strategy = strategy_name(env->strategy.kind);
   nr.run_id = req.run_id;
@@ -173,35 +260,35 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   plan.next = {req.env, std::to_string(release->revision), digest};
   plan.replicas = env->replicas;
   plan.start_timeout = spec.service.start_timeout;
+  auto before = target.observe(req.env);
+  if (!before.ok()) {
+    return before.take_error();
+  }
   auto verifier = environment_verifier(spec, *env, record);
-  auto rolled = run_strategy(target, clock, *env, plan, verifier, record);
-  if (rolled.ok() && verifier && env->strategy.kind == spec::Strategy::Kind::rolling) {
-    // Rolling has no preview: the new release is verified where it now serves, and a failure
-    // rolls the environment back to what it ran before.
-    auto url = verify::base_url_for_listen(env->listen);
-    auto verified = url.ok() ? verifier(*url) : Result<void>(url.take_error());
-    if (!verified.ok()) {
-      record({"verify.failed", verified.error().message, {}});
-      auto previous = store.get_last_known_good(req.env);
-      if (previous.ok() && previous->has_value()) {
-        RolloutPlan back = plan;
-        back.next = {req.env, std::to_string((*previous)->revision), (*previous)->digest};
-        auto restored = rolling_update(target, clock, back, env->strategy.rolling, record);
-        if (restored.ok()) {
-          [[maybe_unused]] auto s = store.set_release_status(req.env, (*previous)->revision,
-                                                             store::ReleaseStatus::active);
-          rolled =
-              make_error(Errc::rolled_back,
-                         fmt::format("verification of {} failed, rolled back to revision {}:\n{}",
-                                     req.env, (*previous)->revision, verified.error().message));
-        } else {
-          rolled = make_error(Errc::internal,
-                              fmt::format("verification failed ({}) and rolling back failed: {}",
-                                          verified.error().message, restored.error().message));
+  const bool watching = env->watch.enabled();
+  auto rolled = roll_out(target, clock, *env, plan, *before, verifier, record, watching);
+
+  std::optional<verify::Judgement> watched;
+  if (rolled.ok() && watching) {
+    // Active while watched (it serves), the last known good only once the watch passed.
+    ZTP_TRY(store.set_release_status(req.env, release->revision, store::ReleaseStatus::active));
+    auto judged = watch_release(target, clock, req.env, plan.next.release, env->watch, record);
+    if (judged.ok()) {
+      watched = *judged;
+      stop_kept_sets(target, *env, *before, plan, record);
+    } else if (serves_traffic(*before)) {
+      rolled = roll_back(target, clock, *before, plan, judged.error(), record);
+      if (previous->has_value()) {
+        [[maybe_unused]] auto s =
+            store.set_release_status(req.env, (*previous)->revision, store::ReleaseStatus::active);
+        if (rolled.error().code == Errc::rolled_back) {
+          rolled = make_error(
+              Errc::rolled_back,
+              fmt::format("{} to revision {}", rolled.error().message, (*previous)->revision));
         }
-      } else {
-        rolled = verified;  // nothing to go back to: the class of the failed check
       }
+    } else {
+      rolled = judged.take_error();  // nothing to go back to: it keeps serving, recorded failed
     }
   }
   if (!rolled.ok()) {
@@ -218,12 +305,42 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
     return active.take_error();
   }
   ZTP_TRY(store.set_last_known_good(req.env, release->revision));
+  ZTP_TRY(record_desired_state(store, *env, plan.next.release));
+  return DeployOutcome{*active, "http://" + env->listen + "/", watched};
+}
+
+Progress recorder(store::SqliteStore& store, const std::string& env, std::optional<int64_t> run_id,
+                  const Progress& progress) {
+  return [&store, env, run_id, progress](const ProgressEvent& e) {
+    auto stored = store.append_event({run_id, env, e.kind, e.message, e.data.dump()});
+    if (!stored.ok()) {
+      log::warn("event not recorded", {{"error", stored.error().message}});
+    }
+    if (progress) {
+      progress(e);
+    }
+  };
+}
+
+void reap_or_warn(const spec::Environment& env, store::SqliteStore& store, target::Target& target,
+                  Clock& clock, const Progress& progress) {
+  auto reaped = reap_standby(env, store, target, clock, progress);
+  if (!reaped.ok()) {
+    log::warn("expired standby sets were not stopped", {{"error", reaped.error().message}});
+  }
+}
+
+Result<void> record_desired_state(store::SqliteStore& store, const spec::Environment& env,
+                                  const std::string& release) {
   store::EnvState desired;
-  desired.env = req.env;
-  desired.replicas = env->replicas;
-  desired.weights = nlohmann::json{{plan.next.release, 100}}.dump();
-  ZTP_TRY(store.set_env_state(desired));
-  return DeployOutcome{*active, "http://" + env->listen + "/"};
+  desired.env = env.name;
+  desired.replicas = env.replicas;
+  desired.weights = nlohmann::json{{release, 100}}.dump();
+  auto set = store.set_env_state(desired);
+  if (!set.ok()) {
+    return set.take_error();
+  }
+  return {};
 }
 
 }  // namespace ztp::engine

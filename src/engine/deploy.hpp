@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "target/target.hpp"
 #include "util/clock.hpp"
 #include "util/result.hpp"
+#include "verify/analysis.hpp"
 
 namespace ztp::engine {
 
@@ -31,15 +33,23 @@ struct DeployRequest {
 struct DeployOutcome {
   store::Release release;
   std::string url;
+  std::optional<verify::Judgement> watch;  // the post-deploy watch's verdict, when it ran
 };
 
 // Rolls `req.env` to the image by its strategy, recording the release, its events and the
-// outcome in `store`. Holds the environment's lock throughout. On failure the environment is
-// back on what it ran before; the release is recorded failed and the error says why
-// (Errc::rolled_back when the strategy restored the previous state).
+// outcome in `store`. Holds the environment's lock throughout, and first stops the standby
+// sets whose window has passed (reap_standby). With a post-deploy watch (env.watch), the
+// release is active while watched and becomes the last known good only once the watch passed;
+// a breach puts back what ran before (restore_previous). On failure the environment is back on
+// what it ran before; the release is recorded rolled_back (its digest marked bad in the
+// environment) or failed, and the error says why (Errc::rolled_back when the previous state
+// was restored).
 Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path& home,
                              store::SqliteStore& store, target::Target& target, Clock& clock,
                              const DeployRequest& req, const Progress& progress);
+
+// The environment `name` of `spec`; Errc::invalid naming the known ones when there is none.
+Result<const spec::Environment*> find_environment(const spec::Spec& spec, const std::string& name);
 
 // Resolves or builds the image a request names; returns its manifest digest and a reference
 // for display (the tag when there is one).
@@ -53,9 +63,36 @@ Result<std::pair<std::string, std::string>> resolve_image(const spec::Spec& spec
 VerifyFn environment_verifier(const spec::Spec& spec, const spec::Environment& env,
                               const Progress& progress);
 
-// Runs the environment's strategy to move it to `plan.next`.
+// Runs the environment's strategy to move it to `plan.next`. `keep_previous_warm`: the canary
+// leaves its stable sets at weight 0 instead of stopping them (see canary_update).
 Result<void> run_strategy(target::Target& target, Clock& clock, const spec::Environment& env,
-                          const RolloutPlan& plan, const VerifyFn& verify,
-                          const Progress& progress);
+                          const RolloutPlan& plan, const VerifyFn& verify, const Progress& progress,
+                          bool keep_previous_warm = false);
+
+// run_strategy, then for rolling (which has no preview) `verify` where the release now serves:
+// a failed verification puts back `before` (the environment as observed before the rollout)
+// and is Errc::rolled_back; with nothing serving in `before` the check's own error is returned
+// and the release keeps serving.
+Result<void> roll_out(target::Target& target, Clock& clock, const spec::Environment& env,
+                      const RolloutPlan& plan, const target::Observed& before,
+                      const VerifyFn& verify, const Progress& progress,
+                      bool keep_previous_warm = false);
+
+// Whether some release set of `obs` has replicas and a share of traffic.
+bool serves_traffic(const target::Observed& obs);
+
+// A Progress that appends each event to the store's events of `env` (and run `run_id`), then
+// passes it on to `progress` (when set). A failed append is logged, not fatal.
+Progress recorder(store::SqliteStore& store, const std::string& env, std::optional<int64_t> run_id,
+                  const Progress& progress);
+
+// reap_standby, logging (not returning) a failure: a standby left running is no reason to stop
+// a rollout.
+void reap_or_warn(const spec::Environment& env, store::SqliteStore& store, target::Target& target,
+                  Clock& clock, const Progress& progress);
+
+// Records the desired state of `env`: its replicas, all traffic on `release`.
+Result<void> record_desired_state(store::SqliteStore& store, const spec::Environment& env,
+                                  const std::string& release);
 
 }  // namespace ztp::engine

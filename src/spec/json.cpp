@@ -104,6 +104,13 @@ json strategy_json(const Strategy& s) {
   return json::object();
 }
 
+json watch_json(const Watch& w) {
+  json j{{"max_error_rate", w.limits.max_error_rate}, {"min_requests", w.limits.min_requests}};
+  put(j, "window", w.window);
+  put(j, "max_p95", w.limits.max_p95);
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const Spec& spec) {
@@ -162,6 +169,7 @@ nlohmann::json to_json(const Spec& spec) {
                         {"gate", e.gate == Gate::approval ? "approval" : "auto"},
                         {"strategy", strategy_json(e.strategy)},
                         {"verify", e.verify},
+                        {"watch", watch_json(e.watch)},
                         {"env", e.env},
                         {"position", position(e.pos)}});
   }

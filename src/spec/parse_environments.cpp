@@ -58,6 +58,14 @@ void parse_analysis(Reader& r, const Value& v, Analysis& out) {
   }
 }
 
+void parse_watch(Reader& r, const Value& v, Watch& out) {
+  Fields f(r, v, "watch", {"window", "max_error_rate", "max_p95", "min_requests"});
+  f.read_duration("window", out.window, true);
+  f.read("max_error_rate", out.limits.max_error_rate, 0.0, 1.0);
+  f.read_duration("max_p95", out.limits.max_p95, false);
+  f.read("min_requests", out.limits.min_requests, 0, INT_MAX);
+}
+
 void parse_canary(Reader& r, const Value& v, Canary& out) {
   Fields f(r, v, "canary", {"steps", "analysis"});
   if (auto steps = f.require("steps", "write steps: [{weight: 10, pause: 30s}, {weight: 50}]")) {
@@ -147,8 +155,9 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
     Environment env;
     EnvironmentMarks m;
     env.pos = item.pos;
-    Fields f(r, item, "environment",
-             {"name", "target", "listen", "replicas", "gate", "strategy", "verify", "env"});
+    Fields f(
+        r, item, "environment",
+        {"name", "target", "listen", "replicas", "gate", "strategy", "verify", "watch", "env"});
     if (!f.ok()) {
       continue;
     }
@@ -185,6 +194,9 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
           }
         }
       }
+    }
+    if (auto watch = f.get("watch")) {
+      parse_watch(r, *watch, env.watch);
     }
     if (auto vars = f.get("env")) {
       if (auto map = r.string_map(*vars)) {

@@ -141,6 +141,16 @@ struct Canary {
   Analysis analysis;
 };
 
+// Live traffic of a release kept under analysis for `window` after its rollout completes; a
+// breach rolls the environment back to what ran before. Off when window is 0 (the default).
+// Only the absolute limits of `limits` apply (max_error_rate, max_p95, min_requests): nothing
+// else takes traffic to compare with.
+struct Watch {
+  Duration window{0};
+  Analysis limits;
+  bool enabled() const { return window.count() > 0; }
+};
+
 struct Strategy {
   enum class Kind { rolling, blue_green, canary };
   Kind kind = Kind::rolling;
@@ -160,6 +170,7 @@ struct Environment {
   Strategy strategy;
   Gate gate = Gate::automatic;
   std::vector<std::string> verify;         // check suite names, built-in or from `checks`
+  Watch watch;                             // post-deploy analysis of live traffic
   std::map<std::string, std::string> env;  // replica environment
   Position pos;
 };

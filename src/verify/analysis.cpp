@@ -111,7 +111,8 @@ std::string format_percent(double fraction) {
   return fmt::format("{:.3f}%", percent);
 }
 
-Judgement judge(const Window& canary, const Window& stable, const spec::Analysis& limits) {
+Judgement judge(const Window& canary, const Window& stable, const spec::Analysis& limits,
+                std::string_view subject) {
   Judgement j;
   Measured& m = j.measured;
   m.requests = canary.requests;
@@ -131,9 +132,9 @@ Judgement judge(const Window& canary, const Window& stable, const spec::Analysis
   }
   if (m.error_rate > limits.max_error_rate) {
     j.verdict = Verdict::fail;
-    j.reason =
-        fmt::format("canary error rate {} ({} of {}) above max {}", format_percent(m.error_rate),
-                    m.errors, m.requests, format_percent(limits.max_error_rate));
+    j.reason = fmt::format("{} error rate {} ({} of {}) above max {}", subject,
+                           format_percent(m.error_rate), m.errors, m.requests,
+                           format_percent(limits.max_error_rate));
     return j;
   }
   if (m.errors >= k_min_compared_errors && m.stable_requests >= min_requests &&
@@ -141,27 +142,28 @@ Judgement judge(const Window& canary, const Window& stable, const spec::Analysis
       m.error_rate - m.stable_error_rate > limits.max_error_rate / 2) {
     j.verdict = Verdict::fail;
     j.reason = fmt::format(
-        "canary error rate {} ({} of {}) above the stable set's {} ({} of {}) by more than {}",
+        "{} error rate {} ({} of {}) above the stable set's {} ({} of {}) by more than {}", subject,
         format_percent(m.error_rate), m.errors, m.requests, format_percent(m.stable_error_rate),
         m.stable_errors, m.stable_requests, format_percent(limits.max_error_rate / 2));
     return j;
   }
   if (m.p95_ms > max_p95) {
     j.verdict = Verdict::fail;
-    j.reason = fmt::format("canary p95 {} above max {} ({} requests)", format_ms(m.p95_ms),
+    j.reason = fmt::format("{} p95 {} above max {} ({} requests)", subject, format_ms(m.p95_ms),
                            format_ms(max_p95), m.requests);
     return j;
   }
   j.verdict = Verdict::pass;
-  j.reason = fmt::format("canary error rate {} ({} of {}), p95 {}; stable error rate {} ({} of {})",
-                         format_percent(m.error_rate), m.errors, m.requests, format_ms(m.p95_ms),
-                         format_percent(m.stable_error_rate), m.stable_errors, m.stable_requests);
+  j.reason =
+      fmt::format("{} error rate {} ({} of {}), p95 {}; stable error rate {} ({} of {})", subject,
+                  format_percent(m.error_rate), m.errors, m.requests, format_ms(m.p95_ms),
+                  format_percent(m.stable_error_rate), m.stable_errors, m.stable_requests);
   return j;
 }
 
 Judgement analyse(const std::vector<target::ReleaseMetrics>& start,
                   const std::vector<target::ReleaseMetrics>& now, const std::string& canary_release,
-                  const spec::Analysis& limits) {
+                  const spec::Analysis& limits, std::string_view subject) {
   Window canary;
   Window stable;
   for (const auto& reading : now) {
@@ -175,7 +177,7 @@ Judgement analyse(const std::vector<target::ReleaseMetrics>& start,
       stable.errors += std::min(w.errors, w.requests);
     }
   }
-  return judge(canary, stable, limits);
+  return judge(canary, stable, limits, subject);
 }
 
 }  // namespace ztp::verify

@@ -73,14 +73,16 @@ inline constexpr uint64_t k_min_compared_errors = 3;
 //                                                                      → fail
 //  4. canary p95 > max_p95                                             → fail
 //  5. otherwise                                                        → pass
-Judgement judge(const Window& canary, const Window& stable, const spec::Analysis& limits);
+// `subject` names the judged set in the reason ("canary error rate …", "release 8 p95 …").
+Judgement judge(const Window& canary, const Window& stable, const spec::Analysis& limits,
+                std::string_view subject = "canary");
 
 // judge() over two full readings of an environment's counters: the canary is `canary_release`,
 // the stable set every other release present in `now`. A release missing from `start` counts
 // from zero; one missing from `now` had no traffic.
 Judgement analyse(const std::vector<target::ReleaseMetrics>& start,
                   const std::vector<target::ReleaseMetrics>& now, const std::string& canary_release,
-                  const spec::Analysis& limits);
+                  const spec::Analysis& limits, std::string_view subject = "canary");
 
 // A fraction as a percentage for people: 0.125 → "12.5%", 0.01 → "1.0%", 0.0004 → "0.04%".
 std::string format_percent(double fraction);

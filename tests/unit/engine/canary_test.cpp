@@ -6,74 +6,16 @@
 #include <cmath>
 
 #include "support/fake_target.hpp"
+#include "traffic_clock.hpp"
 
 namespace ztp::engine {
 namespace {
 
 using testing::FakeClock;
 using testing::FakeTarget;
+using testing::TrafficClock;
 using Weights = std::map<std::string, int>;
 using std::chrono::seconds;
-
-// How one release answers the synthetic traffic.
-struct Behaviour {
-  double error_ratio = 0;
-  double latency_ms = 5;
-};
-
-// The fake clock, with a steady load through the front door: while time passes (in 100 ms
-// ticks), `rps` requests per simulated second are split among the release sets by their current
-// weights and counted in the fake target's per-release counters.
-class TrafficClock final : public Clock {
- public:
-  TrafficClock(FakeClock& clock, FakeTarget& target) : m_clock(clock), m_target(target) {}
-
-  int rps = 100;
-  std::map<std::string, Behaviour> behaviour;
-
-  std::chrono::steady_clock::time_point now() const override { return m_clock.now(); }
-  std::chrono::system_clock::time_point wall_now() const override { return m_clock.wall_now(); }
-  void sleep_for(Duration d) override {
-    while (d.count() > 0) {
-      Duration tick = std::min<Duration>(d, std::chrono::milliseconds(100));
-      m_clock.advance(tick);
-      d -= tick;
-      serve(tick);
-    }
-  }
-
- private:
-  void serve(Duration tick) {
-    auto weights = m_target.weights("dev");
-    int total = 0;
-    for (const auto& [_, w] : weights) {
-      total += w;
-    }
-    if (total == 0) {
-      return;
-    }
-    for (const auto& [release, w] : weights) {
-      auto& pending = m_pending[release];
-      pending.requests += rps * (static_cast<double>(tick.count()) / 1000) * w / total;
-      auto requests = static_cast<uint64_t>(std::floor(pending.requests + 1e-9));
-      pending.requests -= static_cast<double>(requests);
-      pending.errors += static_cast<double>(requests) * behaviour[release].error_ratio;
-      auto errors = static_cast<uint64_t>(std::floor(pending.errors + 1e-9));
-      pending.errors -= static_cast<double>(errors);
-      if (requests > 0) {
-        m_target.serve(release, requests, errors, behaviour[release].latency_ms);
-      }
-    }
-  }
-
-  struct Pending {
-    double requests = 0;
-    double errors = 0;
-  };
-  FakeClock& m_clock;
-  FakeTarget& m_target;
-  std::map<std::string, Pending> m_pending;
-};
 
 class CanaryTest : public ::testing::Test {
  protected:
@@ -218,6 +160,20 @@ TEST_F(CanaryTest, HealthyCanaryIsPromotedThroughEveryStep) {
     }
   }
   EXPECT_EQ(find("canary.step")->event.data["weight"], 10);
+}
+
+TEST_F(CanaryTest, StableSetsStayWarmWhenAskedForTheWatch) {
+  deploy_stable();
+  auto r = canary_update(target, clock, plan("2", 4), params(), front_door, verify, progress,
+                         /*keep_stable_warm=*/true);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // All traffic on the canary, the stable set whole and healthy beside it at 0, nothing removed.
+  EXPECT_EQ(target.weights("dev"), (Weights{{"1", 0}, {"2", 100}}));
+  EXPECT_EQ(index_of("remove 1"), target.journal.size());
+  auto obs = target.observe("dev");
+  ASSERT_NE(obs->find("1"), nullptr);
+  EXPECT_EQ(obs->find("1")->healthy(), 4);
+  EXPECT_NE(find("canary.stable_kept"), nullptr);
 }
 
 TEST_F(CanaryTest, ErrorRateBreachAbortsTheFirstStepEarly) {

@@ -138,6 +138,12 @@ TEST(SpecParseTest, FullSpecFillsEveryField) {
   EXPECT_EQ(canary.analysis.min_requests, 20);
   EXPECT_EQ(canary.analysis.deadline, 5min);
   EXPECT_TRUE(canary.analysis.pass_when_inconclusive);
+  EXPECT_TRUE(prod.watch.enabled());
+  EXPECT_EQ(prod.watch.window, 5min);
+  EXPECT_DOUBLE_EQ(prod.watch.limits.max_error_rate, 0.02);
+  EXPECT_EQ(prod.watch.limits.max_p95, 800ms);
+  EXPECT_EQ(prod.watch.limits.min_requests, 50);
+  EXPECT_FALSE(dev.watch.enabled());
 
   ASSERT_EQ(s.notify.size(), 3u);
   EXPECT_EQ(s.notify[0].kind, Notifier::Kind::slack);
@@ -168,6 +174,12 @@ TEST(SpecParseTest, MinimalSpecGetsDefaults) {
   const Environment& dev = s.environments[0];
   EXPECT_EQ(dev.target, "local");
   EXPECT_EQ(dev.replicas, 1);
+  // The post-deploy watch is off unless a window is written; its limits are the analysis's.
+  EXPECT_FALSE(dev.watch.enabled());
+  EXPECT_EQ(dev.watch.window, 0ms);
+  EXPECT_DOUBLE_EQ(dev.watch.limits.max_error_rate, 0.01);
+  EXPECT_EQ(dev.watch.limits.max_p95, 500ms);
+  EXPECT_EQ(dev.watch.limits.min_requests, 20);
   EXPECT_EQ(dev.gate, Gate::automatic);
   EXPECT_EQ(dev.strategy.kind, Strategy::Kind::rolling);
   EXPECT_EQ(dev.strategy.rolling.max_surge, 1);
@@ -326,6 +338,11 @@ TEST(SpecJsonTest, ResolvedModelHasDurationsAsTextAndMilliseconds) {
   EXPECT_EQ(j["environments"][2]["strategy"]["canary"]["steps"][1]["pause"], "1m30s");
   EXPECT_EQ(j["environments"][2]["strategy"]["canary"]["steps"][1]["pause_ms"], 90000);
   EXPECT_EQ(j["environments"][2]["gate"], "approval");
+  EXPECT_EQ(j["environments"][2]["watch"]["window"], "5m");
+  EXPECT_EQ(j["environments"][2]["watch"]["window_ms"], 300000);
+  EXPECT_EQ(j["environments"][2]["watch"]["max_p95_ms"], 800);
+  EXPECT_EQ(j["environments"][2]["watch"]["min_requests"], 50);
+  EXPECT_EQ(j["environments"][0]["watch"]["window"], "0s");
   EXPECT_EQ(j["checks"]["smoke"][0]["expect"]["headers"]["X-Frame-Options"]["equals"],
             "SAMEORIGIN");
   EXPECT_EQ(j["notify"][2]["secret"], "(set)");

@@ -151,6 +151,20 @@ TEST(SpecRulesTest, CanaryNeedsStepsAndASaneAnalysis) {
                           "8:53: unknown inconclusive verdict `maybe`"));
 }
 
+TEST(SpecRulesTest, WatchTakesAWindowAndTheAnalysisLimits) {
+  auto out = parse_corpus("watch_bad.yaml");
+  EXPECT_FALSE(out.spec);
+  EXPECT_THAT(
+      located(out),
+      ElementsAre("5:21: bad duration for window: `2x` has the unknown unit `x`; use ms, "
+                  "s, m or h",
+                  "5:41: max_error_rate must be between 0 and 1",
+                  "5:55: max_p95 must be more than 0s", "5:74: min_requests must be at least 0",
+                  "5:78: unknown key `deadline` in watch"));
+  EXPECT_THAT(located(parse_corpus("watch_not_mapping.yaml")),
+              ElementsAre("5:12: watch must be a mapping"));
+}
+
 TEST(SpecRulesTest, OnlyOneStrategy) {
   auto out = parse_corpus("two_strategies.yaml");
   EXPECT_THAT(located(out), ElementsAre("7:7: more than one strategy: `rolling` and `canary`"));

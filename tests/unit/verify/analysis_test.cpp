@@ -148,6 +148,17 @@ TEST(AnalysisJudgeTest, PassSaysWhatWasMeasured) {
             "canary error rate 0.5% (1 of 200), p95 10 ms; stable error rate 0.1% (2 of 1800)");
 }
 
+TEST(AnalysisJudgeTest, ReasonNamesTheSubject) {
+  EXPECT_EQ(judge(window(100, 0, {90, 0, 0, 10, 0}), window(0, 0), limits(), "release 8").reason,
+            "release 8 p95 750 ms above max 500 ms (100 requests)");
+  EXPECT_EQ(judge(window(40, 5), window(0, 0), limits(), "release 8").reason,
+            "release 8 error rate 12.5% (5 of 40) above max 1.0%");
+  std::vector<target::ReleaseMetrics> start{reading("8", 10, 0, {10, 0, 0, 0, 0})};
+  std::vector<target::ReleaseMetrics> now{reading("8", 110, 0, {110, 0, 0, 0, 0})};
+  EXPECT_EQ(analyse(start, now, "8", limits(), "release 8").reason,
+            "release 8 error rate 0.0% (0 of 100), p95 9.5 ms; stable error rate 0.0% (0 of 0)");
+}
+
 TEST(AnalysisTest, MergesEveryOtherReleaseIntoTheStableSet) {
   std::vector<target::ReleaseMetrics> start{reading("5", 100, 0), reading("6", 100, 0)};
   // Release 7 appears only in the later reading: it counts from zero.

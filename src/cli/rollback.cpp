@@ -1,0 +1,115 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "cli/workspace.hpp"
+#include "engine/rollback.hpp"
+
+namespace ztp::cli {
+namespace {
+
+struct RollbackFlags {
+  std::string env;
+  int64_t to = 0;
+  bool no_wait = false;
+  bool force = false;
+};
+
+nlohmann::json release_json(const store::Release& r) {
+  return {{"revision", r.revision}, {"digest", r.digest}, {"image", r.image_ref}};
+}
+
+void print_outcome(const engine::RollbackOutcome& o) {
+  const auto& to = o.to;
+  if (o.method == engine::RollbackMethod::switch_back) {
+    fmt::print(
+        "{} runs revision {} ({}) again: its replicas were still running warm, so one "
+        "route change moved all traffic back; no process was started\n",
+        to.env, to.revision, to.digest.substr(0, 19));
+  } else {
+    fmt::print("{} runs revision {} ({}) again: rolled out by its {} strategy and verified\n",
+               to.env, to.revision, to.digest.substr(0, 19), to.strategy);
+  }
+  if (o.from) {
+    fmt::print("revision {} is rolled back{}{}\n", o.from->revision,
+               o.stopped.empty() ? "" : " and stopped",
+               o.marked_bad ? fmt::format("; its image {} is marked bad (deploy it again only "
+                                          "with --force)",
+                                          o.from->digest.substr(0, 19))
+                            : "");
+  }
+  fmt::print("{}\n", o.url);
+}
+
+int run_rollback(Context& ctx, const RollbackFlags& flags, bool has_to) {
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  auto target = ws->target_for(flags.env);
+  if (!target.ok()) {
+    return report(ctx, target.error());
+  }
+  engine::RollbackRequest req;
+  req.env = flags.env;
+  if (has_to) {
+    req.to_revision = flags.to;
+  }
+  req.wait_for_lock = !flags.no_wait;
+  req.force = flags.force;
+  req.on_lock_wait = [](const std::string& m) { fmt::print(stderr, "{}\n", m); };
+  auto outcome = engine::rollback(ws->spec, ws->home, *ws->store, **target, system_clock(), req,
+                                  terminal_progress());
+  if (!outcome.ok()) {
+    return report(ctx, outcome.error());
+  }
+  const auto& o = *outcome;
+  if (ctx.globals.json()) {
+    nlohmann::json j{
+        {"env", o.to.env},
+        {"method", engine::rollback_method_name(o.method)},
+        {"processes_started", o.method == engine::RollbackMethod::rollout},
+        {"from", o.from ? release_json(*o.from) : nlohmann::json()},
+        {"to", release_json(o.to)},
+        {"marked_bad", o.marked_bad ? nlohmann::json(o.from->digest) : nlohmann::json()},
+        {"stopped", o.stopped},
+        {"url", o.url}};
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    print_outcome(o);
+  }
+  return 0;
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  auto flags = std::make_shared<RollbackFlags>();
+  auto* cmd = root.add_subcommand("rollback", "Put an environment back on an earlier release");
+  cmd->footer(
+      "Put an environment back on its last known good release, or on --to REVISION.\n"
+      "Without --to: the last known good release; when that is what runs now, the good release\n"
+      "before it (the newest earlier revision that was active and later superseded, with\n"
+      "another image that is not marked bad).\n"
+      "When that release's replicas still run warm (blue-green keeps the previous set for\n"
+      "keep_previous), one route change moves all traffic back and no process is started.\n"
+      "Otherwise its image is rolled out by the environment's strategy and verified, as a\n"
+      "deploy would. The release rolled away from is recorded rolled_back and its image marked\n"
+      "bad in this environment: `ztp deploy` refuses it from then on without --force.\n"
+      "Exit 0 done; 1 usage (unknown environment or revision, nothing to go back to, locked\n"
+      "with --no-wait); 12 the rollback's own rollout failed and the environment was put back\n"
+      "on what it ran before; 14 the target image is marked bad (use --force); 10/11/13 as\n"
+      "for deploy.");
+  cmd->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
+  auto* to = cmd->add_option("--to", flags->to,
+                             "The revision of ENV to go back to (`ztp status ENV`, history)")
+                 ->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-wait", flags->no_wait,
+                "Fail at once when another rollout holds the environment");
+  cmd->add_flag("--force", flags->force, "Go to the revision even when its image is marked bad");
+  cmd->callback([&ctx, flags, to] { ctx.exit_code = run_rollback(ctx, *flags, to->count() > 0); });
+}
+
+const Registration k_registration{45, setup};
+
+}  // namespace
+}  // namespace ztp::cli
