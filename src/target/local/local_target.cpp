@@ -445,8 +445,10 @@ Result<Observed> LocalTarget::observe(const std::string& env) {
       }
       auto h = impl.admin.health(env);
       if (h.ok()) {
+        // The proxy lists live backends first: a drained one that a restarted replica's id
+        // still names comes after it and must not hide it.
         for (const auto& b : *h) {
-          health[b.id] = b;
+          health.emplace(b.id, b);
         }
       }
     }
