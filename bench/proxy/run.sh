@@ -101,6 +101,7 @@ http {
   upstream app {
     server 127.0.0.1:$backend_port;
     keepalive 128;
+    keepalive_requests 1000000;
   }
   server {
     listen 127.0.0.1:$nginx_proxy_port;

@@ -4,8 +4,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 
@@ -14,24 +18,99 @@
 namespace ztp::proxy {
 namespace {
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(u));
-    } else if (u >= 0x80) {
-      // Request targets should be ASCII; escape anything else so the line stays valid JSON.
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(u));
-    } else {
-      out += c;
+using namespace std::string_view_literals;
+
+// Bytes a JSON string holds as they are: printable ASCII but the quote and the backslash.
+constexpr auto k_plain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x7f; ++c) {
+    plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  }
+  return plain;
+}();
+
+// Writes one line into memory sized beforehand (`out` grows once per line, and nothing is
+// checked per byte but what JSON needs escaped).
+class LineWriter {
+ public:
+  explicit LineWriter(char* p) : m_p(p) {}
+  char* end() const { return m_p; }
+
+  void raw(std::string_view s) {
+    if (!s.empty()) {  // an empty view may hold a null pointer, which memcpy must not get
+      std::memcpy(m_p, s.data(), s.size());
+      m_p += s.size();
     }
   }
-  out += '"';
-}
+  void chr(char c) { *m_p++ = c; }
+  // `s` as a JSON string; bytes other than printable ASCII are escaped (request targets
+  // should be ASCII, and the line must stay valid JSON). At most 2 + 6 * s.size() bytes.
+  void string(std::string_view s) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    chr('"');
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      auto u = static_cast<unsigned char>(s[i]);
+      if (k_plain[u]) {
+        continue;
+      }
+      raw(s.substr(run, i - run));
+      run = i + 1;
+      if (u == '"' || u == '\\') {
+        chr('\\');
+        chr(s[i]);
+      } else {
+        raw("\\u00"sv);
+        chr(k_hex[u >> 4]);
+        chr(k_hex[u & 0xf]);
+      }
+    }
+    raw(s.substr(run));
+    chr('"');
+  }
+  // At most 20 bytes.
+  void number(uint64_t v) { m_p = std::to_chars(m_p, m_p + 20, v).ptr; }
+  // "2026-01-02T03:04:05.678Z" (24 bytes); the part up to the seconds is formatted once per
+  // second.
+  void timestamp() {
+    struct Cache {
+      std::time_t second = -1;
+      char text[24] = {};
+    };
+    thread_local Cache cache;
+    auto now = std::chrono::system_clock::now();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    auto second = static_cast<std::time_t>(ms / 1000);
+    if (second != cache.second) {
+      std::tm tm{};
+      gmtime_r(&second, &tm);
+      fmt::format_to_n(cache.text, sizeof(cache.text), "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.",
+                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                       tm.tm_sec);
+      cache.second = second;
+    }
+    raw(std::string_view(cache.text, 20));
+    three_digits(static_cast<uint64_t>(ms % 1000));
+    chr('Z');
+  }
+  void three_digits(uint64_t v) {
+    chr(static_cast<char>('0' + v / 100 % 10));
+    chr(static_cast<char>('0' + v / 10 % 10));
+    chr(static_cast<char>('0' + v % 10));
+  }
+
+ private:
+  // Bytes a JSON string holds as they are: printable ASCII but the quote and the backslash.
+  static constexpr auto k_plain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x7f; ++c) {
+      plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+    }
+    return plain;
+  }();
+
+  char* m_p;
+};
 
 }  // namespace
 
@@ -64,31 +143,43 @@ void AccessLog::append(std::string_view lines) {
 }
 
 void format_access_line(std::string& out, const AccessEntry& e) {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  std::time_t t = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  fmt::format_to(std::back_inserter(out),
-                 "{{\"ts\":\"{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z\",\"env\":",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 static_cast<int>(ms.count() % 1000));
-  append_json_string(out, e.env);
-  out += ",\"release\":";
-  append_json_string(out, e.release);
-  out += ",\"backend\":";
-  append_json_string(out, e.backend);
-  out += ",\"method\":";
-  append_json_string(out, e.method);
-  out += ",\"path\":";
-  append_json_string(out, e.path);
-  fmt::format_to(std::back_inserter(out), ",\"status\":{},\"bytes\":{},\"duration_ms\":{:.3f}",
-                 e.status, e.bytes, e.duration_ms);
-  out += ",\"request_id\":";
-  append_json_string(out, e.request_id);
-  out += ",\"client\":";
-  append_json_string(out, e.client);
-  out += "}\n";
+  const std::string_view strings[] = {e.env,  e.release,    e.backend, e.method,
+                                      e.path, e.request_id, e.client};
+  size_t bound = 256;  // the names, the punctuation, the timestamp and the numbers
+  for (auto s : strings) {
+    bound += 2 + 6 * s.size();
+  }
+  const size_t at = out.size();
+  out.resize(at + bound);
+  LineWriter w(out.data() + at);
+  w.raw("{\"ts\":\""sv);
+  w.timestamp();
+  w.raw("\",\"env\":"sv);
+  w.string(e.env);
+  w.raw(",\"release\":"sv);
+  w.string(e.release);
+  w.raw(",\"backend\":"sv);
+  w.string(e.backend);
+  w.raw(",\"method\":"sv);
+  w.string(e.method);
+  w.raw(",\"path\":"sv);
+  w.string(e.path);
+  w.raw(",\"status\":"sv);
+  w.number(static_cast<uint64_t>(std::max(e.status, 0)));
+  w.raw(",\"bytes\":"sv);
+  w.number(e.bytes);
+  // Milliseconds with three decimals, from whole microseconds.
+  auto us = static_cast<uint64_t>(std::llround(std::max(e.duration_ms, 0.0) * 1000));
+  w.raw(",\"duration_ms\":"sv);
+  w.number(us / 1000);
+  w.chr('.');
+  w.three_digits(us % 1000);
+  w.raw(",\"request_id\":"sv);
+  w.string(e.request_id);
+  w.raw(",\"client\":"sv);
+  w.string(e.client);
+  w.raw("}\n"sv);
+  out.resize(static_cast<size_t>(w.end() - out.data()));
 }
 
 }  // namespace ztp::proxy

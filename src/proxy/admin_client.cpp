@@ -32,8 +32,8 @@ T field(const json& j, const char* key, T fallback) {
   }
 }
 
-ReleaseCounters counters_from_json(const json& j) {
-  ReleaseCounters c;
+StatsSnapshot counters_from_json(const json& j) {
+  StatsSnapshot c;
   c.release = field<std::string>(j, "release", "");
   c.requests = field<uint64_t>(j, "requests", 0);
   c.status_2xx = field<uint64_t>(j, "status_2xx", 0);

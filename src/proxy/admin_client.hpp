@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/histogram.hpp"
 #include "proxy/routes.hpp"
+#include "proxy/stats.hpp"
 #include "util/result.hpp"
 
 namespace ztp::proxy {
@@ -25,27 +25,11 @@ struct BackendHealth {
   std::string last_error;
 };
 
-// Counters of one release as `GET /v1/envs/{env}/stats` reports them.
-struct ReleaseCounters {
-  std::string release;
-  uint64_t requests = 0;
-  uint64_t status_2xx = 0;
-  uint64_t status_3xx = 0;
-  uint64_t status_4xx = 0;
-  uint64_t status_5xx = 0;
-  uint64_t connect_errors = 0;
-  uint64_t timeouts = 0;
-  double p50_ms = 0;
-  double p95_ms = 0;
-  double p99_ms = 0;
-  Histogram latency;  // counts per bucket (bucket_upper_ms)
-};
-
 // Per-release counters of one environment, plus the requests no release could take (503).
 struct EnvStats {
   std::string env;
-  std::vector<ReleaseCounters> releases;
-  ReleaseCounters unrouted;
+  std::vector<StatsSnapshot> releases;
+  StatsSnapshot unrouted;
 };
 
 // A blocking client of the proxy's admin API over its unix socket; every call is bounded by

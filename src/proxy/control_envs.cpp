@@ -44,9 +44,9 @@ json counters_json(const StatsSnapshot& s) {
               {"status_5xx", s.status_5xx},
               {"connect_errors", s.connect_errors},
               {"timeouts", s.timeouts},
-              {"p50_ms", round3(s.latency.percentile(0.50))},
-              {"p95_ms", round3(s.latency.percentile(0.95))},
-              {"p99_ms", round3(s.latency.percentile(0.99))},
+              {"p50_ms", round3(s.p50_ms)},
+              {"p95_ms", round3(s.p95_ms)},
+              {"p99_ms", round3(s.p99_ms)},
               {"buckets", buckets}};
 }
 

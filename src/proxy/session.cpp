@@ -1,16 +1,11 @@
 #include "proxy/session.hpp"
 
-#include <fmt/format.h>
-
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
-#include <limits>
-#include <random>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <cerrno>
 
 #include "proxy/pages.hpp"
 
@@ -28,14 +23,13 @@ using std::chrono::steady_clock;
 constexpr auto k_idle_timeout = std::chrono::seconds(75);
 // Reading a request body from, or writing a response to, a client.
 constexpr auto k_client_timeout = std::chrono::seconds(60);
-constexpr size_t k_header_limit = 64 * 1024;
+// Bytes asked for per receive: a request head, a request body, a backend's answer.
+constexpr size_t k_head_read = 4096;
+constexpr size_t k_body_read = 16384;
+constexpr size_t k_upstream_read = 16384;
 // Above this, a worker writes its access-log buffer at once instead of waiting for the timer.
 constexpr size_t k_log_flush_bytes = 256 * 1024;
-
-std::string generate_request_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}{:016x}", rng(), rng());
-}
+constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool idempotent(http::verb v) {
   switch (v) {
@@ -53,33 +47,36 @@ bool idempotent(http::verb v) {
 
 // The peer closed a kept-alive connection before answering: safe to retry on a fresh one.
 bool stale_connection(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::partial_message;
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
-template <class Fields>
-void strip_hop_by_hop(Fields& f) {
-  f.erase(http::field::connection);
-  f.erase(http::field::keep_alive);
-  f.erase(http::field::proxy_connection);
-  f.erase(http::field::te);
-  f.erase(http::field::upgrade);
-}
-
-double ms_since(steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();
+// Drops the first `n` bytes of `iov`.
+void consume(std::vector<asio::const_buffer>& iov, size_t n) {
+  size_t i = 0;
+  while (i < iov.size() && n >= iov[i].size()) {
+    n -= iov[i].size();
+    ++i;
+  }
+  if (i < iov.size()) {
+    iov[i] += n;
+  }
+  iov.erase(iov.begin(), iov.begin() + static_cast<std::ptrdiff_t>(i));
 }
 
 }  // namespace
 
 Session::Session(Worker& worker, std::shared_ptr<WorkerEnv> env, asio::ip::tcp::socket socket)
-    : m_worker(worker), m_env(std::move(env)), m_stream(std::move(socket)) {
+    : m_worker(worker),
+      m_env(std::move(env)),
+      m_socket(std::move(socket)),
+      m_idle_since(steady_clock::now()) {
   beast::error_code ec;
-  auto remote = m_stream.socket().remote_endpoint(ec);
+  auto remote = m_socket.remote_endpoint(ec);
   if (!ec) {
     m_client = remote.address().to_string();
   }
+  m_socket.non_blocking(true, ec);
   m_worker.add_session(this);
 }
 
@@ -88,127 +85,165 @@ Session::~Session() { m_worker.remove_session(this); }
 asio::awaitable<void> Session::run(std::shared_ptr<Session> self) { co_await self->loop(); }
 
 bool Session::close_if_idle(steady_clock::time_point now, steady_clock::duration grace) {
-  if (!m_idle || now - m_idle_since < grace || m_buffer.size() > 0) {
+  if (!m_idle || now - m_idle_since < grace || m_in.size() > 0) {
     return false;
   }
   beast::error_code ec;
-  if (m_stream.socket().available(ec) > 0) {
+  if (m_socket.available(ec) > 0) {
     return false;
   }
-  m_stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  m_stream.socket().close(ec);
+  m_socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  m_socket.close(ec);
   return true;
+}
+
+void Session::expire(steady_clock::time_point now) {
+  if (m_waiting == Waiting::none || now < m_deadline) {
+    return;
+  }
+  beast::error_code ec;
+  if (m_waiting == Waiting::upstream && m_up) {
+    m_up->socket.close(ec);
+  } else {
+    m_socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    m_socket.close(ec);
+  }
+  m_waiting = Waiting::none;
+  m_timed_out = true;
+}
+
+void Session::arm(Waiting what, steady_clock::duration timeout) {
+  m_waiting = what;
+  m_deadline = steady_clock::now() + timeout;
+}
+
+bool Session::done_waiting() {
+  m_waiting = Waiting::none;
+  bool timed_out = m_timed_out;
+  m_timed_out = false;
+  return timed_out;
+}
+
+bool Session::send_now(asio::ip::tcp::socket& socket, beast::error_code& ec) {
+  size_t n = socket.write_some(m_iov, ec);  // the socket is non-blocking
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+  }
+  if (ec) {
+    return true;
+  }
+  consume(m_iov, n);
+  return m_iov.empty();
+}
+
+asio::awaitable<void> Session::send_rest(asio::ip::tcp::socket& socket, Waiting what,
+                                         steady_clock::duration timeout, beast::error_code& ec) {
+  arm(what, timeout);
+  co_await asio::async_write(socket, m_iov, redirect_error(use_awaitable, ec));
+  if (done_waiting()) {
+    ec = beast::error::timeout;
+  }
+  m_iov.clear();
 }
 
 asio::awaitable<void> Session::loop() {
   beast::error_code ec;
   while (true) {
-    m_req.emplace();
-    m_req->header_limit(k_header_limit);
-    m_req->body_limit(std::numeric_limits<std::uint64_t>::max());
+    m_req.reset(m_client);
     m_idle = true;
-    m_idle_since = steady_clock::now();
-    m_stream.expires_after(k_idle_timeout);
-    co_await http::async_read_header(m_stream, m_buffer, *m_req, redirect_error(use_awaitable, ec));
+    m_waiting = Waiting::client;
+    m_deadline = m_idle_since + k_idle_timeout;
+    bool parse_error = false;
+    while (true) {
+      if (m_in.size() > 0) {
+        size_t n = m_req.put(m_in.data(), ec);
+        m_in.consume(n);
+        if (!ec) {
+          break;
+        }
+        if (ec != http::error::need_more) {
+          parse_error = true;
+          break;
+        }
+      }
+      size_t n = co_await m_socket.async_read_some(m_in.prepare(k_head_read),
+                                                   redirect_error(use_awaitable, ec));
+      m_in.commit(n);
+      if (m_timed_out || ec) {
+        break;
+      }
+    }
+    done_waiting();
     m_idle = false;
-    if (ec) {
-      bool parse_error = ec.category() == beast::error_code(http::error::bad_method).category() &&
-                         ec != http::error::end_of_stream && ec != http::error::partial_message;
-      if (parse_error && m_stream.socket().is_open()) {
-        co_await write_raw(error_response(400, generate_request_id(), false));
+    if (parse_error) {
+      if (m_socket.is_open()) {
+        std::string id;
+        new_request_id(id);
+        std::string page = error_response(400, id, false);
+        m_iov.assign(1, asio::buffer(page));
+        if (!send_now(m_socket, ec)) {
+          co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
+        }
       }
       break;
     }
-    if (!co_await serve()) {
+    if (ec || !m_req.header_done() || !co_await serve()) {
       break;
     }
   }
-  m_stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  m_stream.socket().close(ec);
+  m_socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  m_socket.close(ec);
 }
 
-asio::awaitable<bool> Session::write_raw(const std::string& data) {
+asio::awaitable<Session::Send> Session::send_body(Millis timeout) {
   beast::error_code ec;
-  m_stream.expires_after(k_client_timeout);
-  co_await asio::async_write(m_stream, asio::buffer(data), redirect_error(use_awaitable, ec));
-  co_return !ec;
-}
-
-void Session::prepare_request() {
-  auto& req = m_req->get();
-  auto rid = req["X-Request-Id"];
-  if (rid.empty()) {
-    m_request_id = generate_request_id();
-    req.set("X-Request-Id", m_request_id);
-  } else {
-    m_request_id.assign(rid.data(), rid.size());
-  }
-  auto xff = req["X-Forwarded-For"];
-  if (xff.empty()) {
-    req.set("X-Forwarded-For", m_client);
-  } else {
-    std::string value(xff.data(), xff.size());
-    value += ", ";
-    value += m_client;
-    req.set("X-Forwarded-For", value);
-  }
-  req.set("X-Forwarded-Proto", "http");
-  strip_hop_by_hop(req);
-  req.version(11);
-}
-
-asio::awaitable<Session::Send> Session::send_request(Upstream& up, bool has_body, Millis timeout) {
-  auto& req = m_req->get();
-  http::request_serializer<http::buffer_body> sr{req};
-  beast::error_code ec;
-  do {
-    if (has_body && !m_req->is_done()) {
-      req.body().data = m_body.data();
-      req.body().size = m_body.size();
-      m_stream.expires_after(k_client_timeout);
-      co_await http::async_read_some(m_stream, m_buffer, *m_req, redirect_error(use_awaitable, ec));
-      if (ec == http::error::need_buffer) {
-        ec = {};
+  while (true) {
+    size_t n = 0;
+    if (m_in.size() > 0) {
+      n = m_req.put(m_in.data(), ec);
+      if (ec && ec != http::error::need_more) {
+        co_return Send::client_failed;  // a malformed body
       }
-      if (ec) {
-        co_return Send::client_failed;
+      if (n > 0) {
+        m_iov.emplace_back(m_in.data().data(), n);
       }
-      size_t n = m_body.size() - req.body().size;
-      req.body().data = n > 0 ? m_body.data() : nullptr;
-      req.body().size = n;
-      req.body().more = !m_req->is_done();
-    } else {
-      req.body().data = nullptr;
-      req.body().size = 0;
-      req.body().more = false;
     }
-    up.stream.expires_after(timeout);
-    co_await http::async_write(up.stream, sr, redirect_error(use_awaitable, ec));
-    if (ec == http::error::need_buffer) {
-      ec = {};
+    if (!send_now(m_up->socket, ec)) {
+      co_await send_rest(m_up->socket, Waiting::upstream, timeout, ec);
     }
     if (ec) {
       co_return ec == beast::error::timeout ? Send::upstream_timeout : Send::upstream_failed;
     }
-  } while (!sr.is_done());
-  co_return Send::ok;
+    m_in.consume(n);
+    if (m_req.done()) {
+      co_return Send::ok;
+    }
+    arm(Waiting::client, k_client_timeout);
+    size_t got = co_await m_socket.async_read_some(m_in.prepare(k_body_read),
+                                                   redirect_error(use_awaitable, ec));
+    m_in.commit(got);
+    if (done_waiting() || ec) {
+      co_return Send::client_failed;
+    }
+  }
 }
 
 asio::awaitable<bool> Session::serve() {
   const auto start = steady_clock::now();
   const size_t w = m_worker.index();
-  auto& req = m_req->get();
-  const bool client_keep = req.keep_alive();
-  const unsigned client_version = req.version();
-  const bool head = req.method() == http::verb::head;
-  const bool has_body = !m_req->is_done();
-  const bool can_retry = idempotent(req.method()) && !has_body;
+  const bool client_keep = m_req.keep_alive();
+  const unsigned client_version = m_req.version();
+  const bool head = m_req.method() == http::verb::head;
+  const bool has_body = !m_req.done();
+  const bool can_retry = idempotent(m_req.method()) && !has_body;
   beast::error_code ec;
 
-  prepare_request();
-  if (beast::iequals(req[http::field::expect], "100-continue")) {
-    req.erase(http::field::expect);
-    if (has_body && !co_await write_raw("HTTP/1.1 100 Continue\r\n\r\n")) {
+  if (has_body && m_req.expects_continue()) {
+    m_iov.assign(1, asio::buffer(k_continue));
+    if (!send_now(m_socket, ec)) {
+      co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
+    }
+    if (ec) {
       co_return false;
     }
   }
@@ -220,58 +255,76 @@ asio::awaitable<bool> Session::serve() {
   const Millis timeout = table != nullptr ? table->routes.upstream_timeout : Millis(30000);
 
   int status = 0;
-  uint64_t bytes = 0;
   const RouteSet* set = nullptr;
-  std::shared_ptr<Backend> backend;
+  Backend* backend = nullptr;  // kept alive by `wt`'s table
+  size_t index = 0;            // of `backend` in set->backends
   bool connect_failed = false;
   bool retried = false;
   bool aborted = false;    // the response was cut: close the client connection
   bool responded = false;  // the backend's response (or part of it) reached the client
+  uint64_t bytes = 0;
 
   for (int attempt = 0; attempt < 4 && status == 0; ++attempt) {
-    if (!backend) {
+    if (backend == nullptr) {
       auto pick = wt->balancer.pick();
       if (pick.backend == nullptr) {
         break;
       }
       set = pick.set;
-      backend = pick.set->backends[pick.index];
+      backend = pick.backend;
+      index = pick.index;
     }
-    std::unique_ptr<Upstream> up;
     bool reused = false;
+    m_up.reset();
     if (!retried) {
-      up = m_worker.take_idle(backend.get(), !can_retry);
-      reused = up != nullptr;
+      m_up = m_worker.take_idle(backend, !can_retry);
+      reused = m_up != nullptr;
     }
-    if (!up) {
-      up = std::make_unique<Upstream>(m_worker.context(), backend);
-      up->stream.expires_after(timeout);
-      co_await up->stream.async_connect(backend->endpoint(), redirect_error(use_awaitable, ec));
-      if (ec) {
+    if (!m_up) {
+      m_up = std::make_unique<Upstream>(m_worker.context(), set->backends[index]);
+      arm(Waiting::upstream, timeout);
+      co_await m_up->socket.async_connect(backend->endpoint(), redirect_error(use_awaitable, ec));
+      bool timed_out = done_waiting();
+      if (timed_out || ec) {
         set->stats->connect_error(w);
-        backend->report_connect_error(ec == beast::error::timeout ? ETIMEDOUT : ec.value());
+        backend->report_connect_error(timed_out ? ETIMEDOUT : ec.value());
         connect_failed = true;
-        backend.reset();
+        backend = nullptr;
+        m_up.reset();
         continue;
       }
-      up->stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+      m_up->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      m_up->socket.non_blocking(true, ec);
     }
 
     backend->begin_request(w);
-    Send sent = co_await send_request(*up, has_body, timeout);
+    Send sent = Send::ok;
+    m_iov.assign(1, asio::buffer(m_req.upstream_head()));
+    if (has_body) {
+      sent = co_await send_body(timeout);
+    } else {
+      if (!send_now(m_up->socket, ec)) {
+        co_await send_rest(m_up->socket, Waiting::upstream, timeout, ec);
+      }
+      if (ec) {
+        sent = ec == beast::error::timeout ? Send::upstream_timeout : Send::upstream_failed;
+      }
+    }
     if (sent == Send::client_failed) {
       backend->end_request(w);
+      m_up.reset();
       co_return false;
     }
     if (sent != Send::ok) {
       backend->end_request(w);
+      m_up.reset();
       if (can_retry && !retried && sent != Send::upstream_timeout) {
         retried = true;
         if (!reused) {
           // A fresh connection failed: the backend itself is gone (e.g. killed); eject it and
           // let the request, which it never answered, go to another one.
           backend->report_connect_error(ECONNRESET);
-          backend.reset();
+          backend = nullptr;
         }
         continue;
       }
@@ -284,24 +337,37 @@ asio::awaitable<bool> Session::serve() {
       break;
     }
 
-    m_res.emplace();
-    m_res->body_limit(std::numeric_limits<std::uint64_t>::max());
-    m_res->skip(head);
-    up->stream.expires_after(timeout);
-    co_await http::async_read_header(up->stream, up->buffer, *m_res,
-                                     redirect_error(use_awaitable, ec));
-    while (!ec && m_res->get().result_int() / 100 == 1 && m_res->get().result_int() != 101) {
-      m_res.emplace();
-      m_res->body_limit(std::numeric_limits<std::uint64_t>::max());
-      m_res->skip(head);
-      co_await http::async_read_header(up->stream, up->buffer, *m_res,
-                                       redirect_error(use_awaitable, ec));
+    // The response head (interim 1xx answers skipped).
+    m_res.reset(client_version, head);
+    auto& in = m_up->buffer;
+    while (true) {
+      if (in.size() > 0) {
+        size_t n = m_res.put(in.data(), ec);
+        in.consume(n);
+        if (ec != http::error::need_more) {
+          break;
+        }
+      }
+      arm(Waiting::upstream, timeout);
+      size_t n = co_await m_up->socket.async_read_some(in.prepare(k_upstream_read),
+                                                       redirect_error(use_awaitable, ec));
+      in.commit(n);
+      if (done_waiting()) {
+        ec = beast::error::timeout;
+      }
+      if (ec) {
+        if (ec == asio::error::eof && in.size() > 0) {
+          ec = http::error::partial_message;
+        }
+        break;
+      }
     }
-    if (!ec && m_res->get().result_int() == 101) {
+    if (!ec && m_res.status() == 101) {
       ec = http::error::bad_status;  // protocol upgrades are not relayed
     }
     if (ec) {
       backend->end_request(w);
+      m_up.reset();
       if (ec == beast::error::timeout) {
         set->stats->timeout(w);
         status = 504;
@@ -311,7 +377,7 @@ asio::awaitable<bool> Session::serve() {
         retried = true;
         if (!reused) {
           backend->report_connect_error(ECONNRESET);
-          backend.reset();
+          backend = nullptr;
         }
         continue;
       }
@@ -319,88 +385,74 @@ asio::awaitable<bool> Session::serve() {
       break;
     }
 
-    auto& res = m_res->get();
-    const bool upstream_keep = res.keep_alive();
-    strip_hop_by_hop(res);
-    status = static_cast<int>(res.result_int());
-    const bool bodyless = head || status == 204 || status == 304;
-    if (!bodyless && !res.chunked() && !m_res->content_length()) {
-      // The backend ends the body by closing: re-chunk it for HTTP/1.1 clients so their
-      // connection stays usable; HTTP/1.0 clients read until we close.
-      if (client_version >= 11) {
-        res.chunked(true);
-      } else {
-        keep = false;
-      }
-    } else if (client_version < 11 && res.chunked()) {
-      res.chunked(false);
-      keep = false;
-    }
-    res.version(client_version);
-    res.keep_alive(keep);
-    if (res["X-Request-Id"].empty()) {
-      res.set("X-Request-Id", m_request_id);
-    }
-
-    http::response_serializer<http::buffer_body> sr{res};
+    // The head goes out with the body bytes already read; then the body as it arrives.
+    const bool upstream_keep = m_res.backend_keep_alive();
+    status = m_res.status();
+    m_res.finish_head(keep, m_req.request_id());
+    m_iov.assign(1, asio::buffer(m_res.client_head()));
     bool upstream_ok = true;
-    if (bodyless && m_res->is_done()) {
-      // Headers only (a HEAD answer keeps its Content-Length / Transfer-Encoding).
-      m_stream.expires_after(k_client_timeout);
-      co_await http::async_write_header(m_stream, sr, redirect_error(use_awaitable, ec));
-      if (ec) {
-        aborted = true;
-      }
-    } else {
-      do {
-        if (!m_res->is_done()) {
-          res.body().data = m_body.data();
-          res.body().size = m_body.size();
-          up->stream.expires_after(timeout);
-          co_await http::async_read_some(up->stream, up->buffer, *m_res,
-                                         redirect_error(use_awaitable, ec));
-          if (ec == http::error::need_buffer) {
-            ec = {};
-          }
-          if (ec) {
-            upstream_ok = false;
-            if (ec == beast::error::timeout) {
-              set->stats->timeout(w);
-            }
-            if (!sr.is_header_done()) {
-              status = ec == beast::error::timeout ? 504 : 502;
-            } else {
-              aborted = true;
-            }
-            break;
-          }
-          size_t n = m_body.size() - res.body().size;
-          res.body().data = n > 0 ? m_body.data() : nullptr;
-          res.body().size = n;
-          res.body().more = !m_res->is_done();
-          bytes += n;
-        } else {
-          res.body().data = nullptr;
-          res.body().size = 0;
-          res.body().more = false;
-        }
-        m_stream.expires_after(k_client_timeout);
-        co_await http::async_write(m_stream, sr, redirect_error(use_awaitable, ec));
-        if (ec == http::error::need_buffer) {
-          ec = {};
-        }
+    bool head_sent = false;
+    while (true) {
+      size_t used = 0;
+      if (!m_res.done() && in.size() > 0) {
+        used = m_res.relay(in.data(), m_iov, ec);
         if (ec) {
-          aborted = true;
-          upstream_ok = m_res->is_done();
+          upstream_ok = false;  // a malformed body
+          if (head_sent) {
+            aborted = true;
+          } else {
+            status = 502;
+          }
           break;
         }
-      } while (!sr.is_done());
+      }
+      if (!send_now(m_socket, ec)) {
+        co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
+      }
+      if (ec) {
+        aborted = true;
+        upstream_ok = m_res.done();
+        break;
+      }
+      head_sent = true;
+      in.consume(used);
+      if (m_res.done()) {
+        break;
+      }
+      arm(Waiting::upstream, timeout);
+      size_t n = co_await m_up->socket.async_read_some(in.prepare(k_upstream_read),
+                                                       redirect_error(use_awaitable, ec));
+      in.commit(n);
+      bool timed_out = done_waiting();
+      if (!timed_out && ec == asio::error::eof) {
+        m_iov.clear();
+        m_res.relay_eof(m_iov, ec);  // a body ended by the close, or a cut one
+        if (!ec) {
+          upstream_ok = false;  // closed: not reusable
+          if (!send_now(m_socket, ec)) {
+            co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
+          }
+          aborted = static_cast<bool>(ec);
+          break;
+        }
+      }
+      if (timed_out || ec) {
+        upstream_ok = false;
+        if (timed_out) {
+          set->stats->timeout(w);
+        }
+        aborted = true;
+        break;
+      }
     }
+    bytes = m_res.body_bytes();
     backend->end_request(w);
-    if (upstream_ok && upstream_keep && m_res->is_done() && up->buffer.size() == 0) {
-      m_worker.give_back(std::move(up));
+    if (upstream_ok && upstream_keep && m_res.done() && in.size() == 0) {
+      m_worker.give_back(std::move(m_up));
     }
-    responded = upstream_ok || aborted;
+    m_up.reset();
+    m_iov.clear();
+    responded = head_sent || aborted;
     break;
   }
 
@@ -411,17 +463,23 @@ asio::awaitable<bool> Session::serve() {
     keep = false;
   }
   if (!responded) {
-    if (has_body && !m_req->is_done()) {
+    if (has_body && !m_req.done()) {
       keep = false;  // the unread body would be taken for the next request
     }
-    std::string page = error_response(status, m_request_id, keep, head);
+    std::string page = error_response(status, m_req.request_id(), keep, head);
     bytes = page.size();
-    if (!co_await write_raw(page)) {
+    m_iov.assign(1, asio::buffer(page));
+    if (!send_now(m_socket, ec)) {
+      co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
+    }
+    if (ec) {
       keep = false;
     }
   }
 
-  double ms = ms_since(start);
+  const auto end = steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(end - start).count();
+  m_idle_since = end;
   if (set != nullptr) {
     set->stats->record(w, status, ms);
   } else {
@@ -431,15 +489,13 @@ asio::awaitable<bool> Session::serve() {
     AccessEntry e;
     e.env = env.name;
     e.release = set != nullptr ? std::string_view(set->release) : std::string_view();
-    e.backend = backend ? std::string_view(backend->id()) : std::string_view();
-    auto method = req.method_string();
-    auto target = req.target();
-    e.method = std::string_view(method.data(), method.size());
-    e.path = std::string_view(target.data(), target.size());
+    e.backend = backend != nullptr ? std::string_view(backend->id()) : std::string_view();
+    e.method = m_req.method_string();
+    e.path = m_req.target();
     e.status = status;
     e.bytes = bytes;
     e.duration_ms = ms;
-    e.request_id = m_request_id;
+    e.request_id = m_req.request_id();
     e.client = m_client;
     format_access_line(m_env->log_buffer, e);
     if (m_env->log_buffer.size() > k_log_flush_bytes) {

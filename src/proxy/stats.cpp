@@ -36,6 +36,9 @@ StatsSnapshot ReleaseStats::snapshot() const {
       out.latency.counts[b] += s.latency[b].load(r);
     }
   }
+  out.p50_ms = out.latency.percentile(0.50);
+  out.p95_ms = out.latency.percentile(0.95);
+  out.p99_ms = out.latency.percentile(0.99);
   return out;
 }
 

@@ -9,7 +9,9 @@
 
 namespace ztp::proxy {
 
-// Merged counters of one release (or of the unrouted requests of an environment).
+// Merged counters of one release (or of the unrouted requests of an environment), as
+// ReleaseStats::snapshot() sums them and as `GET /v1/envs/{env}/stats` (AdminClient::stats)
+// reports them.
 struct StatsSnapshot {
   std::string release;
   uint64_t requests = 0;
@@ -19,7 +21,11 @@ struct StatsSnapshot {
   uint64_t status_5xx = 0;
   uint64_t connect_errors = 0;
   uint64_t timeouts = 0;
-  Histogram latency;
+  // Percentiles of `latency` (Histogram::percentile).
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double p99_ms = 0;
+  Histogram latency;  // counts per bucket (bucket_upper_ms)
 };
 
 // Counters and latency histogram of one release, one slot per worker thread: a worker writes

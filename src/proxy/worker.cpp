@@ -19,7 +19,9 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using std::chrono::steady_clock;
 
-constexpr auto k_tick = std::chrono::milliseconds(200);
+// Also the resolution of every client and upstream timeout.
+constexpr auto k_tick = std::chrono::milliseconds(100);
+constexpr unsigned k_pool_sweep_ticks = 10;
 // An idle client connection is closed at shutdown once it has waited this long for a request.
 constexpr auto k_idle_close_grace = std::chrono::seconds(1);
 // Pooled upstream connections idle for longer are closed (backends time out idle ones too).
@@ -127,13 +129,15 @@ void Worker::tick() {
     flush_log(*env);
   }
   auto now = steady_clock::now();
-  std::vector<Session*> sessions(m_sessions.begin(), m_sessions.end());
-  for (Session* s : sessions) {
+  // Closing a socket only queues the completions of its operations: no session leaves the
+  // set while this loop runs.
+  for (Session* s : m_sessions) {
+    s->expire(now);
     if (m_stopping || s->env().shared->closing.load(std::memory_order_relaxed)) {
       s->close_if_idle(now, k_idle_close_grace);
     }
   }
-  if (++m_ticks % 5 == 0 || m_stopping) {
+  if (++m_ticks % k_pool_sweep_ticks == 0 || m_stopping) {
     for (auto it = m_pools.begin(); it != m_pools.end();) {
       auto& pool = it->second;
       std::erase_if(pool, [&](const std::unique_ptr<Upstream>& up) {
@@ -159,7 +163,7 @@ std::unique_ptr<Upstream> Worker::take_idle(const Backend* b, bool verify) {
     }
     if (verify) {
       char byte;
-      ssize_t n = ::recv(up->stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      ssize_t n = ::recv(up->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
         continue;
       }

@@ -8,7 +8,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -68,8 +67,8 @@ struct WorkerEnv {
 // A kept-alive connection to a backend, pooled per worker.
 struct Upstream {
   explicit Upstream(boost::asio::io_context& ioc, std::shared_ptr<Backend> b)
-      : stream(ioc), backend(std::move(b)) {}
-  boost::beast::tcp_stream stream;
+      : socket(ioc), backend(std::move(b)) {}
+  boost::asio::ip::tcp::socket socket;
   boost::beast::flat_buffer buffer;
   std::shared_ptr<Backend> backend;
   std::chrono::steady_clock::time_point idle_since{};
@@ -79,7 +78,8 @@ class Session;
 
 // One event loop on one thread: its own acceptor per listener (SO_REUSEPORT), its client
 // sessions, its upstream connection pools. Nothing here is locked; other threads reach a
-// worker only by posting to its io_context.
+// worker only by posting to its io_context. A periodic tick flushes the access logs, closes
+// idle pooled connections and sweeps the sessions' deadlines (the only timer of the worker).
 class Worker {
  public:
   explicit Worker(size_t index);

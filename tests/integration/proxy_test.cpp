@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -36,12 +39,13 @@ using asio::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// A small HTTP/1.1 server with keep-alive on 127.0.0.1:0, a thread per connection. It answers
-// /health (200, or 503 when unhealthy), /slow?ms=N, /headers (the request headers),
-// POST /echo (length and checksum of the body), /big?bytes=N, and anything else with its name.
-class TestBackend {
+// A listener on 127.0.0.1:0 that runs `serve` on a thread per connection, then closes it.
+// stop() (or the destructor) closes the listener and every connection and joins the threads;
+// an owner declares it last so that it stops before the owner's other members go.
+class ConnectionThreads {
  public:
-  explicit TestBackend(std::string name) : m_name(std::move(name)), m_acceptor(m_ioc) {
+  explicit ConnectionThreads(std::function<void(tcp::socket&)> serve)
+      : m_serve(std::move(serve)), m_acceptor(m_ioc) {
     tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
     m_acceptor.open(ep.protocol());
     m_acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -50,19 +54,12 @@ class TestBackend {
     m_port = m_acceptor.local_endpoint().port();
     m_accept_thread = std::thread([this] { accept_loop(); });
   }
-  ~TestBackend() { stop(); }
+  ~ConnectionThreads() { stop(); }
 
   int port() const { return m_port; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(m_port); }
-  const std::string& name() const { return m_name; }
-  int requests() const { return m_requests.load(); }
-  std::string last_headers() {
-    std::lock_guard lock(m_mu);
-    return m_last_headers;
-  }
-  std::atomic<bool> healthy{true};
+  int connections() const { return m_connections; }
+  bool stopped() const { return m_stopped; }
 
-  // Closes the listener and every connection.
   void stop() {
     if (m_stopped.exchange(true)) {
       return;
@@ -98,17 +95,57 @@ class TestBackend {
         }
         continue;
       }
+      ++m_connections;
       std::lock_guard lock(m_mu);
       m_fds.insert(socket.native_handle());
-      m_threads.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+      m_threads.emplace_back([this, s = std::move(socket)]() mutable {
+        int fd = s.native_handle();
+        m_serve(s);
+        std::lock_guard lock(m_mu);
+        m_fds.erase(fd);
+        boost::system::error_code ignored;
+        s.shutdown(tcp::socket::shutdown_both, ignored);
+      });
     }
   }
 
-  void serve(tcp::socket socket) {
+  std::function<void(tcp::socket&)> m_serve;
+  asio::io_context m_ioc;
+  tcp::acceptor m_acceptor;
+  int m_port = 0;
+  std::atomic<bool> m_stopped{false};
+  std::atomic<int> m_connections{0};
+  std::thread m_accept_thread;
+  std::mutex m_mu;
+  std::vector<std::thread> m_threads;
+  std::set<int> m_fds;
+};
+
+// A small HTTP/1.1 server with keep-alive on 127.0.0.1:0, a thread per connection. It answers
+// /health (200, or 503 when unhealthy), /slow?ms=N, /headers (the request headers),
+// POST /echo (length and checksum of the body), /big?bytes=N, and anything else with its name.
+class TestBackend {
+ public:
+  explicit TestBackend(std::string name) : m_name(std::move(name)) {}
+
+  int port() const { return m_server.port(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
+  const std::string& name() const { return m_name; }
+  int requests() const { return m_requests.load(); }
+  std::string last_headers() {
+    std::lock_guard lock(m_mu);
+    return m_last_headers;
+  }
+  std::atomic<bool> healthy{true};
+
+  // Closes the listener and every connection.
+  void stop() { m_server.stop(); }
+
+ private:
+  void serve(tcp::socket& socket) {
     beast::flat_buffer buffer;
     boost::system::error_code ec;
-    int fd = socket.native_handle();
-    while (!m_stopped) {
+    while (!m_server.stopped()) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(256 * 1024 * 1024);
       http::read(socket, buffer, parser, ec);
@@ -157,28 +194,112 @@ class TestBackend {
       }
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
-      http::write(socket, res, ec);
+      if (req.method() == http::verb::head) {
+        http::response_serializer<http::string_body> sr{res};
+        http::write_header(socket, sr, ec);
+      } else {
+        http::write(socket, res, ec);
+      }
       if (ec || !req.keep_alive()) {
         break;
       }
     }
-    std::lock_guard lock(m_mu);
-    m_fds.erase(fd);
-    socket.shutdown(tcp::socket::shutdown_both, ec);
   }
 
   std::string m_name;
-  asio::io_context m_ioc;
-  tcp::acceptor m_acceptor;
-  int m_port = 0;
-  std::atomic<bool> m_stopped{false};
   std::atomic<int> m_requests{0};
-  std::thread m_accept_thread;
   std::mutex m_mu;
-  std::vector<std::thread> m_threads;
-  std::set<int> m_fds;
   std::string m_last_headers;
+  ConnectionThreads m_server{[this](tcp::socket& s) { serve(s); }};
 };
+
+// A backend that answers every request head it reads on a connection with the bytes
+// `answer(n)` returns for its n-th request overall (request bodies are not read), then closes
+// the connection if `close_after`. Health checks (GET /health) get a plain 200. A thread per
+// connection.
+class ScriptedBackend {
+ public:
+  ScriptedBackend(std::function<std::string(int)> answer, bool close_after)
+      : m_answer(std::move(answer)), m_close_after(close_after) {}
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(m_server.port()); }
+  int connections() const { return m_server.connections(); }
+  int requests() const { return m_requests; }
+
+ private:
+  void serve(tcp::socket& socket) {
+    std::string in;
+    char buf[4096];
+    boost::system::error_code ec;
+    while (!m_server.stopped()) {
+      size_t end = in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        size_t n = socket.read_some(asio::buffer(buf), ec);
+        if (ec) {
+          return;
+        }
+        in.append(buf, n);
+        continue;
+      }
+      bool health = in.rfind("GET /health ", 0) == 0;
+      in.erase(0, end + 4);
+      if (health) {
+        asio::write(socket,
+                    asio::buffer(std::string_view(
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")),
+                    ec);
+        return;
+      }
+      asio::write(socket, asio::buffer(m_answer(m_requests++)), ec);
+      if (ec || m_close_after) {
+        return;
+      }
+    }
+  }
+
+  std::function<std::string(int)> m_answer;
+  bool m_close_after;
+  std::atomic<int> m_requests{0};
+  ConnectionThreads m_server{[this](tcp::socket& s) { serve(s); }};
+};
+
+// Connects to `port`, sends `request`, and returns every byte received until the proxy
+// closes the connection (bounded by a 10 s receive timeout); `after_first` is sent once the
+// first bytes arrived.
+std::string raw_exchange(int port, const std::string& request,
+                         const std::string& after_first = {}) {
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  boost::system::error_code ec;
+  socket.connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+  if (ec) {
+    return "connect: " + ec.message();
+  }
+  timeval tv{10, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  asio::write(socket, asio::buffer(request), ec);
+  std::string out;
+  char buf[4096];
+  bool sent_more = after_first.empty();
+  while (!ec) {
+    size_t n = socket.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (!sent_more && n > 0) {
+      sent_more = true;
+      asio::write(socket, asio::buffer(after_first), ec);
+    }
+  }
+  return out;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
 
 // A blocking keep-alive HTTP client that reconnects when the server says Connection: close.
 class Client {
@@ -542,6 +663,104 @@ TEST_F(ProxyFixture, StreamsLargeBodiesBothWays) {
   EXPECT_EQ(big.body.size(), 16777216u);
   // The connection is still usable afterwards.
   EXPECT_EQ(client.get("/").body, "a");
+}
+
+TEST_F(ProxyFixture, RetriesAnIdempotentRequestWhenAPooledConnectionWasClosed) {
+  start_proxy();
+  // Answers with keep-alive, then closes every connection anyway: each pooled connection is
+  // stale when the next request takes it.
+  ScriptedBackend a(
+      [](int n) {
+        std::string body = "r" + std::to_string(n);
+        return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+               body;
+      },
+      true);
+  int port = testing::free_port();
+  auto routes = make_routes("dev", port, {});
+  routes.release_sets.push_back({"1", 100, {{"dev-a", a.address()}}});
+  put(routes);
+  ASSERT_TRUE(testing::wait_until([&] { return all_healthy(*admin, "dev", 1); }));
+  Client client(port);
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.get("/");
+    ASSERT_EQ(r.status, 200) << r.error << r.body;
+    EXPECT_EQ(r.body.substr(0, 1), "r");
+  }
+  // A stale connection is not the backend's fault: it stays in rotation.
+  EXPECT_EQ(states(*admin, "dev")["dev-a"], "healthy");
+}
+
+TEST_F(ProxyFixture, RechunksABodyEndedByTheCloseAndKeepsTheClient) {
+  start_proxy();
+  ScriptedBackend a(
+      [](int) { return std::string("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil-close"); },
+      true);
+  int port = testing::free_port();
+  auto routes = make_routes("dev", port, {});
+  routes.release_sets.push_back({"1", 100, {{"dev-a", a.address()}}});
+  put(routes);
+  ASSERT_TRUE(testing::wait_until([&] { return all_healthy(*admin, "dev", 1); }));
+  std::string out = raw_exchange(port,
+                                 "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  // Both pipelined requests answered, in order, on one connection, the first re-chunked.
+  EXPECT_EQ(count_of(out, "HTTP/1.1 200 OK\r\n"), 2u) << out;
+  EXPECT_EQ(count_of(out, "Transfer-Encoding: chunked\r\n"), 2u) << out;
+  EXPECT_EQ(count_of(out, "\r\nb\r\nuntil-close\r\n0\r\n\r\n"), 2u) << out;
+  EXPECT_EQ(count_of(out, "Connection: close\r\n"), 1u) << out;
+
+  // An HTTP/1.0 client reads until the proxy closes instead.
+  out = raw_exchange(port, "GET / HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(out.substr(0, 17), "HTTP/1.0 200 OK\r\n") << out;
+  EXPECT_EQ(out.substr(out.size() - 15), "\r\n\r\nuntil-close") << out;
+}
+
+TEST_F(ProxyFixture, AnswersExpectContinueAndHeadRequests) {
+  start_proxy();
+  TestBackend a("a");
+  int port = testing::free_port();
+  put(make_routes("dev", port, {{"1", 100, {&a}}}));
+  ASSERT_TRUE(testing::wait_until([&] { return all_healthy(*admin, "dev", 1); }));
+  std::string out = raw_exchange(port,
+                                 "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                 "Content-Length: 5\r\nConnection: close\r\n\r\n",
+                                 "hello");
+  EXPECT_EQ(out.substr(0, 25), "HTTP/1.1 100 Continue\r\n\r\n") << out;
+  EXPECT_NE(out.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("len=5 sum="), std::string::npos) << out;
+
+  out = raw_exchange(port,
+                     "HEAD /big?bytes=1000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  // The HEAD answer keeps its Content-Length and has no body: the next answer follows it.
+  size_t second = out.find("HTTP/1.1 200 OK", 1);
+  ASSERT_NE(second, std::string::npos) << out;
+  EXPECT_NE(out.find("Content-Length: 1000\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(second - 4, 4), "\r\n\r\n") << out;
+  EXPECT_EQ(out.substr(out.size() - 1), "a") << out;
+}
+
+TEST_F(ProxyFixture, CutsAResponseWhoseBackendStallsMidBody) {
+  start_proxy();
+  ScriptedBackend a(
+      [](int) { return std::string("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"); }, false);
+  int port = testing::free_port();
+  auto routes = make_routes("dev", port, {});
+  routes.health.interval = seconds(30);
+  routes.upstream_timeout = milliseconds(300);
+  routes.release_sets.push_back({"1", 100, {{"dev-a", a.address()}}});
+  put(routes);
+  ASSERT_TRUE(testing::wait_until([&] { return all_healthy(*admin, "dev", 1); }));
+  std::string out = raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  // The head and the first bytes went out; the rest never came: the connection is cut.
+  EXPECT_EQ(out.substr(0, 17), "HTTP/1.1 200 OK\r\n") << out;
+  EXPECT_EQ(out.substr(out.size() - 7), "\r\n\r\nabc") << out;
+  Result<EnvStats> stats = make_error(Errc::internal, "not read");
+  ASSERT_TRUE(testing::wait_until([&] {
+    stats = admin->stats("dev");
+    return stats.ok() && !stats->releases.empty() && stats->releases[0].timeouts == 1u;
+  }));
 }
 
 TEST_F(ProxyFixture, ForwardsClientAndRequestIdHeaders) {
