@@ -13,7 +13,7 @@ build_packages=(
 # Tests and the demo: the real peers the integration tests drive.
 runtime_packages=(
   git sqlite3 curl ca-certificates procps util-linux nginx-light skopeo python3-jsonschema
-  docker-registry hyperfine
+  docker-registry hyperfine chromium prometheus
 )
 # Benchmarks (bench/): load generators and the baselines we compare against.
 bench_packages=(
@@ -23,6 +23,12 @@ bench_packages=(
 wanted=("${build_packages[@]}" "${runtime_packages[@]}")
 if [[ "${ZTP_INSTALL_BENCH:-0}" == "1" ]]; then
   wanted+=("${bench_packages[@]}")
+fi
+
+# The dashboard's browser test drives Chromium with playwright-core from npm: Node.js comes
+# from Debian unless the machine already has one.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  wanted+=(nodejs npm)
 fi
 
 missing=()

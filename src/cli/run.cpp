@@ -9,6 +9,7 @@
 #include "cli/run_display.hpp"
 #include "cli/workspace.hpp"
 #include "engine/pipeline.hpp"
+#include "notify/notifier.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -53,10 +54,13 @@ int run_pipeline(Context& ctx, const RunFlags& flags) {
   if (!ws.ok()) {
     return report(ctx, ws.error());
   }
+  // Announces the run's events through ztp.yaml's notifiers; waits a bounded time at exit.
+  notify::ScopedNotifier notifier(ws->spec, *ws->store);
   RunDisplay display;
-  auto p =
-      make_pipeline(*ws, display.progress(), [&display](const std::string& m) { display.note(m); });
+  auto p = engine::make_pipeline(*ws, display.progress(),
+                                 [&display](const std::string& m) { display.note(m); });
   p.wait_for_approval = !flags.no_wait_approval;
+  p.wait_when_held = !flags.no_wait_approval;
   if (auto repaired = repair(p, display); !repaired.ok()) {
     display.stop();
     return report(ctx, repaired.error());
@@ -126,9 +130,10 @@ int answer_gate(Context& ctx, int64_t run_id, store::ApprovalStatus decision, co
   if (!resume) {
     return 0;
   }
+  notify::ScopedNotifier notifier(ws->spec, *ws->store);
   RunDisplay display;
-  auto p =
-      make_pipeline(*ws, display.progress(), [&display](const std::string& m) { display.note(m); });
+  auto p = engine::make_pipeline(*ws, display.progress(),
+                                 [&display](const std::string& m) { display.note(m); });
   p.actor = by;
   auto result = engine::drive_run(p, run_id);
   if (!result.ok() && result.error().code == Errc::conflict) {

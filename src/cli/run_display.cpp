@@ -202,20 +202,4 @@ int run_exit_code(const engine::RunResult& result) {
   return 1;
 }
 
-engine::Pipeline make_pipeline(Workspace& ws, engine::Progress progress,
-                               std::function<void(const std::string&)> on_wait) {
-  return engine::Pipeline{
-      .spec = ws.spec,
-      .home = ws.home,
-      .store = *ws.store,
-      .clock = system_clock(),
-      .target_for = [&ws](const std::string& env) { return ws.target_for(env); },
-      .progress = std::move(progress),
-      .on_wait = std::move(on_wait),
-      .wait_for_approval = true,
-      .approval_poll = std::chrono::milliseconds(500),
-      .actor = "cli",
-  };
-}
-
 }  // namespace ztp::cli

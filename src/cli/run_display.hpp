@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/workspace.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/progress.hpp"
 
@@ -64,10 +65,5 @@ void print_run_result(const engine::RunResult& result, bool json);
 
 // The process exit code of a run's outcome (DESIGN.md's classes; 0 while it waits at a gate).
 int run_exit_code(const engine::RunResult& result);
-
-// The engine::Pipeline of a command: the workspace's spec, store and targets.
-struct Workspace;
-engine::Pipeline make_pipeline(Workspace& ws, engine::Progress progress,
-                               std::function<void(const std::string&)> on_wait);
 
 }  // namespace ztp::cli

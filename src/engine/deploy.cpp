@@ -1,4 +1,5 @@
 #include "engine/deploy.hpp"
+#include "engine/incident.hpp"
 
 #include <fmt/format.h>
 
@@ -214,6 +215,9 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   if (!lock.ok()) {
     return lock.take_error();
   }
+  // An isolated environment keeps its replicas for forensics: nothing is rolled onto it until
+  // `ztp restore` (Errc::refused).
+  ZTP_TRY(check_not_isolated(store, req.env));
   log::Scope scope({{"env", req.env}});
 
   // Every event is recorded first, then shown.

@@ -39,6 +39,12 @@ struct Pipeline {
   Progress progress;                                // every event, after it is recorded
   std::function<void(const std::string&)> on_wait;  // one line when waiting for a lock
   bool wait_for_approval = true;  // false: leave the run awaiting approval and return
+  // A freeze or deploy window at a gate: true waits until it lifts, false refuses the run
+  // (cancelled, Errc::refused).
+  bool wait_when_held = true;
+  // Asked while waiting at a held gate: true puts the run back in the queue (status queued,
+  // the gate stage left open) and returns, for a controller that is shutting down.
+  std::function<bool()> stop_requested;
   std::chrono::milliseconds approval_poll{500};
   std::string actor = "cli";
 };
@@ -64,8 +70,8 @@ Result<store::Run> create_run(const Pipeline& p, const source::CommitInfo& commi
 // Where one environment of a run ended.
 struct EnvResult {
   std::string env;
-  std::string status;  // succeeded | failed | rolled_back | awaiting_approval | rejected |
-                       // not_reached
+  std::string status;  // succeeded | failed | rolled_back | awaiting_approval | held |
+                       // rejected | not_reached
   int64_t revision = 0;
   std::string url;
   std::string detail;

@@ -163,6 +163,36 @@ Result<EnvStats> AdminClient::stats(std::string_view env) {
   return out;
 }
 
+Result<Maintenance> AdminClient::set_maintenance(std::string_view env, const Maintenance& m) {
+  auto r = call("PUT", fmt::format("/v1/envs/{}/maintenance", env), to_json(m).dump());
+  ZTP_TRY(r);
+  auto j = parse_body(*r);
+  ZTP_TRY(j);
+  return maintenance_from_json(j->value("maintenance", json::object()));
+}
+
+Result<bool> AdminClient::clear_maintenance(std::string_view env) {
+  auto r = call("DELETE", fmt::format("/v1/envs/{}/maintenance", env));
+  ZTP_TRY(r);
+  auto j = parse_body(*r);
+  ZTP_TRY(j);
+  return field<bool>(*j, "was_on", false);
+}
+
+Result<std::optional<Maintenance>> AdminClient::get_maintenance(std::string_view env) {
+  auto r = call("GET", fmt::format("/v1/envs/{}/maintenance", env));
+  ZTP_TRY(r);
+  auto j = parse_body(*r);
+  ZTP_TRY(j);
+  auto it = j->find("maintenance");
+  if (it == j->end() || it->is_null()) {
+    return std::optional<Maintenance>();
+  }
+  auto m = maintenance_from_json(*it);
+  ZTP_TRY(m);
+  return std::optional<Maintenance>(std::move(*m));
+}
+
 Result<void> AdminClient::shutdown() {
   auto r = call("POST", "/v1/shutdown");
   ZTP_TRY(r);

@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "proxy/maintenance.hpp"
 #include "proxy/routes.hpp"
 #include "proxy/stats.hpp"
 #include "util/result.hpp"
@@ -57,6 +59,13 @@ class AdminClient {
   Result<std::vector<BackendHealth>> health(std::string_view env);
   // Per-release counters and latency of `env`.
   Result<EnvStats> stats(std::string_view env);
+  // Puts `env` in maintenance (every request answered with the page of `m`, routes kept), or
+  // changes its page; returns the maintenance as applied (since_ms set by the proxy).
+  Result<Maintenance> set_maintenance(std::string_view env, const Maintenance& m);
+  // Takes `env` out of maintenance; false when it was not in maintenance.
+  Result<bool> clear_maintenance(std::string_view env);
+  // The maintenance of `env`; nullopt when it is not in maintenance.
+  Result<std::optional<Maintenance>> get_maintenance(std::string_view env);
   // Asks the proxy to stop accepting, drain and exit; returns once it has agreed.
   Result<void> shutdown();
 

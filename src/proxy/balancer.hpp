@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "proxy/backend.hpp"
+#include "proxy/maintenance.hpp"
 #include "proxy/routes.hpp"
 #include "proxy/stats.hpp"
 
@@ -24,6 +25,8 @@ struct RouteSet {
 struct Table {
   EnvRoutes routes;
   std::vector<RouteSet> sets;
+  // Set while the environment is in maintenance: every request gets its page (503).
+  std::shared_ptr<const Maintenance> maintenance;
 };
 
 // Picks backends from one table. Smooth weighted round-robin (nginx's) across the sets of

@@ -402,6 +402,12 @@ asio::awaitable<AdminReply> Control::dispatch(std::string method, std::string ta
     tick();  // take in ejections reported since the last tick
     co_return AdminReply{200, health_json(*env), {}, false};
   }
+  if (parts.size() == 4 && parts[3] == "maintenance") {
+    if (m_shutting_down && method != "GET") {
+      co_return error_reply(503, "the proxy is shutting down");
+    }
+    co_return maintenance_request(method, *env, body);
+  }
   if (parts.size() == 4 && method == "GET" && parts[3] == "stats") {
     co_return AdminReply{200, stats_json(*env), {}, false};
   }

@@ -61,10 +61,13 @@ class Control {
     };
     std::vector<Leaving> leaving;  // removed: draining, then drained (kept 60 s)
     std::map<std::string, std::shared_ptr<ReleaseStats>> stats;
+    std::shared_ptr<const Maintenance> maintenance;  // set: every request gets its page
   };
 
   // --- control_envs.cpp: the environments.
-  Result<nlohmann::json> apply(EnvRoutes routes);
+  // `restored`: the maintenance routes.json kept for a new environment (restore only).
+  Result<nlohmann::json> apply(EnvRoutes routes,
+                               std::shared_ptr<const Maintenance> restored = nullptr);
   Result<void> bind_env(Env& env, const std::string& listen);
   void close_listeners(Env& env);
   nlohmann::json health_json(const Env& env) const;
@@ -72,6 +75,12 @@ class Control {
   void tick();
   void start_probe(const std::shared_ptr<Env>& env, const std::shared_ptr<Backend>& backend);
   Result<void> persist() const;
+
+  // --- control_maintenance.cpp: maintenance mode.
+  // Switches the maintenance of `env` on (`m`) or off (null): publishes a copy of its table
+  // with only that changed, and persists it.
+  void set_maintenance(Env& env, std::shared_ptr<const Maintenance> m);
+  AdminReply maintenance_request(const std::string& method, Env& env, const std::string& body);
   Result<void> restore();
 
   // --- control.cpp: the admin API and the lifecycle.

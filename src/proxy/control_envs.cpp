@@ -108,7 +108,7 @@ void Control::close_listeners(Env& env) {
   env.bound_listen.clear();
 }
 
-Result<json> Control::apply(EnvRoutes routes) {
+Result<json> Control::apply(EnvRoutes routes, std::shared_ptr<const Maintenance> restored) {
   ZTP_TRY(validate(routes));
   auto it = m_envs.find(routes.env);
   bool created = it == m_envs.end();
@@ -136,6 +136,7 @@ Result<json> Control::apply(EnvRoutes routes) {
     auto log =
         std::make_shared<AccessLog>(m_options.state_dir / fmt::format("access-{}.log", routes.env));
     env->shared = std::make_shared<EnvShared>(routes.env, std::move(log), m_workers.size());
+    env->maintenance = std::move(restored);  // before the listener serves a request
   }
   if (env->bound_listen != routes.listen) {
     auto bound = bind_env(*env, routes.listen);
@@ -158,6 +159,7 @@ Result<json> Control::apply(EnvRoutes routes) {
   }
   auto table = std::make_shared<Table>();
   table->routes = routes;
+  table->maintenance = env->maintenance;
   std::vector<std::shared_ptr<Backend>> backends;
   std::set<std::string> kept;
   std::map<std::string, std::shared_ptr<ReleaseStats>> stats;
@@ -316,7 +318,11 @@ void Control::start_probe(const std::shared_ptr<Env>& env, const std::shared_ptr
 Result<void> Control::persist() const {
   json envs = json::array();
   for (const auto& [name, env] : m_envs) {
-    envs.push_back(to_json(env->routes));
+    json entry = to_json(env->routes);
+    if (env->maintenance) {
+      entry["maintenance"] = to_json(*env->maintenance);
+    }
+    envs.push_back(std::move(entry));
   }
   json doc{{"version", 1}, {"envs", envs}};
   return fs::atomic_write(m_options.state_dir / "routes.json", doc.dump(2) + "\n", 0600);
@@ -334,10 +340,26 @@ Result<void> Control::restore() {
         Errc::invalid,
         fmt::format("{}: not a routes file; move it away to start empty", path.string()));
   }
-  for (const auto& e : doc["envs"]) {
+  for (json e : doc["envs"]) {
     std::string name = e.is_object() && e.contains("env") && e["env"].is_string()
                            ? e["env"].get<std::string>()
                            : std::string();
+    std::shared_ptr<const Maintenance> maintenance;
+    if (e.is_object() && e.contains("maintenance")) {
+      auto m = maintenance_from_json(e["maintenance"]);
+      if (m.ok()) {
+        maintenance = std::make_shared<const Maintenance>(std::move(*m));
+      } else {
+        // Serving an environment that was in maintenance is worse than refusing it: keep it
+        // in maintenance with the generic page.
+        log::error(
+            "the maintenance of an environment in routes.json is unreadable; "
+            "serving the generic maintenance page",
+            {{"path", path.string()}, {"env", name}, {"error", m.error().message}});
+        maintenance = std::make_shared<const Maintenance>();
+      }
+      e.erase("maintenance");
+    }
     auto routes = env_routes_from_json(name, e);
     if (!routes.ok()) {
       log::error("skipping an environment of routes.json",
@@ -345,7 +367,7 @@ Result<void> Control::restore() {
       continue;
     }
     m_restoring = true;
-    auto applied = apply(*routes);
+    auto applied = apply(*routes, std::move(maintenance));
     m_restoring = false;
     if (!applied.ok()) {
       log::error("cannot restore an environment",

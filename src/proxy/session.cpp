@@ -238,7 +238,18 @@ asio::awaitable<bool> Session::serve() {
   const bool can_retry = idempotent(m_req.method()) && !has_body;
   beast::error_code ec;
 
-  if (has_body && m_req.expects_continue()) {
+  std::shared_ptr<WorkerTable> wt = m_env->current();
+  EnvShared& env = *m_env->shared;
+  bool keep = client_keep && !m_worker.stopping() && !env.closing.load(std::memory_order_relaxed);
+  const Table* table = wt->balancer.table().get();
+  const Millis timeout = table != nullptr ? table->routes.upstream_timeout : Millis(30000);
+  // In maintenance every request gets the page: the one branch maintenance costs.
+  const Maintenance* maintenance = table != nullptr ? table->maintenance.get() : nullptr;
+
+  int status = 0;
+  if (maintenance != nullptr) [[unlikely]] {
+    status = 503;
+  } else if (has_body && m_req.expects_continue()) {
     m_iov.assign(1, asio::buffer(k_continue));
     if (!send_now(m_socket, ec)) {
       co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
@@ -248,13 +259,6 @@ asio::awaitable<bool> Session::serve() {
     }
   }
 
-  std::shared_ptr<WorkerTable> wt = m_env->current();
-  EnvShared& env = *m_env->shared;
-  bool keep = client_keep && !m_worker.stopping() && !env.closing.load(std::memory_order_relaxed);
-  const Table* table = wt->balancer.table().get();
-  const Millis timeout = table != nullptr ? table->routes.upstream_timeout : Millis(30000);
-
-  int status = 0;
   const RouteSet* set = nullptr;
   Backend* backend = nullptr;  // kept alive by `wt`'s table
   size_t index = 0;            // of `backend` in set->backends
@@ -466,7 +470,9 @@ asio::awaitable<bool> Session::serve() {
     if (has_body && !m_req.done()) {
       keep = false;  // the unread body would be taken for the next request
     }
-    std::string page = error_response(status, m_req.request_id(), keep, head);
+    std::string page = maintenance != nullptr
+                           ? maintenance_response(*maintenance, m_req.request_id(), keep, head)
+                           : error_response(status, m_req.request_id(), keep, head);
     bytes = page.size();
     m_iov.assign(1, asio::buffer(page));
     if (!send_now(m_socket, ec)) {

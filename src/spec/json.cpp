@@ -111,6 +111,23 @@ json watch_json(const Watch& w) {
   return j;
 }
 
+// null when the environment has no deploy windows.
+json deploy_windows_json(const DeployWindows& w) {
+  if (!w.enabled()) {
+    return nullptr;
+  }
+  json deny = json::array();
+  for (const auto& d : w.deny) {
+    deny.push_back(json{{"from", format_week_minute(d.from)},
+                        {"to", format_week_minute(d.to)},
+                        {"from_minute", d.from},
+                        {"to_minute", d.to},
+                        {"reason", d.reason},
+                        {"position", position(d.pos)}});
+  }
+  return json{{"timezone", w.timezone}, {"deny", deny}, {"position", position(w.pos)}};
+}
+
 }  // namespace
 
 nlohmann::json to_json(const Spec& spec) {
@@ -121,6 +138,7 @@ nlohmann::json to_json(const Spec& spec) {
   json source{
       {"repo", spec.source.repo}, {"branch", spec.source.branch}, {"paths", spec.source.paths}};
   put(source, "poll_interval", spec.source.poll_interval);
+  source["webhook_secret"] = spec.source.webhook_secret.empty() ? "" : "(set)";
   j["source"] = source;
 
   j["build"] = json{{"context", spec.build.context},
@@ -170,6 +188,9 @@ nlohmann::json to_json(const Spec& spec) {
                         {"strategy", strategy_json(e.strategy)},
                         {"verify", e.verify},
                         {"watch", watch_json(e.watch)},
+                        {"self_heal", e.self_heal},
+                        {"drift_interval", format_duration(e.drift_interval)},
+                        {"deploy_windows", deploy_windows_json(e.deploy_windows)},
                         {"env", e.env},
                         {"position", position(e.pos)}});
   }

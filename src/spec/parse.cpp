@@ -80,7 +80,7 @@ void read_inner_path(Reader& r, const Value& v, std::string& out) {
 }
 
 void parse_source(Reader& r, const Value& v, Source& out) {
-  Fields f(r, v, "source", {"repo", "branch", "paths", "poll_interval"});
+  Fields f(r, v, "source", {"repo", "branch", "paths", "poll_interval", "webhook_secret"});
   if (auto repo = f.get("repo")) {
     if (auto s = r.string(*repo)) {
       if (s->empty()) {
@@ -102,6 +102,7 @@ void parse_source(Reader& r, const Value& v, Source& out) {
   }
   read_globs(r, f, "paths", out.paths);
   f.read_duration("poll_interval", out.poll_interval, false);
+  f.read("webhook_secret", out.webhook_secret);
 }
 
 void parse_build(Reader& r, const Value& v, Build& out) {

@@ -1,12 +1,205 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <climits>
+#include <cstdlib>
+#include <fstream>
 
 #include "spec/sections.hpp"
 #include "spec/suggest.hpp"
 
-namespace ztp::spec::detail {
+namespace ztp::spec {
 namespace {
+
+constexpr int k_minutes_per_day = 24 * 60;
+const std::vector<std::string> k_day_names{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+bool is_zone_name(const std::string& name) {
+  if (name.empty() || name.size() > 255 || name.front() == '/' || name.back() == '/') {
+    return false;
+  }
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '/' && c != '_' && c != '-' &&
+        c != '+') {
+      return false;
+    }
+  }
+  return name.find("//") == std::string::npos && name.find("..") == std::string::npos;
+}
+
+bool is_tzif(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return false;
+  }
+  std::ifstream in(file, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, sizeof magic) && std::string_view(magic, sizeof magic) == "TZif";
+}
+
+// "did you mean `Europe/Berlin`?" from the zones beside `name` in `dir`; empty when none is
+// close.
+std::string zone_suggestion(const std::filesystem::path& dir, const std::string& name) {
+  std::filesystem::path parent = std::filesystem::path(name).parent_path();
+  std::error_code ec;
+  std::vector<std::string> zones;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / parent, ec)) {
+    if (entry.is_regular_file(ec)) {
+      zones.push_back((parent / entry.path().filename()).string());
+    }
+  }
+  std::string hint = suggest(name, zones);
+  return hint.starts_with("did you mean") ? hint : "";
+}
+
+}  // namespace
+
+Result<std::filesystem::path> zoneinfo_file(const std::string& name) {
+  if (!is_zone_name(name)) {
+    return make_error(Errc::invalid,
+                      fmt::format("`{}` is not a time zone name; write an IANA name like "
+                                  "Europe/Berlin, America/New_York or UTC",
+                                  name));
+  }
+  const char* tzdir = std::getenv("TZDIR");
+  std::filesystem::path dir = tzdir != nullptr && *tzdir != '\0' ? tzdir : "/usr/share/zoneinfo";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return make_error(Errc::not_found,
+                      fmt::format("no time zone database at {} to read time zone `{}` from; "
+                                  "install the Debian package tzdata (or point TZDIR at one)",
+                                  dir.string(), name));
+  }
+  std::filesystem::path file = dir / name;
+  if (!is_tzif(file)) {
+    std::string hint = zone_suggestion(dir, name);
+    return make_error(Errc::not_found,
+                      fmt::format("unknown time zone `{}`: {} holds no such zone{}", name,
+                                  dir.string(), hint.empty() ? "" : "; " + hint));
+  }
+  return file;
+}
+
+std::string format_week_minute(int minute) {
+  int m = ((minute % k_minutes_per_week) + k_minutes_per_week) % k_minutes_per_week;
+  int day = m / k_minutes_per_day;
+  int in_day = m % k_minutes_per_day;
+  return fmt::format("{} {:02}:{:02}", k_day_names[static_cast<size_t>(day)], in_day / 60,
+                     in_day % 60);
+}
+
+namespace detail {
+namespace {
+
+const char* k_week_time_hint = "write a day and a 24-hour time, like `Fri 16:00`";
+
+// "Fri 16:00" (or "friday 16:00") as a minute of the week; reported at `v` when malformed.
+std::optional<int> read_week_time(Reader& r, const Value& v) {
+  auto text = r.string(v);
+  if (!text) {
+    return std::nullopt;
+  }
+  auto space = text->find(' ');
+  if (space == std::string::npos) {
+    r.error(v.pos, fmt::format("{} `{}` needs a day and a time", v.name, *text), k_week_time_hint);
+    return std::nullopt;
+  }
+  std::string day = text->substr(0, space);
+  auto time_at = text->find_first_not_of(' ', space);
+  std::string time = time_at == std::string::npos ? "" : text->substr(time_at);
+  std::string lower = day;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  static const std::vector<std::string> k_full{"monday", "tuesday",  "wednesday", "thursday",
+                                               "friday", "saturday", "sunday"};
+  std::optional<int> day_index;
+  for (size_t i = 0; i < k_full.size(); ++i) {
+    if (lower == k_full[i] || lower == k_full[i].substr(0, 3)) {
+      day_index = static_cast<int>(i);
+    }
+  }
+  if (!day_index) {
+    r.error(v.pos, fmt::format("unknown day `{}` in {} `{}`", day, v.name, *text),
+            suggest(day, k_day_names, "days are"));
+    return std::nullopt;
+  }
+  auto digits = [&](size_t at, size_t n) {
+    int value = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      value = value * 10 + (time[i] - '0');
+    }
+    return value;
+  };
+  size_t colon = time.size() >= 3 ? time.size() - 3 : 0;
+  bool shaped = (time.size() == 4 || time.size() == 5) && time[colon] == ':' &&
+                std::count(time.begin(), time.end(), ':') == 1 &&
+                std::all_of(time.begin(), time.end(),
+                            [](char c) { return c == ':' || std::isdigit(c) != 0; });
+  int hours = shaped ? digits(0, colon) : 0;
+  int minutes = shaped ? digits(colon + 1, 2) : 0;
+  if (!shaped || hours > 23 || minutes > 59) {
+    r.error(v.pos, fmt::format("bad time `{}` in {} `{}`", time, v.name, *text),
+            "times are HH:MM from 00:00 to 23:59; the end of Sunday is `Mon 00:00`");
+    return std::nullopt;
+  }
+  return *day_index * k_minutes_per_day + hours * 60 + minutes;
+}
+
+void parse_deploy_windows(Reader& r, const Value& v, DeployWindows& out) {
+  Fields f(r, v, "deploy_windows", {"timezone", "deny"});
+  if (!f.ok()) {
+    return;
+  }
+  out.pos = v.pos;
+  const char* deny_hint = "write deny: [{from: Fri 16:00, to: Mon 08:00, reason: weekend}]";
+  if (auto tz = f.require("timezone", "write timezone: Europe/Berlin (an IANA name, or UTC)")) {
+    if (auto name = r.string(*tz)) {
+      auto file = zoneinfo_file(*name);
+      if (!file.ok()) {
+        r.error(tz->pos, file.error().message);
+      }
+      out.timezone = std::move(*name);
+    }
+  }
+  auto deny = f.require("deny", deny_hint);
+  if (!deny) {
+    return;
+  }
+  auto items = r.list(*deny);
+  if (items && items->empty()) {
+    r.error(deny->pos, "deny must list at least one window", deny_hint);
+  }
+  for (auto& item : items.value_or(std::vector<Value>{})) {
+    item.name = "deny window";
+    Fields w(r, item, "deny window", {"from", "to", "reason"});
+    DenyWindow window;
+    window.pos = item.pos;
+    auto from_value = w.require("from", k_week_time_hint);
+    auto to_value = w.require("to", k_week_time_hint);
+    auto from = from_value ? read_week_time(r, *from_value) : std::nullopt;
+    auto to = to_value ? read_week_time(r, *to_value) : std::nullopt;
+    w.read("reason", window.reason);
+    if (!from || !to) {
+      continue;
+    }
+    if (*from == *to) {
+      r.error(to_value->pos,
+              fmt::format("the deny window from {} to {} is empty", format_week_minute(*from),
+                          format_week_minute(*to)),
+              "a window runs from `from` up to `to`, wrapping past Sunday; to stop every "
+              "deploy, use `ztp freeze`");
+      continue;
+    }
+    window.from = *from;
+    window.to = *to;
+    if (window.reason.empty()) {
+      window.reason = fmt::format("no deploys from {} to {}", format_week_minute(*from),
+                                  format_week_minute(*to));
+    }
+    out.deny.push_back(std::move(window));
+  }
+}
 
 const char* k_listen_hint = "write HOST:PORT, like 127.0.0.1:8081";
 
@@ -155,9 +348,9 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
     Environment env;
     EnvironmentMarks m;
     env.pos = item.pos;
-    Fields f(
-        r, item, "environment",
-        {"name", "target", "listen", "replicas", "gate", "strategy", "verify", "watch", "env"});
+    Fields f(r, item, "environment",
+             {"name", "target", "listen", "replicas", "gate", "strategy", "verify", "watch", "env",
+              "self_heal", "drift_interval", "deploy_windows"});
     if (!f.ok()) {
       continue;
     }
@@ -202,6 +395,11 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
       if (auto map = r.string_map(*vars)) {
         env.env = std::move(*map);
       }
+    }
+    f.read("self_heal", env.self_heal);
+    f.read_duration("drift_interval", env.drift_interval, false);
+    if (auto windows = f.get("deploy_windows")) {
+      parse_deploy_windows(r, *windows, env.deploy_windows);
     }
     out.push_back(std::move(env));
     marks.push_back(std::move(m));
@@ -271,4 +469,5 @@ void check_environments(Reader& r, const Spec& spec, const std::vector<Environme
   }
 }
 
-}  // namespace ztp::spec::detail
+}  // namespace detail
+}  // namespace ztp::spec

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "util/result.hpp"
+
 // The model of ztp.yaml after parsing, `${VAR}` expansion, defaults and validation.
 // docs/ztp-yaml.md is the reference for every field; keep the two in step.
 namespace ztp::spec {
@@ -25,6 +27,9 @@ struct Source {
   std::string branch = "main";
   std::vector<std::string> paths;  // globs with `**`; empty: every path triggers
   Duration poll_interval = std::chrono::seconds(30);
+  // HMAC-SHA256 key of push webhooks (`ztp serve`); ZTP_WEBHOOK_SECRET overrides it. With
+  // neither, the controller refuses webhooks.
+  std::string webhook_secret;
 };
 
 // How the image is built from the build context (read from the committed git tree).
@@ -161,6 +166,32 @@ struct Strategy {
 
 enum class Gate { automatic, approval };
 
+constexpr int k_minutes_per_week = 7 * 24 * 60;
+
+// A weekly span of local time when deploys are refused, e.g. Friday 16:00 to Monday 08:00.
+struct DenyWindow {
+  int from = 0;        // minute of the week it starts, Monday 00:00 = 0 (0..10079)
+  int to = 0;          // minute of the week it ends (exclusive); less than `from`: wraps the week
+  std::string reason;  // shown while it holds a run; defaults to the span as written
+  Position pos;
+};
+
+// When an environment refuses deploys, in the local time of one IANA time zone. A run reaching
+// the environment's gate inside a `deny` span waits until the span ends.
+struct DeployWindows {
+  std::string timezone;  // "Europe/Berlin", "UTC"; required when `deny` lists a span
+  std::vector<DenyWindow> deny;
+  Position pos;
+  bool enabled() const { return !deny.empty(); }
+};
+
+// The TZif file of time zone `name` in the system's time zone database ($TZDIR, else
+// /usr/share/zoneinfo). invalid when `name` is not a zone name; not_found when the zone or the
+// whole database is missing (the message names the Debian package tzdata).
+Result<std::filesystem::path> zoneinfo_file(const std::string& name);
+// A minute of the week as written in ztp.yaml: 5 * 1440 + 16 * 60 -> "Sat 16:00".
+std::string format_week_minute(int minute);
+
 // One stage of promotion, in the order of ztp.yaml.
 struct Environment {
   std::string name;
@@ -169,9 +200,12 @@ struct Environment {
   int replicas = 1;
   Strategy strategy;
   Gate gate = Gate::automatic;
-  std::vector<std::string> verify;         // check suite names, built-in or from `checks`
-  Watch watch;                             // post-deploy analysis of live traffic
-  std::map<std::string, std::string> env;  // replica environment
+  std::vector<std::string> verify;  // check suite names, built-in or from `checks`
+  Watch watch;                      // post-deploy analysis of live traffic
+  bool self_heal = false;           // the controller repairs drift by itself
+  Duration drift_interval = std::chrono::minutes(5);  // how often the controller checks drift
+  DeployWindows deploy_windows;                       // when deploys wait at the gate
+  std::map<std::string, std::string> env;             // replica environment
   Position pos;
 };
 

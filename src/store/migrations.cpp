@@ -137,10 +137,74 @@ ALTER TABLE runs ADD COLUMN digest TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN until_env TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<Migration, 3> k_migrations{{
+// v4: what the controller and the incident tools need: API tokens, webhook deliveries,
+// notification deliveries, freezes, isolations and drift reports.
+constexpr std::string_view k_v4_controller_and_operations = R"sql(
+CREATE TABLE api_tokens (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  name         TEXT NOT NULL UNIQUE,
+  role         TEXT NOT NULL CHECK (role IN ('viewer', 'deployer', 'admin')),
+  token_hash   TEXT NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+);
+
+CREATE TABLE webhook_deliveries (
+  delivery_id TEXT PRIMARY KEY,
+  event       TEXT NOT NULL,
+  outcome     TEXT NOT NULL DEFAULT '',
+  run_id      INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+  received_at INTEGER NOT NULL
+);
+
+CREATE TABLE notifications (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel  TEXT NOT NULL,
+  event    TEXT NOT NULL,
+  env      TEXT,
+  run_id   INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+  status   TEXT NOT NULL CHECK (status IN ('delivered', 'failed')),
+  attempts INTEGER NOT NULL CHECK (attempts >= 0),
+  error    TEXT NOT NULL DEFAULT '',
+  payload  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(payload)),
+  at       INTEGER NOT NULL
+);
+CREATE INDEX notifications_by_channel ON notifications (channel, env, id);
+
+CREATE TABLE freezes (
+  env        TEXT PRIMARY KEY,
+  reason     TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  at         INTEGER NOT NULL
+);
+
+CREATE TABLE isolations (
+  env        TEXT PRIMARY KEY,
+  reason     TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  at         INTEGER NOT NULL
+);
+
+CREATE TABLE drift_reports (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  env       TEXT NOT NULL,
+  in_sync   INTEGER NOT NULL CHECK (in_sync IN (0, 1)),
+  findings  INTEGER NOT NULL CHECK (findings >= 0),
+  fixed     INTEGER NOT NULL CHECK (fixed IN (0, 1)),
+  "trigger" TEXT NOT NULL,
+  report    TEXT NOT NULL CHECK (json_valid(report)),
+  markdown  TEXT NOT NULL,
+  at        INTEGER NOT NULL
+);
+CREATE INDEX drift_reports_by_env ON drift_reports (env, id);
+)sql";
+
+constexpr std::array<Migration, 4> k_migrations{{
     {1, "runs_and_releases", k_v1_runs_and_releases},
     {2, "gates_and_desired_state", k_v2_gates_and_desired_state},
     {3, "run_image_and_scope", k_v3_run_image_and_scope},
+    {4, "controller_and_operations", k_v4_controller_and_operations},
 }};
 
 int64_t wall_ms() {

@@ -39,6 +39,9 @@ constexpr Names<ApprovalStatus, 3> k_approval_statuses{{{ApprovalStatus::pending
                                                         {ApprovalStatus::approved, "approved"},
                                                         {ApprovalStatus::rejected, "rejected"}}};
 
+constexpr Names<Role, 3> k_roles{
+    {{Role::viewer, "viewer"}, {Role::deployer, "deployer"}, {Role::admin, "admin"}}};
+
 template <typename E, size_t N>
 std::string_view name_of(const Names<E, N>& names, E v) {
   for (const auto& [value, name] : names) {
@@ -66,6 +69,7 @@ std::string_view to_string(RunStatus v) { return name_of(k_run_statuses, v); }
 std::string_view to_string(StageStatus v) { return name_of(k_stage_statuses, v); }
 std::string_view to_string(ReleaseStatus v) { return name_of(k_release_statuses, v); }
 std::string_view to_string(ApprovalStatus v) { return name_of(k_approval_statuses, v); }
+std::string_view to_string(Role v) { return name_of(k_roles, v); }
 
 std::optional<Trigger> parse_trigger(std::string_view text) { return value_of(k_triggers, text); }
 std::optional<RunStatus> parse_run_status(std::string_view text) {
@@ -80,6 +84,8 @@ std::optional<ReleaseStatus> parse_release_status(std::string_view text) {
 std::optional<ApprovalStatus> parse_approval_status(std::string_view text) {
   return value_of(k_approval_statuses, text);
 }
+
+std::optional<Role> parse_role(std::string_view text) { return value_of(k_roles, text); }
 
 bool is_final(RunStatus v) {
   return v == RunStatus::succeeded || v == RunStatus::failed || v == RunStatus::rolled_back ||

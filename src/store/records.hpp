@@ -32,12 +32,17 @@ enum class ReleaseStatus { pending, deploying, active, failed, rolled_back, supe
 // The answer to an approval gate.
 enum class ApprovalStatus { pending, approved, rejected };
 
+// What an API token may do: viewer reads, deployer also approves, rejects, rolls back and
+// verifies, admin also manages tokens, freezes and isolation.
+enum class Role { viewer, deployer, admin };
+
 // Stable lower-case names, as stored and as printed ("awaiting_approval", "rolled_back").
 std::string_view to_string(Trigger v);
 std::string_view to_string(RunStatus v);
 std::string_view to_string(StageStatus v);
 std::string_view to_string(ReleaseStatus v);
 std::string_view to_string(ApprovalStatus v);
+std::string_view to_string(Role v);
 
 // Inverse of to_string; nullopt for an unknown name.
 std::optional<Trigger> parse_trigger(std::string_view text);
@@ -45,6 +50,7 @@ std::optional<RunStatus> parse_run_status(std::string_view text);
 std::optional<StageStatus> parse_stage_status(std::string_view text);
 std::optional<ReleaseStatus> parse_release_status(std::string_view text);
 std::optional<ApprovalStatus> parse_approval_status(std::string_view text);
+std::optional<Role> parse_role(std::string_view text);
 
 // True for the statuses a run or stage never leaves.
 bool is_final(RunStatus v);
@@ -197,6 +203,92 @@ struct EnvState {
   std::string weights = "{}";  // JSON, e.g. {"7": 90, "8": 10}: revision -> traffic share
   std::string spec_hash;       // hash of the rendered spec and config
   int64_t updated_at = 0;
+};
+
+// A bearer token of the controller's API. Only the SHA-256 of the token is stored.
+struct ApiToken {
+  int64_t id = 0;
+  std::string name;  // unique, chosen by whoever created it ("ci", "alice")
+  Role role = Role::viewer;
+  std::string token_hash;  // lower-case hex SHA-256 of the token
+  int64_t created_at = 0;
+  std::optional<int64_t> last_used_at;
+  std::optional<int64_t> revoked_at;  // set: the token no longer authenticates
+};
+
+// A webhook delivery the controller received (X-GitHub-Delivery), kept to refuse replays.
+struct WebhookDelivery {
+  std::string delivery_id;
+  std::string event;    // push, ping, ...
+  std::string outcome;  // what the controller did: "run 12", "ignored: branch dev", ...
+  std::optional<int64_t> run_id;
+  int64_t received_at = 0;
+};
+
+// One notification delivered (or given up on) to one channel.
+struct Notification {
+  int64_t id = 0;
+  std::string channel;  // slack | pagerduty | webhook
+  std::string event;    // run.started, run.failed, approval.requested, ...
+  std::optional<std::string> env;
+  std::optional<int64_t> run_id;
+  bool delivered = false;
+  int attempts = 0;
+  std::string error;           // the last failure ("" when delivered at once)
+  std::string payload = "{}";  // the JSON sent
+  int64_t at = 0;
+};
+
+// What record_notification needs; `at` is taken from the store's clock.
+struct NewNotification {
+  std::string channel;
+  std::string event;
+  std::optional<std::string> env;
+  std::optional<int64_t> run_id;
+  bool delivered = false;
+  int attempts = 0;
+  std::string error;
+  std::string payload = "{}";  // must be valid JSON
+};
+
+// Which notifications list_notifications returns, newest first.
+struct NotificationFilter {
+  int limit = 100;  // <= 0: no limit
+  std::optional<std::string> channel;
+  std::optional<std::string> env;
+};
+
+// A hold someone put on an environment: a freeze (deploys wait at the gate) or an isolation
+// (the front door answers a maintenance page).
+struct EnvHold {
+  std::string env;
+  std::string reason;
+  std::string actor;
+  int64_t at = 0;
+};
+
+// One drift check of one environment, as reported.
+struct DriftReport {
+  int64_t id = 0;
+  std::string env;
+  bool in_sync = true;
+  int findings = 0;
+  bool fixed = false;         // --fix (or self-heal) repaired what was found
+  std::string trigger;        // manual | schedule | fix
+  std::string report = "{}";  // the JSON report
+  std::string markdown;       // the same report for people
+  int64_t at = 0;
+};
+
+// What save_drift_report needs; `at` is taken from the store's clock.
+struct NewDriftReport {
+  std::string env;
+  bool in_sync = true;
+  int findings = 0;
+  bool fixed = false;
+  std::string trigger = "manual";
+  std::string report = "{}";  // must be valid JSON
+  std::string markdown;
 };
 
 }  // namespace ztp::store

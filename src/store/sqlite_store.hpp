@@ -155,6 +155,63 @@ class SqliteStore {
   // The desired state of every environment, by name.
   Result<std::vector<EnvState>> list_env_states();
 
+  // --- API tokens (sqlite_store_controller.cpp) ---
+
+  // Records a token by the SHA-256 of its secret. invalid for an empty name or hash; conflict
+  // when a token of that name exists (revoke it first).
+  Result<ApiToken> create_token(const std::string& name, Role role, const std::string& token_hash);
+  // The unrevoked token with `token_hash`, stamping its last use; nullopt when none.
+  Result<std::optional<ApiToken>> use_token(const std::string& token_hash);
+  // Every token, revoked ones included, by name.
+  Result<std::vector<ApiToken>> list_tokens();
+  // Revokes the token `name`. not_found when there is none; conflict when already revoked.
+  Result<ApiToken> revoke_token(const std::string& name);
+
+  // --- webhook deliveries ---
+
+  // Records delivery `delivery_id` of `event` as received now. false (and nothing changes) when
+  // that delivery was recorded before: a replay. invalid for an empty id.
+  Result<bool> record_webhook_delivery(const std::string& delivery_id, const std::string& event);
+  // Notes what the controller did with a delivery. not_found for an unknown delivery.
+  Result<void> set_webhook_outcome(const std::string& delivery_id, const std::string& outcome,
+                                   std::optional<int64_t> run_id = std::nullopt);
+  // The latest deliveries, newest first.
+  Result<std::vector<WebhookDelivery>> list_webhook_deliveries(int limit = 50);
+
+  // --- notifications ---
+
+  // Records one delivered or failed notification. invalid when the payload is not JSON.
+  Result<Notification> record_notification(const NewNotification& n);
+  // Notifications matching `filter`, newest first.
+  Result<std::vector<Notification>> list_notifications(const NotificationFilter& filter = {});
+
+  // --- freezes and isolations (sqlite_store_holds.cpp) ---
+
+  // Freezes `env` (replacing an earlier freeze's reason). invalid for an empty env or reason.
+  Result<EnvHold> set_freeze(const std::string& env, const std::string& reason,
+                             const std::string& actor);
+  // Lifts the freeze of `env`; false when it was not frozen.
+  Result<bool> clear_freeze(const std::string& env);
+  // The freeze of `env`; nullopt when it is not frozen.
+  Result<std::optional<EnvHold>> get_freeze(const std::string& env);
+  // Every freeze, by environment.
+  Result<std::vector<EnvHold>> list_freezes();
+
+  // The same for isolations (ztp isolate / restore).
+  Result<EnvHold> set_isolation(const std::string& env, const std::string& reason,
+                                const std::string& actor);
+  Result<bool> clear_isolation(const std::string& env);
+  Result<std::optional<EnvHold>> get_isolation(const std::string& env);
+  Result<std::vector<EnvHold>> list_isolations();
+
+  // --- drift reports ---
+
+  // Keeps one drift report. invalid for an empty env or a report that is not JSON.
+  Result<DriftReport> save_drift_report(const NewDriftReport& report);
+  // The latest reports (of `env` when given), newest first.
+  Result<std::vector<DriftReport>> list_drift_reports(
+      const std::optional<std::string>& env = std::nullopt, int limit = 20);
+
  private:
   SqliteStore(Database db, Clock& clock) : m_db(std::move(db)), m_clock(&clock) {}
   int64_t now_ms() const;

@@ -19,6 +19,69 @@ const ReleaseSet* Observed::find(const std::string& release) const {
   return nullptr;
 }
 
+const RoutedSet* RouteView::find(const std::string& release) const {
+  for (const auto& s : sets) {
+    if (s.release == release) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view change_name(FileChange::Kind kind) {
+  switch (kind) {
+    case FileChange::Kind::modified:
+      return "modified";
+    case FileChange::Kind::added:
+      return "added";
+    case FileChange::Kind::removed:
+      return "removed";
+  }
+  return "modified";
+}
+
+Result<RouteView> Target::routes(const std::string& env) {
+  auto obs = observe(env);
+  if (!obs.ok()) {
+    return obs.take_error();
+  }
+  RouteView view;
+  for (const auto& set : obs->sets) {
+    RoutedSet routed{set.release, set.weight, {}};
+    for (const auto& r : set.replicas) {
+      routed.backends.emplace_back(r.id, r.address);
+    }
+    view.sets.push_back(std::move(routed));
+  }
+  return view;
+}
+
+Result<std::vector<FileChange>> Target::changed_files(const ReleaseRef&) {
+  return std::vector<FileChange>{};
+}
+
+Result<std::map<std::string, std::vector<FileChange>>> Target::changed_config(const std::string&) {
+  return std::map<std::string, std::vector<FileChange>>{};
+}
+
+Result<void> Target::refresh_release(const ReleaseRef& release) { return prepare(release); }
+
+Result<void> Target::ensure_router() { return {}; }
+
+Result<void> Target::reset_routes(const std::string& env, const std::map<std::string, int>& weights,
+                                  const std::set<std::string>&) {
+  auto obs = observe(env);
+  if (!obs.ok()) {
+    return obs.take_error();
+  }
+  std::map<std::string, int> all;
+  for (const auto& set : obs->sets) {
+    auto it = weights.find(set.release);
+    all[set.release] = it == weights.end() ? 0 : it->second;
+  }
+  return set_weights(env, all);
+}
+
 std::string_view state_name(Replica::State state) {
   switch (state) {
     case Replica::State::starting:

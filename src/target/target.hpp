@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/result.hpp"
@@ -55,6 +58,28 @@ struct ReleaseMetrics {
   std::vector<uint64_t> bucket_counts;   // same length; the last bucket may be +inf
 };
 
+// What the router really serves for one environment (drift detection compares it with the
+// desired weights and with the replicas that run).
+struct RoutedSet {
+  std::string release;
+  int weight = 0;
+  std::vector<std::pair<std::string, std::string>> backends;  // (replica id, host:port)
+};
+struct RouteView {
+  bool router_up = true;   // false: the router does not answer (then nothing else is known)
+  bool env_routed = true;  // false: it answers but serves no routes for the environment
+  std::vector<RoutedSet> sets;
+  const RoutedSet* find(const std::string& release) const;
+};
+
+// One file of a release's directory that differs from the image it was unpacked from.
+struct FileChange {
+  enum class Kind { modified, added, removed };
+  std::string path;  // relative to the release directory
+  Kind kind = Kind::modified;
+};
+std::string_view change_name(FileChange::Kind kind);
+
 // Places release sets and steers traffic between them. Every strategy is written against this
 // interface only, so it works on every target. Implementations: LocalTarget (processes behind
 // ztp proxy); a FakeTarget in tests.
@@ -95,6 +120,29 @@ class Target {
                                    const std::string& listen) = 0;
   // Closes the preview listener of `env`, if any.
   virtual Result<void> clear_preview(const std::string& env) = 0;
+
+  // --- drift detection and repair (defaults for targets that cannot tell more) ---
+
+  // The router's routes of `env` as it serves them. Default: every replica of observe() routed
+  // in its set at the set's weight.
+  virtual Result<RouteView> routes(const std::string& env);
+  // Files of `release`'s directory that differ from its image. Default: none known.
+  virtual Result<std::vector<FileChange>> changed_files(const ReleaseRef& release);
+  // Per replica of `env`, the files rendered for it at start (its config) that differ from what
+  // the spec's templates render for it now. Default: none known.
+  virtual Result<std::map<std::string, std::vector<FileChange>>> changed_config(
+      const std::string& env);
+  // Puts a pristine copy of `release`'s files in place (replicas started afterwards run it);
+  // running replicas are left to the caller to replace. Default: prepare(release).
+  virtual Result<void> refresh_release(const ReleaseRef& release);
+  // Starts the router when it does not answer (it restores the routes it saved). Default: ok.
+  virtual Result<void> ensure_router();
+  // Rebuilds the routes of `env` from the replicas that run, but those in `leaving` (about to be
+  // removed): each in its release set, sets at `weights` (0 when not listed), unknown backends
+  // dropped; one atomic change. Default: set_weights over every observed set.
+  virtual Result<void> reset_routes(const std::string& env,
+                                    const std::map<std::string, int>& weights,
+                                    const std::set<std::string>& leaving);
 };
 
 }  // namespace ztp::target

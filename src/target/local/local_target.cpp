@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "proxy/admin_client.hpp"
 #include "proxy/histogram.hpp"
 #include "proxy/routes.hpp"
+#include "target/local/release_files.hpp"
 #include "target/local/replica_status.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -227,10 +229,22 @@ struct LocalTarget::Impl {
     return next;
   }
 
-  // Renders the spec's templates from the release into the replica's directory.
-  Result<void> render(const std::filesystem::path& release_dir,
-                      const std::filesystem::path& replica_dir,
-                      const std::map<std::string, std::string>& vars) {
+  // What the templates of a replica are rendered with.
+  static std::map<std::string, std::string> template_vars(
+      int port, const std::string& env, const std::string& release, int replica,
+      const std::filesystem::path& release_dir, const std::filesystem::path& replica_dir) {
+    return {{"port", std::to_string(port)},
+            {"env", env},
+            {"release", release},
+            {"replica", std::to_string(replica)},
+            {"release_dir", release_dir.string()},
+            {"replica_dir", replica_dir.string()}};
+  }
+
+  // The spec's templates rendered from the release: relative path -> content.
+  Result<std::map<std::string, std::string>> rendered(
+      const std::filesystem::path& release_dir, const std::map<std::string, std::string>& vars) {
+    std::map<std::string, std::string> out;
     for (const auto& rel : spec.build.templates) {
       auto source = fs::read_file(release_dir / rel);
       if (!source.ok()) {
@@ -242,9 +256,23 @@ struct LocalTarget::Impl {
       if (!text.ok()) {
         return make_error(Errc::invalid, fmt::format("{}: {}", rel, text.error().message));
       }
+      out[rel] = std::move(*text);
+    }
+    return out;
+  }
+
+  // Renders the spec's templates from the release into the replica's directory.
+  Result<void> render(const std::filesystem::path& release_dir,
+                      const std::filesystem::path& replica_dir,
+                      const std::map<std::string, std::string>& vars) {
+    auto files = rendered(release_dir, vars);
+    if (!files.ok()) {
+      return files.take_error();
+    }
+    for (const auto& [rel, text] : *files) {
       auto out = replica_dir / rel;
       ZTP_TRY(fs::ensure_dir(out.parent_path()));
-      ZTP_TRY(fs::atomic_write(out, *text));
+      ZTP_TRY(fs::atomic_write(out, text));
     }
     return {};
   }
@@ -266,6 +294,53 @@ struct LocalTarget::Impl {
       argv.push_back(*rendered);
     }
     return argv;
+  }
+
+  // Unpacks the image of `release` into `dest` (which must not exist).
+  Result<void> unpack_to(const ReleaseRef& release, const std::filesystem::path& dest) {
+    auto store = artifact::OciLayoutStore::open(paths.oci());
+    if (!store.ok()) {
+      return store.take_error();
+    }
+    auto manifest = store->resolve(release.digest);
+    if (!manifest.ok()) {
+      return make_error(
+          manifest.error().code,
+          fmt::format("release {} of {}: image {} is not in {}: {}", release.release, release.env,
+                      release.digest, paths.oci().string(), manifest.error().message));
+    }
+    ZTP_TRY(fs::ensure_dir(paths.releases()));
+    return artifact::unpack_image(*store, *manifest, dest);
+  }
+
+  // A scratch path beside the release directories, unique to this process.
+  std::filesystem::path scratch(const std::string& digest, const std::string& what) const {
+    return paths.releases() / fmt::format(".{}-{}-{}", what, artifact::digest_hex(digest),
+                                          static_cast<long>(::getpid()));
+  }
+
+  // The files of `release` as its image has them: the manifest written when it was unpacked,
+  // or (unpacked by an older ztp) one made now from a scratch unpack of the image.
+  Result<FileManifest> manifest(const ReleaseRef& release) {
+    auto path = manifest_path(paths.release_dir(release.digest));
+    auto kept = read_manifest(path);
+    if (!kept.ok()) {
+      return kept.take_error();
+    }
+    if (kept->has_value()) {
+      return std::move(**kept);
+    }
+    auto tmp = scratch(release.digest, "scan");
+    std::error_code ec;
+    std::filesystem::remove_all(tmp, ec);
+    auto unpacked = unpack_to(release, tmp);
+    auto made = unpacked.ok() ? scan_release_dir(tmp) : Result<FileManifest>(unpacked.take_error());
+    std::filesystem::remove_all(tmp, ec);
+    if (!made.ok()) {
+      return made.take_error();
+    }
+    ZTP_TRY(write_manifest(path, *made));
+    return made;
   }
 
   Result<void> wait_for_proxy() {
@@ -338,19 +413,13 @@ Result<void> LocalTarget::prepare(const ReleaseRef& release) {
   if (std::filesystem::exists(dest)) {
     return {};
   }
-  auto store = artifact::OciLayoutStore::open(m_paths.oci());
-  if (!store.ok()) {
-    return store.take_error();
+  ZTP_TRY(m_impl->unpack_to(release, dest));
+  // What drift detection compares the directory with later.
+  auto files = scan_release_dir(dest);
+  if (!files.ok()) {
+    return files.take_error();
   }
-  auto manifest = store->resolve(release.digest);
-  if (!manifest.ok()) {
-    return make_error(
-        manifest.error().code,
-        fmt::format("release {} of {}: image {} is not in {}: {}", release.release, release.env,
-                    release.digest, m_paths.oci().string(), manifest.error().message));
-  }
-  ZTP_TRY(fs::ensure_dir(m_paths.releases()));
-  return artifact::unpack_image(*store, *manifest, dest);
+  return write_manifest(manifest_path(dest), *files);
 }
 
 Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& release, int count) {
@@ -380,10 +449,8 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
       std::string id = fmt::format("{}-r{}-{}", release.env, release.release, index);
       auto replica_dir = std::filesystem::absolute(m_paths.env_dir(release.env) / id);
       ZTP_TRY(fs::ensure_dir(replica_dir));
-      std::map<std::string, std::string> vars{
-          {"port", std::to_string(*port)},       {"env", release.env},
-          {"release", release.release},          {"replica", std::to_string(index)},
-          {"release_dir", release_dir.string()}, {"replica_dir", replica_dir.string()}};
+      auto vars =
+          Impl::template_vars(*port, release.env, release.release, index, release_dir, replica_dir);
       ZTP_TRY(impl.render(release_dir, replica_dir, vars));
       auto argv = impl.command(vars);
       if (!argv.ok()) {
@@ -651,6 +718,140 @@ Result<void> LocalTarget::clear_preview(const std::string& env) {
     return deleted.take_error();
   }
   return {};
+}
+
+Result<RouteView> LocalTarget::routes(const std::string& env) {
+  auto& impl = *m_impl;
+  RouteView view;
+  if (!impl.admin.ping().ok()) {
+    view.router_up = false;
+    return view;
+  }
+  auto routes = impl.admin.get_env(env);
+  if (!routes.ok()) {
+    if (routes.error().code != Errc::not_found) {
+      return routes.take_error();
+    }
+    view.env_routed = false;
+    return view;
+  }
+  for (const auto& s : routes->release_sets) {
+    RoutedSet set{s.release, s.weight, {}};
+    for (const auto& b : s.backends) {
+      set.backends.emplace_back(b.id, b.address);
+    }
+    view.sets.push_back(std::move(set));
+  }
+  return view;
+}
+
+Result<std::vector<FileChange>> LocalTarget::changed_files(const ReleaseRef& release) {
+  auto dir = m_paths.release_dir(release.digest);
+  if (!std::filesystem::is_directory(dir)) {
+    return std::vector<FileChange>{{".", FileChange::Kind::removed}};
+  }
+  auto expected = m_impl->manifest(release);
+  if (!expected.ok()) {
+    return expected.take_error();
+  }
+  auto observed = scan_release_dir(dir);
+  if (!observed.ok()) {
+    return observed.take_error();
+  }
+  return compare_manifests(*expected, *observed);
+}
+
+Result<std::map<std::string, std::vector<FileChange>>> LocalTarget::changed_config(
+    const std::string& env) {
+  auto& impl = *m_impl;
+  std::map<std::string, std::vector<FileChange>> out;
+  for (const auto& [dir, status] : impl.replicas(env)) {
+    auto replica_dir = std::filesystem::absolute(dir);
+    auto expected = impl.rendered(
+        status.workdir, Impl::template_vars(status.port, env, status.release, status.replica,
+                                            status.workdir, replica_dir));
+    if (!expected.ok()) {
+      continue;  // the release's own files are missing: files_changed reports it
+    }
+    std::vector<FileChange> changes;
+    for (const auto& [rel, text] : *expected) {
+      auto now = fs::read_file(replica_dir / rel);
+      if (!now.ok()) {
+        changes.push_back({rel, FileChange::Kind::removed});
+      } else if (*now != text) {
+        changes.push_back({rel, FileChange::Kind::modified});
+      }
+    }
+    if (!changes.empty()) {
+      out[dir.filename().string()] = std::move(changes);
+    }
+  }
+  return out;
+}
+
+Result<void> LocalTarget::refresh_release(const ReleaseRef& release) {
+  auto& impl = *m_impl;
+  auto dest = m_paths.release_dir(release.digest);
+  auto fresh = impl.scratch(release.digest, "fresh");
+  std::error_code ec;
+  std::filesystem::remove_all(fresh, ec);
+  ZTP_TRY(impl.unpack_to(release, fresh));
+  auto files = scan_release_dir(fresh);
+  if (!files.ok()) {
+    return files.take_error();
+  }
+  ZTP_TRY(write_manifest(manifest_path(dest), *files));
+  if (!std::filesystem::exists(dest)) {
+    std::filesystem::rename(fresh, dest, ec);
+  } else if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0) {
+    // No atomic exchange on this file system: two renames, the path briefly missing.
+    auto stale = impl.scratch(release.digest, "stale");
+    std::filesystem::rename(dest, stale, ec);
+    if (!ec) {
+      std::filesystem::rename(fresh, dest, ec);
+    }
+    fresh = stale;
+  }
+  if (ec) {
+    return make_error(Errc::internal,
+                      fmt::format("cannot put a fresh copy of {} in place at {}: {}",
+                                  release.digest, dest.string(), ec.message()));
+  }
+  // What was swapped out (the edited copy); running replicas keep their working directory.
+  std::filesystem::remove_all(fresh, ec);
+  log::info("release files refreshed from the image",
+            {{"digest", release.digest}, {"dir", dest.string()}});
+  return {};
+}
+
+Result<void> LocalTarget::ensure_router() { return ensure_proxy(); }
+
+Result<void> LocalTarget::reset_routes(const std::string& env,
+                                       const std::map<std::string, int>& weights,
+                                       const std::set<std::string>& leaving) {
+  auto& impl = *m_impl;
+  ZTP_TRY(ensure_proxy());
+  auto routes = impl.routes(env);
+  if (!routes.ok()) {
+    return routes.take_error();
+  }
+  std::map<std::string, proxy::ReleaseSet> sets;
+  for (const auto& [dir, status] : impl.replicas(env)) {
+    if (!process_alive(status.supervisor_pid, status.supervisor_start_time) ||
+        leaving.count(dir.filename().string()) > 0) {
+      continue;
+    }
+    auto& set = sets[status.release];
+    set.release = status.release;
+    set.backends.push_back({dir.filename().string(), fmt::format("127.0.0.1:{}", status.port)});
+  }
+  routes->release_sets.clear();
+  for (auto& [release, set] : sets) {
+    auto it = weights.find(release);
+    set.weight = it == weights.end() ? 0 : it->second;
+    routes->release_sets.push_back(std::move(set));
+  }
+  return impl.put_routes(*routes);
 }
 
 std::vector<std::string> LocalTarget::environments() const {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,18 @@ class LocalTarget final : public Target {
   Result<void> set_preview(const std::string& env, const std::string& release,
                            const std::string& listen) override;
   Result<void> clear_preview(const std::string& env) override;
+
+  // Drift detection and repair. changed_files compares the release directory with the manifest
+  // written when it was unpacked (rebuilt from the image when missing); refresh_release
+  // unpacks the image afresh and swaps it in atomically.
+  Result<RouteView> routes(const std::string& env) override;
+  Result<std::vector<FileChange>> changed_files(const ReleaseRef& release) override;
+  Result<std::map<std::string, std::vector<FileChange>>> changed_config(
+      const std::string& env) override;
+  Result<void> refresh_release(const ReleaseRef& release) override;
+  Result<void> ensure_router() override;
+  Result<void> reset_routes(const std::string& env, const std::map<std::string, int>& weights,
+                            const std::set<std::string>& leaving) override;
 
   // The proxy's name for the preview listener of `env`.
   static std::string preview_env(const std::string& env) { return env + ".preview"; }

@@ -79,6 +79,8 @@ environments:
         .progress = [this](const ProgressEvent& e) { kinds.push_back(e.kind); },
         .on_wait = {},
         .wait_for_approval = false,
+        .wait_when_held = false,
+        .stop_requested = {},
         .approval_poll = std::chrono::milliseconds(100),
         .actor = "test",
     };

@@ -1,0 +1,161 @@
+// ztp token: the bearer tokens of `ztp serve`'s API.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "cli/workspace.hpp"
+#include "server/auth.hpp"
+
+namespace ztp::cli {
+namespace {
+
+struct TokenFlags {
+  std::string name;
+  std::string role = "viewer";
+};
+
+std::string utc(std::optional<int64_t> ms) {
+  if (!ms) {
+    return "-";
+  }
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}Z", fmt::gmtime(static_cast<std::time_t>(*ms / 1000)));
+}
+
+nlohmann::json token_json(const store::ApiToken& t) {
+  auto opt = [](const std::optional<int64_t>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  return {{"name", t.name},
+          {"role", store::to_string(t.role)},
+          {"created_at", t.created_at},
+          {"last_used_at", opt(t.last_used_at)},
+          {"revoked_at", opt(t.revoked_at)}};
+}
+
+// Who runs the command, for the audit log.
+std::string local_actor() {
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? user : "cli";
+}
+
+int create(Context& ctx, const TokenFlags& flags) {
+  auto role = store::parse_role(flags.role);
+  if (!role) {
+    return report(ctx, make_error(Errc::invalid, fmt::format("--role {}: use viewer, deployer or "
+                                                             "admin",
+                                                             flags.role)));
+  }
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  auto issued = server::issue_token(*ws->store, flags.name, *role);
+  if (!issued.ok()) {
+    return report(ctx, issued.error());
+  }
+  auto audited = ws->store->append_audit(local_actor(), "token_create", "token " + flags.name,
+                                         std::string(store::to_string(*role)));
+  if (!audited.ok()) {
+    return report(ctx, audited.error());
+  }
+  if (ctx.globals.json()) {
+    auto j = token_json(issued->record);
+    j["token"] = issued->token;
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}\n", issued->token);
+    fmt::print(stderr,
+               "token {} ({}) created; it is shown only this once. Send it as "
+               "`Authorization: Bearer <token>`.\n",
+               flags.name, store::to_string(*role));
+  }
+  return 0;
+}
+
+int list(Context& ctx) {
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  auto tokens = ws->store->list_tokens();
+  if (!tokens.ok()) {
+    return report(ctx, tokens.error());
+  }
+  if (ctx.globals.json()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : *tokens) {
+      out.push_back(token_json(t));
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  if (tokens->empty()) {
+    fmt::print("no tokens; `ztp token create NAME --role viewer` makes one\n");
+    return 0;
+  }
+  fmt::print("{:<20} {:<9} {:<21} {:<21} {}\n", "NAME", "ROLE", "CREATED", "LAST USED", "STATUS");
+  for (const auto& t : *tokens) {
+    fmt::print("{:<20} {:<9} {:<21} {:<21} {}\n", t.name, store::to_string(t.role),
+               utc(t.created_at), utc(t.last_used_at),
+               t.revoked_at ? "revoked " + utc(t.revoked_at) : std::string("active"));
+  }
+  return 0;
+}
+
+int revoke(Context& ctx, const std::string& name) {
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  auto revoked = ws->store->revoke_token(name);
+  if (!revoked.ok()) {
+    if (revoked.error().code == Errc::not_found) {
+      return report(ctx, make_error(Errc::not_found,
+                                    fmt::format("no token {}; `ztp token list` shows them", name)));
+    }
+    return report(ctx, revoked.error());
+  }
+  auto audited = ws->store->append_audit(local_actor(), "token_revoke", "token " + name);
+  if (!audited.ok()) {
+    return report(ctx, audited.error());
+  }
+  if (ctx.globals.json()) {
+    fmt::print("{}\n", token_json(*revoked).dump(2));
+  } else {
+    fmt::print("token {} revoked\n", name);
+  }
+  return 0;
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  auto flags = std::make_shared<TokenFlags>();
+  auto* cmd = root.add_subcommand("token", "Manage the API tokens of `ztp serve`");
+  cmd->require_subcommand(1);
+  cmd->footer(
+      "Tokens authenticate `ztp serve`'s API and dashboard (`Authorization: Bearer <token>`).\n"
+      "Roles: viewer reads; deployer also approves, rejects, rolls back and verifies; admin\n"
+      "also reads the audit log. A token is printed once, when created; only its SHA-256 is\n"
+      "stored.");
+  auto* create_cmd = cmd->add_subcommand("create", "Create a token and print it once");
+  create_cmd->add_option("NAME", flags->name, "A name for the token, like ci or alice")->required();
+  create_cmd->add_option("--role", flags->role, "viewer (default), deployer or admin")
+      ->check(CLI::IsMember({"viewer", "deployer", "admin"}));
+  create_cmd->callback([&ctx, flags] { ctx.exit_code = create(ctx, *flags); });
+
+  auto* list_cmd = cmd->add_subcommand("list", "List tokens (never their secrets)");
+  list_cmd->callback([&ctx] { ctx.exit_code = list(ctx); });
+
+  auto revoke_name = std::make_shared<std::string>();
+  auto* revoke_cmd = cmd->add_subcommand("revoke", "Revoke a token: it stops authenticating");
+  revoke_cmd->add_option("NAME", *revoke_name, "The token's name")->required();
+  revoke_cmd->callback([&ctx, revoke_name] { ctx.exit_code = revoke(ctx, *revoke_name); });
+}
+
+const Registration k_registration{75, setup};
+
+}  // namespace
+}  // namespace ztp::cli

@@ -1,0 +1,241 @@
+#include "engine/holds.hpp"
+
+#include <fmt/format.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+namespace ztp::engine {
+namespace {
+
+constexpr int64_t k_day_s = 24 * 60 * 60;
+constexpr int64_t k_week_s = int64_t{spec::k_minutes_per_week} * 60;
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
+
+// Seconds since Monday 00:00 of a local time given as seconds since the local epoch (1970-01-01
+// was a Thursday).
+int64_t week_second(int64_t local) {
+  int64_t day = floor_div(local, k_day_s);
+  return floor_mod(day + 3, 7) * k_day_s + (local - day * k_day_s);
+}
+
+std::mutex& tz_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+// Local times of one zone, read with localtime_r while TZ names the zone's TZif file. TZ is
+// process-wide: a session holds a mutex for its lifetime and puts the earlier TZ back.
+class ZoneSession {
+ public:
+  explicit ZoneSession(const std::filesystem::path& file) : m_lock(tz_mutex()) {
+    if (const char* old = std::getenv("TZ"); old != nullptr) {
+      m_saved = old;
+    }
+    ::setenv("TZ", (":" + file.string()).c_str(), 1);
+    ::tzset();
+  }
+  ~ZoneSession() {
+    if (m_saved) {
+      ::setenv("TZ", m_saved->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+  ZoneSession(const ZoneSession&) = delete;
+  ZoneSession& operator=(const ZoneSession&) = delete;
+
+  // Seconds east of UTC at instant `t`.
+  int64_t offset(int64_t t) const {
+    std::tm tm{};
+    time_t tt = static_cast<time_t>(t);
+    return ::localtime_r(&tt, &tm) != nullptr ? tm.tm_gmtoff : 0;
+  }
+
+  // The wall clock at `t`, as seconds since the local epoch.
+  int64_t wall(int64_t t) const { return t + offset(t); }
+
+  // The first instant at which the wall clock shows `local` or later: the earlier of the two
+  // in a repeated hour, the end of the gap for a time the clock skips.
+  int64_t first_at_or_after(int64_t local) const {
+    std::set<int64_t> offsets{offset(local - k_day_s), offset(local), offset(local + k_day_s)};
+    std::optional<int64_t> first;
+    for (int64_t o : offsets) {
+      int64_t candidate = local - o;
+      if (wall(candidate) == local && (!first || candidate < *first)) {
+        first = candidate;
+      }
+    }
+    if (first) {
+      return *first;
+    }
+    // `local` is skipped: wall(lo) < local <= wall(hi), and the clock only jumps forward here.
+    int64_t lo = local - *offsets.rbegin();
+    int64_t hi = local - *offsets.begin();
+    while (hi - lo > 1) {
+      int64_t mid = lo + (hi - lo) / 2;
+      (wall(mid) >= local ? hi : lo) = mid;
+    }
+    return hi;
+  }
+
+  // "Mon 2027-01-18 08:00 CET".
+  std::string format(int64_t t) const {
+    std::tm tm{};
+    time_t tt = static_cast<time_t>(t);
+    char text[64] = {};
+    if (::localtime_r(&tt, &tm) == nullptr ||
+        std::strftime(text, sizeof text, "%a %Y-%m-%d %H:%M %Z", &tm) == 0) {
+      return fmt::format("{} s since the epoch", t);
+    }
+    return text;
+  }
+
+ private:
+  std::lock_guard<std::mutex> m_lock;
+  std::optional<std::string> m_saved;
+};
+
+// One occurrence of a deny window, as instants.
+struct Occurrence {
+  int64_t start = 0;
+  int64_t end = 0;
+  const spec::DenyWindow* window = nullptr;
+};
+
+// The occurrence of a window of `deny` that holds instant `t`, the one ending last when several
+// do; nullopt when none does.
+std::optional<Occurrence> holding(const ZoneSession& zone,
+                                  const std::vector<spec::DenyWindow>& deny, int64_t t) {
+  int64_t local = zone.wall(t);
+  std::optional<Occurrence> out;
+  for (const auto& w : deny) {
+    int64_t from = int64_t{w.from} * 60;
+    int64_t span = floor_mod(int64_t{w.to} - w.from, spec::k_minutes_per_week) * 60;
+    int64_t latest_start = local - floor_mod(week_second(local) - from, k_week_s);
+    // The next week's start too: after the clock was set back, an occurrence may have begun on
+    // the first pass through a wall time the clock shows again now.
+    for (int64_t start_wall : {latest_start, latest_start + k_week_s}) {
+      int64_t start = zone.first_at_or_after(start_wall);
+      int64_t end = zone.first_at_or_after(start_wall + span);
+      if (start <= t && t < end && (!out || end > out->end)) {
+        out = Occurrence{start, end, &w};
+      }
+    }
+  }
+  return out;
+}
+
+int64_t ms_since_epoch(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string Hold::describe() const {
+  if (kind == Kind::freeze) {
+    return fmt::format("{} is frozen{}: {} (`ztp unfreeze {}` lifts it)", env,
+                       actor.empty() ? "" : " by " + actor, reason, env);
+  }
+  if (!opens_at) {
+    return fmt::format("{} is in deploy windows that leave no open minute in the week: {}", env,
+                       reason);
+  }
+  return fmt::format("{} is in a deploy window until {}: {}", env, opens_local, reason);
+}
+
+nlohmann::json Hold::to_json() const {
+  nlohmann::json j{{"kind", kind == Kind::freeze ? "freeze" : "window"},
+                   {"env", env},
+                   {"reason", reason},
+                   {"message", describe()}};
+  if (kind == Kind::freeze) {
+    j["actor"] = actor;
+    j["at"] = since ? nlohmann::json(ms_since_epoch(*since)) : nlohmann::json();
+  } else {
+    j["timezone"] = timezone;
+    j["opens_at"] = opens_at ? nlohmann::json(ms_since_epoch(*opens_at)) : nlohmann::json();
+    j["opens_local"] = opens_local;
+  }
+  return j;
+}
+
+Result<std::optional<Hold>> window_hold(const std::string& env, const spec::DeployWindows& windows,
+                                        WallTime now) {
+  if (!windows.enabled()) {
+    return std::optional<Hold>();
+  }
+  auto file = spec::zoneinfo_file(windows.timezone);
+  if (!file.ok()) {
+    Error e = file.take_error();
+    e.message = fmt::format("deploy_windows of {}: {}", env, e.message);
+    return e;
+  }
+  int64_t t = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
+  ZoneSession zone(*file);
+  auto first = holding(zone, windows.deny, t);
+  if (!first) {
+    return std::optional<Hold>();
+  }
+  Hold hold;
+  hold.kind = Hold::Kind::window;
+  hold.env = env;
+  hold.reason = first->window->reason;
+  hold.timezone = windows.timezone;
+  // Adjoining or overlapping windows keep the gate shut past the first one's end. Each step
+  // goes on to a later occurrence; within the week (and a bit) there are at most two of each.
+  int64_t open = first->end;
+  for (size_t i = 0; i <= 2 * windows.deny.size(); ++i) {
+    auto next = holding(zone, windows.deny, open);
+    if (!next) {
+      hold.opens_at = WallTime(std::chrono::seconds(open));
+      hold.opens_local = zone.format(open);
+      break;
+    }
+    open = next->end;
+  }
+  return std::optional<Hold>(std::move(hold));
+}
+
+Result<std::vector<Hold>> holds_on(store::SqliteStore& store, const spec::Environment& env,
+                                   WallTime now) {
+  std::vector<Hold> out;
+  auto freeze = store.get_freeze(env.name);
+  if (!freeze.ok()) {
+    return freeze.take_error();
+  }
+  if (freeze->has_value()) {
+    const auto& f = **freeze;
+    Hold hold;
+    hold.env = env.name;
+    hold.reason = f.reason;
+    hold.actor = f.actor;
+    hold.since = WallTime(std::chrono::milliseconds(f.at));
+    out.push_back(std::move(hold));
+  }
+  auto window = window_hold(env.name, env.deploy_windows, now);
+  if (!window.ok()) {
+    return window.take_error();
+  }
+  if (window->has_value()) {
+    out.push_back(std::move(**window));
+  }
+  return out;
+}
+
+std::string describe(const std::vector<Hold>& holds) {
+  std::string out;
+  for (const auto& h : holds) {
+    out += (out.empty() ? "" : "; ") + h.describe();
+  }
+  return out;
+}
+
+}  // namespace ztp::engine

@@ -1,0 +1,78 @@
+#include "engine/workspace.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+
+#include "spec/parse.hpp"
+#include "target/registry.hpp"
+
+namespace ztp::engine {
+
+Result<target::Target*> Workspace::target_for(const std::string& env) {
+  auto e = environment(env);
+  if (!e.ok()) {
+    return e.take_error();
+  }
+  const std::string& kind = (*e)->target;
+  auto it = m_targets.find(kind);
+  if (it == m_targets.end()) {
+    auto made = target::make_target(kind, spec, home, system_clock());
+    if (!made.ok()) {
+      return make_error(made.error().code,
+                        fmt::format("environment {}: {}", env, made.error().message));
+    }
+    it = m_targets.emplace(kind, std::move(*made)).first;
+  }
+  return it->second.get();
+}
+
+Result<const spec::Environment*> Workspace::environment(const std::string& env) const {
+  if (const auto* e = spec.find_environment(env); e != nullptr) {
+    return e;
+  }
+  std::vector<std::string> names;
+  for (const auto& e : spec.environments) {
+    names.push_back(e.name);
+  }
+  return make_error(Errc::invalid, fmt::format("no environment {} in {}; environments: {}", env,
+                                               spec.file.string(), fmt::join(names, ", ")));
+}
+
+Result<Workspace> open_workspace(const std::filesystem::path& spec_path,
+                                 const std::filesystem::path& home) {
+  auto spec = spec::load_spec(spec_path);
+  if (!spec.ok()) {
+    return spec.take_error();
+  }
+  Workspace ws;
+  ws.spec = std::move(*spec);
+  ws.home = std::filesystem::absolute(home);
+  auto store = store::SqliteStore::open(ws.home / "state.db");
+  if (!store.ok()) {
+    return store.take_error();
+  }
+  ws.store = std::move(*store);
+  return ws;
+}
+
+Pipeline make_pipeline(Workspace& ws, Progress progress,
+                       std::function<void(const std::string&)> on_wait, const std::string& actor) {
+  return Pipeline{
+      .spec = ws.spec,
+      .home = ws.home,
+      .store = *ws.store,
+      .clock = system_clock(),
+      .target_for = [&ws](const std::string& env) { return ws.target_for(env); },
+      .progress = std::move(progress),
+      .on_wait = std::move(on_wait),
+      .wait_for_approval = true,
+      .wait_when_held = true,
+      .stop_requested = {},
+      .approval_poll = std::chrono::milliseconds(500),
+      .actor = actor,
+  };
+}
+
+}  // namespace ztp::engine

@@ -1,0 +1,251 @@
+#include "notify/channel.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "util/log.hpp"
+
+namespace ztp::notify {
+namespace {
+
+constexpr int k_incident_lookback = 200;  // notifications read to find a key's latest event
+
+Delivery make_delivery(HttpRequest req, const Notice& n, std::optional<std::string> env,
+                       std::string recorded) {
+  return {std::move(req), std::string(to_string(n.kind)), std::move(env), n.run_id,
+          std::move(recorded)};
+}
+
+Result<std::vector<Delivery>> pagerduty_deliveries(const spec::Notifier& notifier, const Notice& n,
+                                                   store::SqliteStore& store) {
+  const std::string url = notifier.url.empty() ? std::string(k_pagerduty_url) : notifier.url;
+  std::vector<Delivery> out;
+  auto add = [&](IncidentAction action, const std::optional<std::string>& env) {
+    auto body = pagerduty_event(n, notifier.routing_key, action, env);
+    auto recorded = body;
+    recorded["routing_key"] = "(set)";  // the integration key stays out of the database
+    out.push_back(make_delivery(json_request(url, body), n, env, recorded.dump()));
+  };
+  if (n.kind == NoticeKind::run_failed || n.kind == NoticeKind::rolled_back) {
+    if (wants(notifier, n.kind)) {
+      add(IncidentAction::trigger, n.env);
+    }
+    return out;
+  }
+  if (n.kind != NoticeKind::run_succeeded) {
+    return out;  // PagerDuty only pages for failures and resolves on success
+  }
+  std::vector<std::optional<std::string>> keys{std::nullopt};
+  for (const auto& env : n.environments) {
+    keys.emplace_back(env);
+  }
+  for (const auto& env : keys) {
+    auto open = incident_open(store, dedup_key(n.app, env));
+    if (!open.ok()) {
+      return open.take_error();
+    }
+    if (*open) {
+      add(IncidentAction::resolve, env);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::chrono::milliseconds backoff_before(int attempt, const DeliveryOptions& options) {
+  auto wait = options.first_backoff;
+  for (int i = 2; i < attempt && wait < options.max_backoff; ++i) {
+    wait *= 2;
+  }
+  return std::min(wait, options.max_backoff);
+}
+
+std::string_view channel_name(spec::Notifier::Kind kind) {
+  switch (kind) {
+    case spec::Notifier::Kind::slack:
+      return "slack";
+    case spec::Notifier::Kind::pagerduty:
+      return "pagerduty";
+    case spec::Notifier::Kind::webhook:
+      return "webhook";
+  }
+  return "webhook";
+}
+
+bool wants(const spec::Notifier& notifier, NoticeKind kind) {
+  return notifier.events.empty() || std::find(notifier.events.begin(), notifier.events.end(),
+                                              to_string(kind)) != notifier.events.end();
+}
+
+Result<bool> incident_open(store::SqliteStore& store, const std::string& key) {
+  store::NotificationFilter filter;
+  filter.channel = "pagerduty";
+  filter.limit = k_incident_lookback;
+  auto sent = store.list_notifications(filter);
+  if (!sent.ok()) {
+    return sent.take_error();
+  }
+  for (const auto& n : *sent) {  // newest first
+    if (!n.delivered) {
+      continue;
+    }
+    auto payload = nlohmann::json::parse(n.payload, nullptr, false);
+    if (!payload.is_object() || payload.value("dedup_key", "") != key) {
+      continue;
+    }
+    return payload.value("event_action", "") == "trigger";
+  }
+  return false;
+}
+
+Result<std::vector<Delivery>> deliveries_for(const spec::Notifier& notifier, const Notice& n,
+                                             store::SqliteStore& store) {
+  switch (notifier.kind) {
+    case spec::Notifier::Kind::pagerduty:
+      return pagerduty_deliveries(notifier, n, store);
+    case spec::Notifier::Kind::slack: {
+      if (!wants(notifier, n.kind)) {
+        return std::vector<Delivery>{};
+      }
+      auto body = slack_message(n);
+      return std::vector<Delivery>{
+          make_delivery(json_request(notifier.url, body), n, n.env, body.dump())};
+    }
+    case spec::Notifier::Kind::webhook: {
+      if (!wants(notifier, n.kind)) {
+        return std::vector<Delivery>{};
+      }
+      auto req = webhook_request(n, notifier);
+      std::string body = req.body;
+      return std::vector<Delivery>{make_delivery(std::move(req), n, n.env, std::move(body))};
+    }
+  }
+  return std::vector<Delivery>{};
+}
+
+Channel::Channel(spec::Notifier notifier, store::SqliteStore& store, DeliveryOptions options,
+                 Poster poster)
+    : m_notifier(std::move(notifier)),
+      m_store(store),
+      m_options(options),
+      m_poster(std::move(poster)) {
+  m_options.attempts = std::max(1, m_options.attempts);
+  m_thread = std::thread([this] { loop(); });
+}
+
+Channel::~Channel() { stop("the notifier stopped before it was delivered"); }
+
+void Channel::submit(Notice n) {
+  {
+    std::lock_guard lock(m_mu);
+    if (m_stopping) {
+      return;
+    }
+    m_queue.push_back(std::move(n));
+  }
+  m_cv.notify_all();
+}
+
+bool Channel::wait_idle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(m_mu);
+  return m_cv.wait_until(lock, deadline, [this] { return m_queue.empty() && m_busy == 0; });
+}
+
+void Channel::stop(const std::string& why) {
+  {
+    std::lock_guard lock(m_mu);
+    if (!m_stopping) {
+      m_stopping = true;
+      m_stop_reason = why;
+    }
+  }
+  m_cancel = true;
+  m_cv.notify_all();
+  if (m_thread.joinable()) {
+    m_thread.join();
+  }
+}
+
+void Channel::loop() {
+  std::unique_lock lock(m_mu);
+  while (true) {
+    m_cv.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+    if (m_queue.empty()) {
+      return;  // stopping with nothing left
+    }
+    Notice n = std::move(m_queue.front());
+    m_queue.pop_front();
+    ++m_busy;
+    lock.unlock();
+    auto deliveries = deliveries_for(m_notifier, n, m_store);
+    if (!deliveries.ok()) {
+      log::warn("notification not sent", {{"channel", std::string(channel_name(m_notifier.kind))},
+                                          {"error", deliveries.error().message}});
+    } else {
+      for (const auto& d : *deliveries) {
+        send(d);
+      }
+    }
+    lock.lock();
+    --m_busy;
+    m_cv.notify_all();
+  }
+}
+
+void Channel::send(const Delivery& d) {
+  std::string error;
+  auto given_up = [&]() -> std::optional<std::string> {
+    std::lock_guard lock(m_mu);
+    if (!m_stopping) {
+      return std::nullopt;
+    }
+    return error.empty() ? m_stop_reason : fmt::format("{}; {}", error, m_stop_reason);
+  };
+  for (int attempt = 1;; ++attempt) {
+    if (auto why = given_up()) {
+      record(d, false, attempt - 1, *why);
+      return;
+    }
+    PostOutcome out = m_poster(d.request, m_options.attempt_timeout, m_cancel);
+    if (out.ok()) {
+      record(d, true, attempt, error);
+      return;
+    }
+    error = out.error;
+    if (auto why = given_up()) {
+      record(d, false, attempt, *why);
+      return;
+    }
+    if (!out.retry || attempt >= m_options.attempts) {
+      record(d, false, attempt, error);
+      return;
+    }
+    std::unique_lock lock(m_mu);
+    m_cv.wait_for(lock, backoff_before(attempt + 1, m_options), [this] { return m_stopping; });
+  }
+}
+
+void Channel::record(const Delivery& d, bool delivered, int attempts, const std::string& error) {
+  store::NewNotification rec;
+  rec.channel = std::string(channel_name(m_notifier.kind));
+  rec.event = d.event;
+  rec.env = d.env;
+  rec.run_id = d.run_id;
+  rec.delivered = delivered;
+  rec.attempts = attempts;
+  rec.error = error;
+  rec.payload = d.recorded_payload;
+  auto saved = m_store.record_notification(rec);
+  if (!saved.ok()) {
+    log::warn("notification outcome not recorded",
+              {{"channel", rec.channel}, {"error", saved.error().message}});
+  }
+  if (!delivered) {
+    log::warn("notification not delivered",
+              {{"channel", rec.channel}, {"event", rec.event}, {"error", error}});
+  }
+}
+
+}  // namespace ztp::notify

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "notify/http_post.hpp"
+#include "notify/notice.hpp"
+#include "spec/spec.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace ztp::notify {
+
+// How hard a channel tries.
+struct DeliveryOptions {
+  int attempts = 5;                                 // per message, the first one included
+  std::chrono::milliseconds first_backoff{1000};    // before the second attempt
+  std::chrono::milliseconds max_backoff{30000};     // the backoff doubles up to this
+  std::chrono::milliseconds attempt_timeout{5000};  // connect + answer, per attempt
+};
+
+// The wait before attempt `attempt` (2 is the first retry): first_backoff doubled per earlier
+// retry, at most max_backoff.
+std::chrono::milliseconds backoff_before(int attempt, const DeliveryOptions& options);
+
+// One message of a channel, ready to send.
+struct Delivery {
+  HttpRequest request;
+  std::string event;  // the notice kind's name
+  std::optional<std::string> env;
+  std::optional<int64_t> run_id;
+  std::string recorded_payload;  // what the notifications table keeps (secrets left out)
+};
+
+// The messages a channel sends for a notice; PagerDuty's depend on the incidents already open,
+// which it reads from the store's notifications table.
+Result<std::vector<Delivery>> deliveries_for(const spec::Notifier& notifier, const Notice& n,
+                                             store::SqliteStore& store);
+
+// True when notifier `n` has an open PagerDuty incident under `key`: its latest delivered
+// event of that key in the notifications table is a trigger.
+Result<bool> incident_open(store::SqliteStore& store, const std::string& key);
+
+// "slack", "pagerduty" or "webhook": the channel as the notifications table names it.
+std::string_view channel_name(spec::Notifier::Kind kind);
+
+// True when the notifier's `events` filter lets `kind` through (an empty filter lets all).
+bool wants(const spec::Notifier& notifier, NoticeKind kind);
+
+// One notifier: a queue and a thread that sends in order, retrying with exponential backoff,
+// and records every delivery or final failure with record_notification. submit() never
+// blocks on the network.
+class Channel {
+ public:
+  Channel(spec::Notifier notifier, store::SqliteStore& store, DeliveryOptions options,
+          Poster poster);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  const spec::Notifier& notifier() const { return m_notifier; }
+  // Queues `n`; returns at once.
+  void submit(Notice n);
+  // Waits until everything submitted was delivered or given up, or `deadline` passed; true
+  // when nothing is left.
+  bool wait_idle(std::chrono::steady_clock::time_point deadline);
+  // Cancels the attempt in flight and gives up what is queued, recording each message as
+  // failed with `why`; joins the thread. Idempotent.
+  void stop(const std::string& why);
+
+ private:
+  void loop();
+  void send(const Delivery& d);
+  void record(const Delivery& d, bool delivered, int attempts, const std::string& error);
+
+  spec::Notifier m_notifier;
+  store::SqliteStore& m_store;
+  DeliveryOptions m_options;
+  Poster m_poster;
+
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  std::deque<Notice> m_queue;
+  int m_busy = 0;  // notices taken off the queue and not finished
+  bool m_stopping = false;
+  std::string m_stop_reason;
+  std::atomic<bool> m_cancel{false};
+  std::thread m_thread;
+};
+
+}  // namespace ztp::notify

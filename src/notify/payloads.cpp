@@ -1,0 +1,144 @@
+#include "notify/payloads.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <ctime>
+
+namespace ztp::notify {
+namespace {
+
+constexpr size_t k_summary_max = 1024;  // PagerDuty's payload.summary limit
+constexpr size_t k_dedup_max = 255;
+
+nlohmann::json optional_json(const std::optional<std::string>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json optional_json(const std::optional<int64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+std::string_view slack_mark(NoticeKind kind) {
+  switch (kind) {
+    case NoticeKind::run_started:
+      return ":arrow_forward:";
+    case NoticeKind::run_succeeded:
+      return ":white_check_mark:";
+    case NoticeKind::run_failed:
+      return ":x:";
+    case NoticeKind::awaiting_approval:
+      return ":raised_hand:";
+    case NoticeKind::rolled_back:
+      return ":rewind:";
+    case NoticeKind::drift_found:
+      return ":warning:";
+  }
+  return "";
+}
+
+std::string_view severity(NoticeKind kind) {
+  return kind == NoticeKind::run_failed || kind == NoticeKind::rolled_back ? "error" : "warning";
+}
+
+}  // namespace
+
+std::string iso8601_utc(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+nlohmann::json slack_message(const Notice& n) {
+  std::string text = fmt::format("{} {}", slack_mark(n.kind), headline(n));
+  std::vector<std::string> facts{fmt::format("*event* {}", to_string(n.kind))};
+  if (n.env) {
+    facts.push_back(fmt::format("*env* {}", *n.env));
+  }
+  if (n.run_id) {
+    facts.push_back(fmt::format("*run* {}", *n.run_id));
+  }
+  if (!n.short_sha.empty()) {
+    facts.push_back(fmt::format("*commit* `{}`", n.short_sha));
+  }
+  facts.push_back(iso8601_utc(n.at));
+  nlohmann::json context = nlohmann::json::array();
+  for (const auto& f : facts) {
+    context.push_back({{"type", "mrkdwn"}, {"text", f}});
+  }
+  return {{"text", text},
+          {"blocks",
+           {{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}},
+            {{"type", "context"}, {"elements", context}}}}};
+}
+
+std::string dedup_key(const std::string& app, const std::optional<std::string>& env) {
+  std::string key = fmt::format("ztp/{}/{}", app, env ? *env : std::string("pipeline"));
+  return key.substr(0, k_dedup_max);
+}
+
+nlohmann::json pagerduty_event(const Notice& n, const std::string& routing_key,
+                               IncidentAction action, const std::optional<std::string>& env) {
+  nlohmann::json j{{"routing_key", routing_key},
+                   {"dedup_key", dedup_key(n.app, env)},
+                   {"event_action", action == IncidentAction::trigger ? "trigger" : "resolve"}};
+  if (action == IncidentAction::resolve) {
+    return j;
+  }
+  nlohmann::json details{{"event", to_string(n.kind)},
+                         {"run_id", optional_json(n.run_id)},
+                         {"commit", n.commit_sha},
+                         {"message", n.message}};
+  j["payload"] = {{"summary", headline(n).substr(0, k_summary_max)},
+                  {"source", env ? fmt::format("{}/{}", n.app, *env) : n.app},
+                  {"severity", severity(n.kind)},
+                  {"timestamp", iso8601_utc(n.at)},
+                  {"component", n.app},
+                  {"group", env ? *env : std::string("pipeline")},
+                  {"class", to_string(n.kind)},
+                  {"custom_details", details}};
+  j["client"] = "ztp";
+  return j;
+}
+
+nlohmann::json webhook_body(const Notice& n) {
+  return {{"event", to_string(n.kind)},  {"app", n.app},
+          {"env", optional_json(n.env)}, {"run_id", optional_json(n.run_id)},
+          {"commit", n.commit_sha},      {"short_sha", n.short_sha},
+          {"message", n.message},        {"headline", headline(n)},
+          {"at", iso8601_utc(n.at)},     {"at_ms", n.at},
+          {"event_id", n.event_id}};
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  std::string hex;
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += fmt::format("{:02x}", mac[i]);
+  }
+  return hex;
+}
+
+HttpRequest json_request(const std::string& url, const nlohmann::json& body) {
+  return {url, {{"Content-Type", "application/json"}}, body.dump()};
+}
+
+HttpRequest webhook_request(const Notice& n, const spec::Notifier& notifier) {
+  HttpRequest req = json_request(notifier.url, webhook_body(n));
+  req.headers.emplace_back("X-Ztp-Event", std::string(to_string(n.kind)));
+  req.headers.emplace_back("X-Ztp-Delivery", fmt::format("{}-{}", n.event_id, to_string(n.kind)));
+  if (!notifier.secret.empty()) {
+    req.headers.emplace_back(std::string(k_signature_header),
+                             "sha256=" + hmac_sha256_hex(notifier.secret, req.body));
+  }
+  return req;
+}
+
+}  // namespace ztp::notify

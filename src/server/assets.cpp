@@ -1,0 +1,136 @@
+#include "server/assets.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <string>
+
+namespace ztp::server {
+namespace {
+
+// No inline script or style, no other origin: the page loads its own files and talks to its
+// own API (fetch and EventSource), nothing else.
+constexpr std::string_view k_csp =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+std::string_view content_type_of(std::string_view file) {
+  auto dot = file.rfind('.');
+  auto ext = dot == std::string_view::npos ? std::string_view() : file.substr(dot + 1);
+  if (ext == "html") {
+    return "text/html; charset=utf-8";
+  }
+  if (ext == "js" || ext == "mjs") {
+    return "text/javascript; charset=utf-8";
+  }
+  if (ext == "css") {
+    return "text/css; charset=utf-8";
+  }
+  if (ext == "svg") {
+    return "image/svg+xml";
+  }
+  if (ext == "json") {
+    return "application/json";
+  }
+  return "application/octet-stream";
+}
+
+// "\"<first 32 hex digits of the SHA-256>\"": the strong validator of one file's bytes.
+std::string etag_of(std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md.data(), &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < std::min(length, 16u); ++i) {
+    hex += fmt::format("{:02x}", md[i]);
+  }
+  return "\"" + hex + "\"";
+}
+
+struct Asset {
+  std::string_view content;
+  std::string etag;
+};
+
+// The embedded files by path, each with its ETag, computed once.
+const std::map<std::string, Asset, std::less<>>& assets() {
+  static const auto table = [] {
+    std::map<std::string, Asset, std::less<>> t;
+    for (const auto& file : embedded_dashboard()) {
+      t.emplace(std::string(file.path), Asset{file.content, etag_of(file.content)});
+    }
+    return t;
+  }();
+  return table;
+}
+
+// The dashboard file `path` asks for: "index.html" for the page, the name after "/assets/"
+// (or "/") otherwise; "" for anything else.
+std::string_view file_of(std::string_view path) {
+  if (path == "/" || path == "/index.html") {
+    return "index.html";
+  }
+  constexpr std::string_view k_prefix = "/assets/";
+  if (path.starts_with(k_prefix)) {
+    return path.substr(k_prefix.size());
+  }
+  if (path.starts_with("/") && path.find('/', 1) == std::string_view::npos) {
+    return path.substr(1);
+  }
+  return {};
+}
+
+Response response_of(std::string_view file, const Asset& asset, int status) {
+  Response r;
+  r.status = status;
+  r.content_type = std::string(content_type_of(file));
+  if (status != 304) {
+    r.body = std::string(asset.content);
+  }
+  r.headers = {{"ETag", asset.etag},
+               {"Cache-Control", "no-cache"},
+               {"Content-Security-Policy", std::string(k_csp)},
+               {"X-Content-Type-Options", "nosniff"},
+               {"X-Frame-Options", "DENY"},
+               {"Referrer-Policy", "no-referrer"}};
+  return r;
+}
+
+const Asset* find_asset(std::string_view file) {
+  if (file.empty()) {
+    return nullptr;
+  }
+  const auto& table = assets();
+  auto it = table.find(file);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+std::optional<Response> dashboard_asset(std::string_view path) {
+  auto file = file_of(path);
+  const Asset* asset = find_asset(file);
+  if (asset == nullptr) {
+    return std::nullopt;
+  }
+  return response_of(file, *asset, 200);
+}
+
+std::optional<Response> dashboard_asset(const Request& request) {
+  if (request.method != "GET") {
+    return std::nullopt;
+  }
+  auto file = file_of(request.path);
+  const Asset* asset = find_asset(file);
+  if (asset == nullptr) {
+    return std::nullopt;
+  }
+  auto match = request.header("if-none-match");
+  bool fresh = match == "*" || match.find(asset->etag) != std::string::npos;
+  return response_of(file, *asset, fresh ? 304 : 200);
+}
+
+}  // namespace ztp::server

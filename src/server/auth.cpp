@@ -1,0 +1,92 @@
+#include "server/auth.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+
+namespace ztp::server {
+
+namespace {
+
+std::string to_hex(const unsigned char* bytes, size_t size) {
+  std::string out;
+  out.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    out += fmt::format("{:02x}", bytes[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> generate_token() {
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    return make_error(Errc::internal,
+                      "OpenSSL's random source failed to give 32 bytes for a token; try again");
+  }
+  return "ztp_" + to_hex(bytes.data(), bytes.size());
+}
+
+std::string hash_token(std::string_view token) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int size = 0;
+  EVP_Digest(token.data(), token.size(), md.data(), &size, EVP_sha256(), nullptr);
+  return to_hex(md.data(), size);
+}
+
+Result<IssuedToken> issue_token(store::SqliteStore& store, const std::string& name,
+                                store::Role role) {
+  if (name.empty()) {
+    return make_error(Errc::invalid, "a token needs a name, like `ci` or `alice`");
+  }
+  auto token = generate_token();
+  if (!token.ok()) {
+    return token.take_error();
+  }
+  auto record = store.create_token(name, role, hash_token(*token));
+  if (!record.ok()) {
+    if (record.error().code == Errc::conflict) {
+      return make_error(Errc::conflict,
+                        fmt::format("a token named {} exists; `ztp token revoke {}` first, or "
+                                    "choose another name",
+                                    name, name));
+    }
+    return record.take_error();
+  }
+  return IssuedToken{std::move(*token), std::move(*record)};
+}
+
+bool role_allows(store::Role have, store::Role need) {
+  return static_cast<int>(have) >= static_cast<int>(need);
+}
+
+Result<Caller> authenticate(store::SqliteStore& store, const Request& req, bool allow_query_token) {
+  std::string token;
+  std::string auth = req.header("authorization");
+  constexpr std::string_view k_bearer = "Bearer ";
+  if (auth.size() > k_bearer.size() && auth.compare(0, k_bearer.size(), k_bearer) == 0) {
+    token = auth.substr(k_bearer.size());
+  } else if (allow_query_token) {
+    if (auto it = req.query.find("access_token"); it != req.query.end()) {
+      token = it->second;
+    }
+  }
+  if (token.empty()) {
+    return make_error(Errc::invalid,
+                      "no token: send `Authorization: Bearer <token>` (`ztp token create` makes "
+                      "one)");
+  }
+  auto found = store.use_token(hash_token(token));
+  if (!found.ok()) {
+    return found.take_error();
+  }
+  if (!found->has_value()) {
+    return make_error(Errc::not_found, "unknown or revoked token (`ztp token list` shows them)");
+  }
+  return Caller{(*found)->name, (*found)->role};
+}
+
+}  // namespace ztp::server

@@ -1,0 +1,120 @@
+#include "server/env_view.hpp"
+
+#include <charconv>
+
+#include "engine/incident_report.hpp"
+
+namespace ztp::server {
+
+namespace {
+
+nlohmann::json hold_json(const std::optional<store::EnvHold>& hold) {
+  return hold ? engine::record_json(*hold) : nlohmann::json();
+}
+
+int port_of(const std::string& address) {
+  auto colon = address.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
+  }
+  return port;
+}
+
+nlohmann::json revision_of(const std::string& label) {
+  int64_t revision = 0;
+  auto [end, ec] = std::from_chars(label.data(), label.data() + label.size(), revision);
+  if (ec == std::errc() && end == label.data() + label.size()) {
+    return revision;
+  }
+  return label;
+}
+
+}  // namespace
+
+Result<EnvView> view_environment(store::SqliteStore& store, const spec::Environment& env,
+                                 const TargetFor& target_for) {
+  EnvView view;
+  view.env = &env;
+  auto current = store.current_release(env.name);
+  if (!current.ok()) {
+    return current.take_error();
+  }
+  view.release = std::move(*current);
+  auto lkg = store.get_last_known_good(env.name);
+  if (!lkg.ok()) {
+    return lkg.take_error();
+  }
+  if (lkg->has_value()) {
+    view.last_known_good = (*lkg)->revision;
+  }
+  auto frozen = store.get_freeze(env.name);
+  if (!frozen.ok()) {
+    return frozen.take_error();
+  }
+  view.frozen = std::move(*frozen);
+  auto isolated = store.get_isolation(env.name);
+  if (!isolated.ok()) {
+    return isolated.take_error();
+  }
+  view.isolated = std::move(*isolated);
+  auto target = target_for(env.name);
+  if (!target.ok()) {
+    view.error = target.error().message;
+    return view;
+  }
+  auto observed = (*target)->observe(env.name);
+  if (!observed.ok()) {
+    view.error = observed.error().message;
+    return view;
+  }
+  view.observed = std::move(*observed);
+  return view;
+}
+
+nlohmann::json to_json(const EnvView& view) {
+  const auto& env = *view.env;
+  nlohmann::json j{
+      {"name", env.name},
+      {"url", "http://" + env.listen + "/"},
+      {"target", env.target},
+      {"desired_replicas", env.replicas},
+      {"release", view.release ? engine::record_json(*view.release) : nlohmann::json()},
+      {"last_known_good",
+       view.last_known_good ? nlohmann::json(*view.last_known_good) : nlohmann::json()},
+      {"frozen", hold_json(view.frozen)},
+      {"isolated", hold_json(view.isolated)},
+      {"replicas", nlohmann::json::array()},
+      {"weights", nlohmann::json::object()},
+      {"healthy", false}};
+  if (!view.observed) {
+    j["error"] = view.error;
+    return j;
+  }
+  int serving = 0;
+  bool all_healthy = true;
+  for (const auto& set : view.observed->sets) {
+    j["weights"][set.release] = set.weight;
+    for (const auto& r : set.replicas) {
+      bool healthy = r.state == target::Replica::State::healthy;
+      bool alive =
+          r.state != target::Replica::State::stopped && r.state != target::Replica::State::crashed;
+      j["replicas"].push_back({{"id", r.id},
+                               {"release_revision", revision_of(r.release)},
+                               {"port", port_of(r.address)},
+                               {"alive", alive},
+                               {"healthy", healthy},
+                               {"state", target::state_name(r.state)},
+                               {"restarts", r.restarts},
+                               {"detail", r.detail}});
+      if (set.weight > 0) {
+        serving += healthy ? 1 : 0;
+        all_healthy = all_healthy && healthy;
+      }
+    }
+  }
+  j["healthy"] = serving > 0 && all_healthy;
+  return j;
+}
+
+}  // namespace ztp::server

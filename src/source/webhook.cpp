@@ -1,0 +1,314 @@
+#include "source/webhook.hpp"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace ztp::source {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view k_signature_prefix = "sha256=";
+constexpr size_t k_sha256_size = 32;
+
+std::string to_hex(const unsigned char* bytes, size_t n) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(k_digits[bytes[i] >> 4]);
+    out.push_back(k_digits[bytes[i] & 0x0f]);
+  }
+  return out;
+}
+
+std::array<unsigned char, k_sha256_size> hmac_sha256(std::string_view secret,
+                                                     std::string_view body) {
+  std::array<unsigned char, k_sha256_size> mac{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac.data(), &len);
+  return mac;
+}
+
+// Reads payload fields, naming the first that is missing or of the wrong type.
+class Fields {
+ public:
+  Fields(const json& object, std::string where) : m_object(object), m_where(std::move(where)) {}
+
+  Result<std::string> string(const char* key, bool required = true) const {
+    auto it = m_object.find(key);
+    if (it == m_object.end() || it->is_null()) {
+      if (required) {
+        return missing(key);
+      }
+      return std::string();
+    }
+    if (!it->is_string()) {
+      return wrong_type(key, "a string");
+    }
+    return it->get<std::string>();
+  }
+
+  Result<bool> boolean(const char* key) const {
+    auto it = m_object.find(key);
+    if (it == m_object.end() || it->is_null()) {
+      return false;
+    }
+    if (!it->is_boolean()) {
+      return wrong_type(key, "true or false");
+    }
+    return it->get<bool>();
+  }
+
+  Result<std::vector<std::string>> strings(const char* key) const {
+    auto it = m_object.find(key);
+    std::vector<std::string> out;
+    if (it == m_object.end() || it->is_null()) {
+      return out;
+    }
+    if (!it->is_array()) {
+      return wrong_type(key, "an array of paths");
+    }
+    for (const auto& v : *it) {
+      if (!v.is_string()) {
+        return wrong_type(key, "an array of paths");
+      }
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+
+  Error missing(std::string_view key) const {
+    return make_error(Errc::invalid, fmt::format("push payload: {}{} is missing", m_where, key));
+  }
+  Error wrong_type(std::string_view key, std::string_view expected) const {
+    return make_error(Errc::invalid,
+                      fmt::format("push payload: {}{} is not {}", m_where, key, expected));
+  }
+
+ private:
+  const json& m_object;
+  std::string m_where;  // "" or "commits[2]." ...
+};
+
+Result<json> parse_object(std::string_view body, std::string_view event) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) {
+    return make_error(Errc::invalid,
+                      fmt::format("{} payload is not valid JSON; GitHub sends "
+                                  "application/json: set the webhook's content type to it",
+                                  event));
+  }
+  if (!doc.is_object()) {
+    return make_error(Errc::invalid, fmt::format("{} payload is not a JSON object", event));
+  }
+  return doc;
+}
+
+Result<PushCommit> parse_commit(const json& c, const std::string& where) {
+  if (!c.is_object()) {
+    return make_error(Errc::invalid, fmt::format("push payload: {} is not an object", where));
+  }
+  Fields f(c, where + ".");
+  PushCommit out;
+  auto id = f.string("id");
+  if (!id.ok()) {
+    return id.take_error();
+  }
+  out.id = std::move(*id);
+  auto message = f.string("message", false);
+  if (!message.ok()) {
+    return message.take_error();
+  }
+  out.message = std::move(*message);
+  if (auto a = c.find("author"); a != c.end() && a->is_object()) {
+    std::string name = a->value("name", "");
+    std::string email = a->value("email", "");
+    out.author = email.empty() ? name : fmt::format("{} <{}>", name, email);
+  }
+  for (auto [key, list] : {std::pair{"added", &out.added}, std::pair{"modified", &out.modified},
+                           std::pair{"removed", &out.removed}}) {
+    auto paths = f.strings(key);
+    if (!paths.ok()) {
+      return paths.take_error();
+    }
+    *list = std::move(*paths);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string webhook_secret(const spec::Source& source) {
+  const char* env = std::getenv(k_webhook_secret_env);
+  if (env != nullptr && *env != '\0') {
+    return env;
+  }
+  return source.webhook_secret;
+}
+
+std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
+  auto mac = hmac_sha256(secret, body);
+  return to_hex(mac.data(), mac.size());
+}
+
+Result<void> verify_signature(std::string_view secret, std::string_view body,
+                              std::string_view header) {
+  if (header.empty()) {
+    return make_error(Errc::invalid,
+                      "missing X-Hub-Signature-256 header: give the webhook a secret in GitHub's "
+                      "settings, the same as source.webhook_secret or ZTP_WEBHOOK_SECRET");
+  }
+  if (!header.starts_with(k_signature_prefix)) {
+    return make_error(Errc::invalid,
+                      "X-Hub-Signature-256 does not start with sha256=: it must be "
+                      "sha256=<64 hex digits>");
+  }
+  std::string_view hex = header.substr(k_signature_prefix.size());
+  if (hex.size() != k_sha256_size * 2) {
+    return make_error(
+        Errc::invalid,
+        fmt::format("X-Hub-Signature-256 has {} hex digits after sha256=, not 64", hex.size()));
+  }
+  std::array<unsigned char, k_sha256_size> given{};
+  std::string digits(hex);
+  size_t decoded = 0;
+  if (OPENSSL_hexstr2buf_ex(given.data(), given.size(), &decoded, digits.c_str(), '\0') != 1 ||
+      decoded != k_sha256_size) {
+    return make_error(Errc::invalid,
+                      "X-Hub-Signature-256 is not sha256=<64 hex digits>: a character after "
+                      "sha256= is not a hex digit");
+  }
+  auto expected = hmac_sha256(secret, body);
+  if (CRYPTO_memcmp(given.data(), expected.data(), k_sha256_size) != 0) {
+    return make_error(Errc::refused,
+                      "X-Hub-Signature-256 does not match the body: the webhook's secret in "
+                      "GitHub differs from source.webhook_secret (or ZTP_WEBHOOK_SECRET)");
+  }
+  return {};
+}
+
+std::string PushCommit::summary() const {
+  std::string line = message.substr(0, message.find('\n'));
+  auto not_space = [](unsigned char c) { return std::isspace(c) == 0; };
+  line.erase(line.begin(), std::find_if(line.begin(), line.end(), not_space));
+  line.erase(std::find_if(line.rbegin(), line.rend(), not_space).base(), line.end());
+  return line;
+}
+
+std::optional<std::string> PushEvent::branch() const {
+  constexpr std::string_view k_heads = "refs/heads/";
+  if (!ref.starts_with(k_heads)) {
+    return std::nullopt;
+  }
+  return ref.substr(k_heads.size());
+}
+
+std::vector<std::string> PushEvent::changed_paths() const {
+  std::set<std::string> paths;
+  auto add = [&paths](const PushCommit& c) {
+    paths.insert(c.added.begin(), c.added.end());
+    paths.insert(c.modified.begin(), c.modified.end());
+    paths.insert(c.removed.begin(), c.removed.end());
+  };
+  for (const auto& c : commits) {
+    add(c);
+  }
+  if (commits.empty() && head_commit) {
+    add(*head_commit);
+  }
+  return {paths.begin(), paths.end()};
+}
+
+Result<PushEvent> parse_push_event(std::string_view body) {
+  auto doc = parse_object(body, "push");
+  if (!doc.ok()) {
+    return doc.take_error();
+  }
+  Fields f(*doc, "");
+  PushEvent out;
+  for (auto [key, field] : {std::pair{"ref", &out.ref}, std::pair{"before", &out.before},
+                            std::pair{"after", &out.after}}) {
+    auto v = f.string(key);
+    if (!v.ok()) {
+      return v.take_error();
+    }
+    *field = std::move(*v);
+  }
+  for (auto [key, field] : {std::pair{"created", &out.created}, std::pair{"deleted", &out.deleted},
+                            std::pair{"forced", &out.forced}}) {
+    auto v = f.boolean(key);
+    if (!v.ok()) {
+      return v.take_error();
+    }
+    *field = *v;
+  }
+  auto repo = doc->find("repository");
+  if (repo == doc->end() || repo->is_null()) {
+    return f.missing("repository");
+  }
+  if (!repo->is_object()) {
+    return f.wrong_type("repository", "an object");
+  }
+  Fields rf(*repo, "repository.");
+  auto full_name = rf.string("full_name");
+  if (!full_name.ok()) {
+    return full_name.take_error();
+  }
+  out.repository = std::move(*full_name);
+  auto clone_url = rf.string("clone_url", false);
+  if (!clone_url.ok()) {
+    return clone_url.take_error();
+  }
+  out.clone_url = std::move(*clone_url);
+
+  auto commits = doc->find("commits");
+  if (commits == doc->end() || commits->is_null()) {
+    return f.missing("commits");
+  }
+  if (!commits->is_array()) {
+    return f.wrong_type("commits", "an array");
+  }
+  for (size_t i = 0; i < commits->size(); ++i) {
+    auto c = parse_commit((*commits)[i], fmt::format("commits[{}]", i));
+    if (!c.ok()) {
+      return c.take_error();
+    }
+    out.commits.push_back(std::move(*c));
+  }
+  if (auto head = doc->find("head_commit"); head != doc->end() && !head->is_null()) {
+    auto c = parse_commit(*head, "head_commit");
+    if (!c.ok()) {
+      return c.take_error();
+    }
+    out.head_commit = std::move(*c);
+  }
+  return out;
+}
+
+Result<PingEvent> parse_ping_event(std::string_view body) {
+  auto doc = parse_object(body, "ping");
+  if (!doc.ok()) {
+    return doc.take_error();
+  }
+  PingEvent out;
+  if (auto zen = doc->find("zen"); zen != doc->end() && zen->is_string()) {
+    out.zen = zen->get<std::string>();
+  }
+  if (auto id = doc->find("hook_id"); id != doc->end() && id->is_number_integer()) {
+    out.hook_id = id->get<int64_t>();
+  }
+  return out;
+}
+
+}  // namespace ztp::source

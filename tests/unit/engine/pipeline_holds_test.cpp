@@ -1,0 +1,248 @@
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "engine/holds.hpp"
+#include "engine/pipeline.hpp"
+#include "spec/parse.hpp"
+#include "support/fake_clock.hpp"
+#include "support/fake_target.hpp"
+#include "support/support.hpp"
+
+// A run reaching a held environment's gate: a freeze or a deploy window keeps it waiting (or,
+// when it may not wait, ends it refused), and lifting the hold lets it go on.
+namespace ztp::engine {
+namespace {
+
+using store::RunStatus;
+
+void write(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+// A git repository with a one-page site and two environments (dev, prod: `prod_extra` is
+// added to prod's mapping) on a fake target and a fake clock, which starts on Friday
+// 2027-01-15 08:00 UTC.
+class PipelineHoldsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_TOOL("git", "git");
+    git({"init", "-q", "-b", "main"});
+    write(repo() / "site" / "index.html", "v1\n");
+    use_prod("");
+    git({"add", "-A"});
+    git({"commit", "-q", "-m", "first"});
+    auto opened = store::SqliteStore::open(home() / "state.db", clock);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store = std::move(*opened);
+  }
+
+  std::filesystem::path repo() const { return dir / "repo"; }
+  std::filesystem::path home() const { return dir / "home"; }
+
+  void use_prod(const std::string& prod_extra) {
+    write(repo() / "ztp.yaml", R"(app: site
+source: {repo: ., branch: main}
+build: {command: ["serve"]}
+service: {start_timeout: 3s}
+environments:
+  - {name: dev, listen: "127.0.0.1:18081"}
+  - name: prod
+    listen: "127.0.0.1:18083"
+)" + prod_extra);
+    auto loaded = spec::load_spec(repo() / "ztp.yaml");
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    spec = std::make_unique<spec::Spec>(std::move(*loaded));
+  }
+
+  void git(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"git", "-C", repo().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::filesystem::create_directories(repo());
+    auto r =
+        testing::run_process(argv, {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+                                    "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  Pipeline pipeline(bool wait) {
+    return Pipeline{
+        .spec = *spec,
+        .home = home(),
+        .store = *store,
+        .clock = clock,
+        .target_for = [this](const std::string&) -> Result<target::Target*> { return &target; },
+        .progress = {},
+        .on_wait = {},
+        .wait_for_approval = wait,
+        .wait_when_held = wait,
+        .stop_requested = {},
+        .approval_poll = std::chrono::milliseconds(100),
+        .actor = "test",
+    };
+  }
+
+  // A new run of the tip.
+  int64_t create(Pipeline& p) {
+    auto repo_opened = source::GitRepo::open(repo());
+    EXPECT_TRUE(repo_opened.ok());
+    auto commit = repo_opened->branch_tip("main");
+    EXPECT_TRUE(commit.ok());
+    auto run = create_run(p, *commit, RunRequest{});
+    EXPECT_TRUE(run.ok()) << run.error().message;
+    return run.ok() ? run->id : 0;
+  }
+
+  // The run's events of `kind`, as the store has them.
+  std::vector<store::Event> events(int64_t run_id, const std::string& kind) {
+    store::EventFilter filter;
+    filter.run_id = run_id;
+    auto all = store->list_events(filter);
+    EXPECT_TRUE(all.ok());
+    std::vector<store::Event> out;
+    for (const auto& e : all.value_or(std::vector<store::Event>{})) {
+      if (e.kind == kind) {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+
+  std::string gate_status(int64_t run_id) {
+    auto stages = store->list_stages(run_id);
+    EXPECT_TRUE(stages.ok());
+    std::string out;
+    for (const auto& s : stages.value_or(std::vector<store::Stage>{})) {
+      if (s.name == "gate" && s.env == "prod") {
+        out = std::string(store::to_string(s.status));
+      }
+    }
+    return out;
+  }
+
+  size_t prod_releases() {
+    auto releases = store->list_releases("prod");
+    EXPECT_TRUE(releases.ok());
+    return releases.ok() ? releases->size() : 0;
+  }
+
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  testing::FakeTarget target{clock};
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<spec::Spec> spec;
+};
+
+TEST_F(PipelineHoldsTest, FrozenEnvironmentHoldsTheRunUntilUnfrozen) {
+  ASSERT_TRUE(store->set_freeze("prod", "incident 42", "alice").ok());
+  auto p = pipeline(/*wait=*/true);
+  int64_t run_id = create(p);
+  Result<RunResult> result = make_error(Errc::internal, "not driven");
+  std::thread driver([&] { result = drive_run(p, run_id); });
+
+  bool held = testing::wait_until([&] { return !events(run_id, "gate.held").empty(); });
+  if (!held) {
+    ASSERT_TRUE(store->clear_freeze("prod").ok());
+    driver.join();
+    FAIL() << "the run never reached prod's gate";
+  }
+  auto shown = events(run_id, "gate.held").front();
+  EXPECT_EQ(shown.message,
+            fmt::format("run {} waits at the gate: prod is frozen by alice: incident 42 "
+                        "(`ztp unfreeze prod` lifts it)",
+                        run_id));
+  EXPECT_EQ(shown.env, "prod");
+  auto run = store->get_run(run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, RunStatus::running);
+  EXPECT_NE(run->reason.find("incident 42"), std::string::npos) << run->reason;
+  EXPECT_EQ(gate_status(run_id), "running");
+  auto described = describe_run(p, run_id);
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->envs[0].status, "succeeded");
+  EXPECT_EQ(described->envs[1].status, "held");
+  EXPECT_EQ(prod_releases(), 0u) << "prod must not be touched while frozen";
+  // It keeps waiting: the clock moves on and the gate stays shut.
+  auto before = clock.wall_now();
+  ASSERT_TRUE(
+      testing::wait_until([&] { return clock.wall_now() > before + std::chrono::minutes(1); }));
+  EXPECT_EQ(prod_releases(), 0u);
+
+  ASSERT_TRUE(store->clear_freeze("prod").ok());
+  driver.join();
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->run.status, RunStatus::succeeded);
+  EXPECT_EQ(result->envs[1].status, "succeeded");
+  EXPECT_EQ(events(run_id, "gate.held").size(), 1u) << "the reason is announced once";
+  EXPECT_EQ(events(run_id, "gate.released").size(), 1u);
+  EXPECT_EQ(gate_status(run_id), "succeeded");
+  EXPECT_EQ(prod_releases(), 1u);
+}
+
+TEST_F(PipelineHoldsTest, ARunThatMayNotWaitEndsRefusedAtAFrozenGate) {
+  ASSERT_TRUE(store->set_freeze("prod", "incident 42", "alice").ok());
+  auto p = pipeline(/*wait=*/false);
+  auto result = drive_run(p, create(p));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->run.status, RunStatus::cancelled);
+  ASSERT_TRUE(result->error);
+  EXPECT_EQ(result->error->code, Errc::refused);
+  EXPECT_EQ(exit_code(result->error->code), 14);
+  EXPECT_EQ(result->error->message,
+            "prod is frozen by alice: incident 42 (`ztp unfreeze prod` lifts it)");
+  EXPECT_EQ(result->envs[0].status, "succeeded");
+  EXPECT_EQ(result->envs[1].status, "rejected");
+  EXPECT_EQ(gate_status(result->run.id), "failed");
+  EXPECT_EQ(prod_releases(), 0u);
+}
+
+TEST_F(PipelineHoldsTest, DeployWindowHoldsTheRunUntilItOpens) {
+  use_prod(R"(    deploy_windows:
+      timezone: UTC
+      deny: [{from: Fri 07:30, to: Fri 09:00, reason: morning traffic}]
+)");
+  auto opens = clock.wall_now() + std::chrono::hours(1);  // Friday 09:00 UTC
+  auto p = pipeline(/*wait=*/true);
+  int64_t run_id = create(p);
+  auto result = drive_run(p, run_id);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->run.status, RunStatus::succeeded);
+  EXPECT_GE(clock.wall_now(), opens);
+  auto held = events(run_id, "gate.held");
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_NE(held[0].message.find("prod is in a deploy window until Fri 2027-01-15 09:00 UTC: "
+                                 "morning traffic"),
+            std::string::npos)
+      << held[0].message;
+  auto releases = store->list_releases("prod");
+  ASSERT_TRUE(releases.ok());
+  ASSERT_EQ(releases->size(), 1u);
+  EXPECT_GE(releases->front().created_at,
+            std::chrono::duration_cast<std::chrono::milliseconds>(opens.time_since_epoch()).count())
+      << "prod was rolled only once the window opened";
+}
+
+TEST_F(PipelineHoldsTest, AFreezeDuringTheApprovalWaitHoldsTheApprovedRun) {
+  use_prod("    gate: approval\n");
+  auto waiting = pipeline(/*wait=*/false);
+  int64_t run_id = create(waiting);
+  auto asked = drive_run(waiting, run_id);
+  ASSERT_TRUE(asked.ok()) << asked.error().message;
+  EXPECT_EQ(asked->run.status, RunStatus::awaiting_approval);
+
+  ASSERT_TRUE(store->set_freeze("prod", "change freeze", "bob").ok());
+  ASSERT_TRUE(store->decide_approval(run_id, store::ApprovalStatus::approved, "ops").ok());
+  auto resumed = drive_run(waiting, run_id);
+  ASSERT_TRUE(resumed.ok()) << resumed.error().message;
+  EXPECT_EQ(resumed->run.status, RunStatus::cancelled);
+  ASSERT_TRUE(resumed->error);
+  EXPECT_EQ(resumed->error->code, Errc::refused);
+  EXPECT_NE(resumed->error->message.find("change freeze"), std::string::npos);
+  EXPECT_EQ(prod_releases(), 0u) << "an approval does not lift a freeze";
+}
+
+}  // namespace
+}  // namespace ztp::engine

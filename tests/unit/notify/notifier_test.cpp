@@ -1,0 +1,88 @@
+#include "notify/notifier.hpp"
+
+#include <gtest/gtest.h>
+
+#include "notify_test_util.hpp"
+
+namespace ztp::notify {
+namespace {
+
+using namespace std::chrono_literals;
+using spec::Notifier;
+
+EventNotifier::Options quick_options() {
+  EventNotifier::Options o;
+  o.poll_interval = 10ms;
+  o.delivery = test::quick_delivery();
+  return o;
+}
+
+std::vector<std::string> events_sent(test::FakePoster& fake) {
+  std::vector<std::string> out;
+  for (const auto& r : fake.requests()) {
+    out.push_back(nlohmann::json::parse(r.body)["event"]);
+  }
+  return out;
+}
+
+TEST(LatestEventId, ReadsPastOnePage) {
+  store::test::TempStore s;
+  EXPECT_EQ(*latest_event_id(*s.store), 0);
+  int64_t last = 0;
+  for (int i = 0; i < 1201; ++i) {
+    last = s->append_event({std::nullopt, std::nullopt, "x.y", "", "{}"})->id;
+  }
+  EXPECT_EQ(*latest_event_id(*s.store), last);
+}
+
+TEST(EventNotifier, AnnouncesOnlyWhatIsAppendedAfterItStarts) {
+  store::test::TempStore s;
+  spec::Spec sp;
+  sp.app = "shop";
+  sp.notify = {test::notifier(Notifier::Kind::webhook)};
+  test::FakePoster fake;
+  ASSERT_TRUE(s->append_event({std::nullopt, std::nullopt, "run.started", "old", "{}"}).ok());
+  EventNotifier n(sp, *s.store, quick_options(), fake.poster());
+  ASSERT_TRUE(n.start().ok());
+  ASSERT_TRUE(s->append_event({std::nullopt, std::string("qa"), "drift.found", "d", "{}"}).ok());
+  ASSERT_TRUE(testing::wait_until([&] { return fake.requests().size() == 1; }));
+  ASSERT_TRUE(s->append_event({std::nullopt, std::string("qa"), "replica.healthy", "", "{}"}).ok());
+  ASSERT_TRUE(s->append_event({std::nullopt, std::nullopt, "run.succeeded", "ok", "{}"}).ok());
+  EXPECT_TRUE(n.flush(std::chrono::steady_clock::now() + 10s));
+  EXPECT_EQ(events_sent(fake), (std::vector<std::string>{"drift_found", "run_succeeded"}));
+  EXPECT_EQ(s->list_notifications()->size(), 2u);
+}
+
+TEST(EventNotifier, FlushGivesUpAtItsDeadlineAndRecordsIt) {
+  store::test::TempStore s;
+  spec::Spec sp;
+  sp.app = "shop";
+  sp.notify = {test::notifier(Notifier::Kind::slack)};
+  test::FakePoster fake;
+  fake.hang = true;
+  auto options = quick_options();
+  options.after_id = 0;
+  EventNotifier n(sp, *s.store, options, fake.poster());
+  ASSERT_TRUE(s->append_event({std::nullopt, std::nullopt, "run.started", "go", "{}"}).ok());
+  ASSERT_TRUE(n.start().ok());
+  EXPECT_FALSE(n.flush(std::chrono::steady_clock::now() + 50ms));
+  auto rows = *s->list_notifications();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_FALSE(rows[0].delivered);
+  EXPECT_NE(rows[0].error.find("exited before the receiver answered"), std::string::npos)
+      << rows[0].error;
+}
+
+TEST(EventNotifier, WithoutNotifiersItDoesNothing) {
+  store::test::TempStore s;
+  spec::Spec sp;
+  test::FakePoster fake;
+  EventNotifier n(sp, *s.store, quick_options(), fake.poster());
+  ASSERT_TRUE(n.start().ok());
+  ASSERT_TRUE(s->append_event({std::nullopt, std::nullopt, "run.started", "go", "{}"}).ok());
+  EXPECT_TRUE(n.flush(std::chrono::steady_clock::now() + 1s));
+  EXPECT_TRUE(fake.requests().empty());
+}
+
+}  // namespace
+}  // namespace ztp::notify

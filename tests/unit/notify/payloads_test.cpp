@@ -1,0 +1,142 @@
+#include "notify/payloads.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "notify/notice.hpp"
+#include "notify_test_util.hpp"
+
+namespace ztp::notify {
+namespace {
+
+Notice failed_notice() {
+  Notice n;
+  n.kind = NoticeKind::run_failed;
+  n.app = "shop";
+  n.env = "prod";
+  n.run_id = 12;
+  n.commit_sha = "abc1234def5678";
+  n.short_sha = "abc1234";
+  n.message = "prod: verification failed";
+  n.at = 1'800'000'000'000;
+  n.event_id = 99;
+  return n;
+}
+
+TEST(Payloads, HmacMatchesGithubsDocumentedVector) {
+  std::ifstream in(testing::vectors_dir() / "github-webhooks" / "x-hub-signature-256-vector.json");
+  ASSERT_TRUE(in) << "vector missing";
+  auto v = nlohmann::json::parse(in);
+  EXPECT_EQ(hmac_sha256_hex(v["secret"].get<std::string>(), v["payload"].get<std::string>()),
+            v["signature_hex"].get<std::string>());
+}
+
+TEST(Payloads, WebhookIsSignedOverTheExactBody) {
+  auto n = failed_notice();
+  auto hook = test::notifier(spec::Notifier::Kind::webhook);
+  auto req = webhook_request(n, hook);
+  std::string signature;
+  std::string event;
+  for (const auto& [name, value] : req.headers) {
+    if (name == k_signature_header) {
+      signature = value;
+    }
+    if (name == "X-Ztp-Event") {
+      event = value;
+    }
+  }
+  EXPECT_EQ(signature, "sha256=" + hmac_sha256_hex("s3cret", req.body));
+  EXPECT_EQ(event, "run_failed");
+  auto body = nlohmann::json::parse(req.body);
+  EXPECT_EQ(body["event"], "run_failed");
+  EXPECT_EQ(body["env"], "prod");
+  EXPECT_EQ(body["run_id"], 12);
+  EXPECT_EQ(body["short_sha"], "abc1234");
+  EXPECT_EQ(body["at"], "2027-01-15T08:00:00Z");
+
+  hook.secret.clear();
+  for (const auto& header : webhook_request(n, hook).headers) {
+    EXPECT_NE(header.first, k_signature_header) << "no secret, no signature";
+  }
+}
+
+TEST(Payloads, PagerDutyTriggerCarriesTheRequiredFields) {
+  auto n = failed_notice();
+  auto j = pagerduty_event(n, "0123456789abcdef0123456789abcdef", IncidentAction::trigger, n.env);
+  EXPECT_EQ(j["event_action"], "trigger");
+  EXPECT_EQ(j["dedup_key"], "ztp/shop/prod");
+  EXPECT_EQ(j["routing_key"], "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(j["payload"]["severity"], "error");
+  EXPECT_EQ(j["payload"]["source"], "shop/prod");
+  EXPECT_NE(j["payload"]["summary"].get<std::string>().find("failed in prod"), std::string::npos);
+
+  n.message = std::string(5000, 'x');
+  auto long_one = pagerduty_event(n, "k", IncidentAction::trigger, n.env);
+  EXPECT_EQ(long_one["payload"]["summary"].get<std::string>().size(), 1024u);
+}
+
+TEST(Payloads, PagerDutyResolveIsMinimal) {
+  auto n = failed_notice();
+  auto j = pagerduty_event(n, "key", IncidentAction::resolve, n.env);
+  EXPECT_EQ(
+      j, (nlohmann::json{
+             {"routing_key", "key"}, {"dedup_key", "ztp/shop/prod"}, {"event_action", "resolve"}}));
+}
+
+TEST(Payloads, DedupKeyIsPerEnvironmentAndBounded) {
+  EXPECT_EQ(dedup_key("shop", std::string("qa")), "ztp/shop/qa");
+  EXPECT_EQ(dedup_key("shop", std::nullopt), "ztp/shop/pipeline");
+  EXPECT_EQ(dedup_key(std::string(400, 'a'), std::string("qa")).size(), 255u);
+}
+
+TEST(Payloads, SlackMessageHasText) {
+  auto j = slack_message(failed_notice());
+  ASSERT_TRUE(j["text"].is_string());
+  EXPECT_NE(j["text"].get<std::string>().find("shop run 12 (abc1234) failed in prod"),
+            std::string::npos);
+  EXPECT_EQ(j["blocks"][0]["type"], "section");
+}
+
+TEST(Notice, NamesRoundTrip) {
+  for (auto kind : all_notice_kinds()) {
+    EXPECT_EQ(parse_notice_kind(to_string(kind)), kind);
+  }
+  EXPECT_FALSE(parse_notice_kind("run.failed"));
+}
+
+TEST(Notice, MapsStoreEventsAndFindsWhereARunFailed) {
+  store::test::TempStore s;
+  auto run = s->create_run({"shop", "abc1234def", "abc1234", store::Trigger::manual, ""});
+  ASSERT_TRUE(run.ok());
+  auto build = s->start_stage(run->id, "build");
+  ASSERT_TRUE(s->finish_stage(build->id, store::StageStatus::succeeded).ok());
+  auto dev = s->start_stage(run->id, "rollout", std::string("dev"));
+  ASSERT_TRUE(s->finish_stage(dev->id, store::StageStatus::succeeded).ok());
+  auto prod = s->start_stage(run->id, "rollout", std::string("prod"));
+  ASSERT_TRUE(s->finish_stage(prod->id, store::StageStatus::failed, "boom").ok());
+
+  auto failed = s->append_event({run->id, std::nullopt, "run.failed", "prod: boom", "{}"});
+  auto n = notice_for(*s.store, "shop", *failed);
+  ASSERT_TRUE(n.ok() && n->has_value());
+  EXPECT_EQ((*n)->kind, NoticeKind::run_failed);
+  EXPECT_EQ((*n)->env, "prod");
+  EXPECT_EQ((*n)->short_sha, "abc1234");
+
+  auto ok = s->append_event({run->id, std::nullopt, "run.succeeded", "out", "{}"});
+  auto done = notice_for(*s.store, "shop", *ok);
+  ASSERT_TRUE(done.ok() && done->has_value());
+  EXPECT_EQ((*done)->environments, std::vector<std::string>{"dev"});
+
+  auto waiting = s->append_event({run->id, std::string("prod"), "gate.waiting", "wait", "{}"});
+  EXPECT_EQ((*notice_for(*s.store, "shop", *waiting))->kind, NoticeKind::awaiting_approval);
+  auto rolled = s->append_event({std::nullopt, std::string("qa"), "rollback.succeeded", "r", "{}"});
+  EXPECT_EQ((*notice_for(*s.store, "shop", *rolled))->kind, NoticeKind::rolled_back);
+  auto drift = s->append_event({std::nullopt, std::string("qa"), "drift.found", "d", "{}"});
+  EXPECT_EQ((*notice_for(*s.store, "shop", *drift))->kind, NoticeKind::drift_found);
+  auto other = s->append_event({run->id, std::string("qa"), "replica.healthy", "h", "{}"});
+  EXPECT_FALSE(notice_for(*s.store, "shop", *other)->has_value());
+}
+
+}  // namespace
+}  // namespace ztp::notify
