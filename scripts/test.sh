@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# The dashboard's browser test drives Debian's Chromium with playwright-core (pinned in
+# tests/browser/package-lock.json).
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 build=build/test
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZTP_WERROR=ON -DENABLE_SANITIZERS=ON \

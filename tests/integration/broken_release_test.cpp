@@ -19,22 +19,12 @@ namespace {
 using testing::http_get;
 using testing::run_ztp;
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
 void replace_in(const std::filesystem::path& p, const std::string& from, const std::string& to) {
-  auto text = read(p);
+  auto text = testing::read_text(p);
   auto at = text.find(from);
   ASSERT_NE(at, std::string::npos) << from << " not in " << p;
   text.replace(at, from.size(), to);
-  write(p, text);
+  testing::write_text(p, text);
 }
 
 // What the stable release's home page says, and what only a broken variant's page says.
@@ -166,7 +156,7 @@ environments:
     if (!watch.empty()) {
       text += "    watch: " + watch + "\n";
     }
-    write(spec_file(), text);
+    testing::write_text(spec_file(), text);
   }
 
   std::string preview() const { return "127.0.0.1:" + std::to_string(preview_port); }
@@ -386,9 +376,10 @@ TEST_F(BrokenReleaseTest, HealthyReleaseWithWrongContentIsCaughtByItsChecks) {
   write_spec("{blue_green: {preview_listen: " + preview() + "}}", "[smoke]");
   deploy_stable();
   auto bad = variant("content", [](const std::filesystem::path& p) {
-    write(p / "src" / "index.html", std::string("<!DOCTYPE html><html><head><title>") +
-                                        k_broken_marker + "</title></head><body><h1>" +
-                                        k_broken_marker + "</h1></body></html>\n");
+    testing::write_text(p / "src" / "index.html",
+                        std::string("<!DOCTYPE html><html><head><title>") + k_broken_marker +
+                            "</title></head><body><h1>" + k_broken_marker +
+                            "</h1></body></html>\n");
   });
   auto [r, load] = deploy_under_load(bad, 2);
   std::string message = rolled_back_reason(r);
@@ -435,7 +426,8 @@ TEST_F(BrokenReleaseTest, RollbackInsideKeepPreviousIsOneRouteChange) {
   write_spec("{blue_green: {preview_listen: " + preview() + ", keep_previous: 10m}}");
   deploy_stable();
   auto pid_of = [&](const std::string& id) {
-    return nlohmann::json::parse(read(home() / "envs" / "dev" / id / "status.json"))["pid"]
+    return nlohmann::json::parse(
+               testing::read_text(home() / "envs" / "dev" / id / "status.json"))["pid"]
         .get<int>();
   };
   std::string stable_replica = status()["sets"][0]["replicas"][0]["id"];

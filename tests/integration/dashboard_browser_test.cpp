@@ -25,14 +25,9 @@ namespace {
 using testing::run_process;
 using testing::run_ztp;
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 // Replaces the one `from` in file `p`, which must be there.
 void replace_in(const std::filesystem::path& p, const std::string& from, const std::string& to) {
-  auto text = read(p);
+  auto text = testing::read_text(p);
   auto at = text.find(from);
   ASSERT_NE(at, std::string::npos) << "'" << from << "' is not in " << p;
   text.replace(at, from.size(), to);
@@ -49,34 +44,7 @@ std::string trim(std::string s) {
 // Starts argv with `env` added, its output into `log`; the pid (-1 when it could not start).
 pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
             const std::filesystem::path& cwd, const std::filesystem::path& log) {
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) {
-    cargv.push_back(a.data());
-  }
-  cargv.push_back(nullptr);
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) {
-    envs.emplace_back(*e);
-  }
-  envs.insert(envs.end(), env.begin(), env.end());
-  std::vector<char*> cenv;
-  for (auto& e : envs) {
-    cenv.push_back(e.data());
-  }
-  cenv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), cenv.data()) != 0) {
-    pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
+  return testing::spawn_process(argv, env, log, cwd);
 }
 
 class DashboardBrowserTest : public ::testing::Test {
@@ -156,8 +124,8 @@ class DashboardBrowserTest : public ::testing::Test {
     replace_in(spec(), "min_requests: 20, deadline: 5m", "min_requests: 10, deadline: 2m");
     auto valid = ztp({"validate"});
     ASSERT_EQ(valid.exit_code, 0) << valid.out << valid.err;
-    ASSERT_NE(read(spec()).find("gate: approval"), std::string::npos);
-    ASSERT_NE(read(spec()).find("canary:"), std::string::npos);
+    ASSERT_NE(testing::read_text(spec()).find("gate: approval"), std::string::npos);
+    ASSERT_NE(testing::read_text(spec()).find("canary:"), std::string::npos);
 
     // main holds the first release; `next` a second one that only the page queues.
     git({"init", "-q", "-b", "main"});
@@ -185,7 +153,8 @@ class DashboardBrowserTest : public ::testing::Test {
     ASSERT_GT(m_serve, 0);
     bool up = testing::wait_until([&] { return testing::http_get(serve_port, "/").status == 200; },
                                   std::chrono::seconds(30));
-    ASSERT_TRUE(up) << "ztp serve did not answer on " << listen << ":\n" << read(serve_log());
+    ASSERT_TRUE(up) << "ztp serve did not answer on " << listen << ":\n"
+                    << testing::read_text(serve_log());
   }
 
   // Requests to prod's front door from now on, so the canary has traffic to judge and the
@@ -239,7 +208,7 @@ TEST_F(DashboardBrowserTest, ApprovesProdAndFollowsTheCanaryInChromium) {
                        std::chrono::seconds(540), browser_dir());
   std::cout << r.out << r.err;
   EXPECT_EQ(r.exit_code, 0) << "the browser test failed (output above); ztp serve said:\n"
-                            << read(serve_log());
+                            << testing::read_text(serve_log());
   ASSERT_TRUE(std::filesystem::exists(screenshot));
   EXPECT_GT(std::filesystem::file_size(screenshot), 10000u);
   std::cout << "screenshot: " << screenshot.string() << "\n";

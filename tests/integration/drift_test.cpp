@@ -21,16 +21,6 @@ namespace {
 using testing::http_get;
 using testing::run_ztp;
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
     text.replace(at, from.size(), to);
@@ -89,14 +79,14 @@ class DriftTest : public ::testing::Test {
                           std::filesystem::copy_options::recursive);
     port = testing::free_port();
     int range = 30000 + (port % 20000);
-    write(spec_file(), R"(app: sample-site
+    testing::write_text(spec_file(), R"(app: sample-site
 build:
   command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
   templates: ["nginx.local.conf"]
 service:
   port: 80
   port_range: )" + std::to_string(range) +
-                           "-" + std::to_string(range + 200) + R"(
+                                         "-" + std::to_string(range + 200) + R"(
   health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
   start_timeout: 8s
   stop_timeout: 5s
@@ -104,7 +94,7 @@ service:
 environments:
   - name: dev
     listen: 127.0.0.1:)" + std::to_string(port) +
-                           R"(
+                                         R"(
     replicas: 2
     strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
 )");
@@ -212,10 +202,11 @@ TEST_F(DriftTest, AReplicaStartedByHandIsStopped) {
   auto s = status_of(model);
   auto extra = home() / "envs" / "dev" / "dev-r1-9";
   int extra_port = testing::free_port();
-  auto conf = replace_all(read(model / "nginx.local.conf"), model.string(), extra.string());
+  auto conf =
+      replace_all(testing::read_text(model / "nginx.local.conf"), model.string(), extra.string());
   conf = replace_all(conf, "listen 127.0.0.1:" + std::to_string(s.port) + ";",
                      "listen 127.0.0.1:" + std::to_string(extra_port) + ";");
-  write(extra / "nginx.local.conf", conf);
+  testing::write_text(extra / "nginx.local.conf", conf);
   auto started = run_ztp({"supervise",
                           "--state-dir",
                           extra.string(),
@@ -251,15 +242,15 @@ TEST_F(DriftTest, AReplicaStartedByHandIsStopped) {
 TEST_F(DriftTest, AFileEditedInTheReleaseIsRestoredThroughFreshReplicas) {
   auto release_dir = std::filesystem::path(status_of(replica_dirs().front()).workdir);
   auto page = release_dir / "src" / "index.html";
-  auto pristine = read(page);
+  auto pristine = testing::read_text(page);
   ASSERT_FALSE(pristine.empty()) << page;
-  write(page, pristine + "<!-- edited by hand -->");
+  testing::write_text(page, pristine + "<!-- edited by hand -->");
   ASSERT_NE(http_get(port, "/").body.find("edited by hand"), std::string::npos);
 
   expect_drift({"files_changed"});
   auto before = replica_dirs();
   expect_fixed();
-  EXPECT_EQ(read(page), pristine);
+  EXPECT_EQ(testing::read_text(page), pristine);
   EXPECT_EQ(http_get(port, "/").body.find("edited by hand"), std::string::npos);
   for (const auto& d : before) {
     EXPECT_FALSE(std::filesystem::exists(d)) << d << " was not replaced";
@@ -269,7 +260,8 @@ TEST_F(DriftTest, AFileEditedInTheReleaseIsRestoredThroughFreshReplicas) {
 TEST_F(DriftTest, AReplicaConfigEditedByHandIsRenderedAfresh) {
   auto edited = replica_dirs().back();
   auto conf = edited / "nginx.local.conf";
-  write(conf, replace_all(read(conf), "worker_processes 1;", "worker_processes 2;"));
+  testing::write_text(
+      conf, replace_all(testing::read_text(conf), "worker_processes 1;", "worker_processes 2;"));
   expect_drift({"config_changed"});
   expect_fixed();
   EXPECT_FALSE(std::filesystem::exists(edited)) << "the edited replica was not replaced";

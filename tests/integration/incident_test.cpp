@@ -18,16 +18,6 @@ using testing::http_get;
 using testing::run_process;
 using testing::run_ztp;
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
 bool alive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
 class IncidentTest : public ::testing::Test {
@@ -40,7 +30,7 @@ class IncidentTest : public ::testing::Test {
                           std::filesystem::copy_options::recursive);
     port = testing::free_port();
     int range = 30000 + (port % 20000);
-    write(repo() / "ztp.yaml", R"(app: sample-site
+    testing::write_text(repo() / "ztp.yaml", R"(app: sample-site
 source: {repo: ., branch: main}
 build:
   exclude: ["*.md"]
@@ -48,8 +38,8 @@ build:
   templates: ["nginx.local.conf"]
 service:
   port: 80
-  port_range: )" + std::to_string(range) +
-                                   "-" + std::to_string(range + 200) + R"(
+  port_range: )" + std::to_string(range) + "-" + std::to_string(range + 200) +
+                                                 R"(
   health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
   start_timeout: 8s
   stop_timeout: 5s
@@ -57,7 +47,7 @@ service:
 environments:
   - name: dev
     listen: 127.0.0.1:)" + std::to_string(port) +
-                                   R"(
+                                                 R"(
     replicas: 2
     strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
 )");
@@ -90,7 +80,7 @@ environments:
     std::vector<json> out;
     for (const auto& e : std::filesystem::directory_iterator(home() / "envs" / "dev")) {
       if (std::filesystem::exists(e.path() / "status.json")) {
-        out.push_back(json::parse(read(e.path() / "status.json")));
+        out.push_back(json::parse(testing::read_text(e.path() / "status.json")));
       }
     }
     return out;
@@ -127,7 +117,7 @@ TEST_F(IncidentTest, IsolateCollectEvidenceReportAndRestore) {
 
   // The page survives a restart of the proxy (its supervisor brings it back from routes.json).
   auto proxy_status = [&] {
-    return json::parse(read(home() / "proxy" / "supervisor" / "status.json"));
+    return json::parse(testing::read_text(home() / "proxy" / "supervisor" / "status.json"));
   };
   int proxy_pid = proxy_status()["pid"];
   ASSERT_EQ(::kill(proxy_pid, SIGKILL), 0);
@@ -147,7 +137,8 @@ TEST_F(IncidentTest, IsolateCollectEvidenceReportAndRestore) {
   auto log_503 = std::string("\"path\":\"/about.html\",\"status\":503");
   ASSERT_TRUE(testing::wait_until([&] {
     http_get(port, "/about.html");
-    return read(home() / "proxy" / "access-dev.log").find(log_503) != std::string::npos;
+    return testing::read_text(home() / "proxy" / "access-dev.log").find(log_503) !=
+           std::string::npos;
   }));
 
   // Evidence: the bundle unpacks with tar and holds each part.
@@ -168,22 +159,23 @@ TEST_F(IncidentTest, IsolateCollectEvidenceReportAndRestore) {
         "store/audit.json", "store/holds.json", "releases/1/manifest.json",
         "releases/1/config.json", "replicas/observed.json", "proxy/routes.json", "proxy/access.log",
         "drift/report.json", "drift/report.md"}) {
-    EXPECT_TRUE(std::filesystem::exists(root / part)) << part << "\n" << read(root / "README.md");
+    EXPECT_TRUE(std::filesystem::exists(root / part)) << part << "\n"
+                                                      << testing::read_text(root / "README.md");
   }
   for (const auto& e : std::filesystem::directory_iterator(home() / "envs" / "dev")) {
     auto id = e.path().filename();
     EXPECT_TRUE(std::filesystem::exists(root / "replicas" / id / "status.json")) << id;
     EXPECT_TRUE(std::filesystem::exists(root / "replicas" / id / "stderr.log")) << id;
   }
-  auto runs = json::parse(read(root / "store/runs.json"));
+  auto runs = json::parse(testing::read_text(root / "store/runs.json"));
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_FALSE(runs[0]["events"].empty());
-  EXPECT_EQ(json::parse(read(root / "store/holds.json"))["isolation"]["reason"],
+  EXPECT_EQ(json::parse(testing::read_text(root / "store/holds.json"))["isolation"]["reason"],
             "suspected credential leak");
-  EXPECT_NE(read(root / "proxy/access.log").find(log_503), std::string::npos);
-  auto manifest = json::parse(read(root / "releases/1/manifest.json"));
+  EXPECT_NE(testing::read_text(root / "proxy/access.log").find(log_503), std::string::npos);
+  auto manifest = json::parse(testing::read_text(root / "releases/1/manifest.json"));
   EXPECT_EQ(manifest["schemaVersion"], 2);
-  auto drift = json::parse(read(root / "drift/report.json"));
+  auto drift = json::parse(testing::read_text(root / "drift/report.json"));
   EXPECT_EQ(drift["env"], "dev");
 
   // The run's report names its events.
@@ -213,7 +205,7 @@ TEST_F(IncidentTest, IsolateCollectEvidenceReportAndRestore) {
   auto out = dir / "report.md";
   auto env_rep = ztp({"report", "dev", "-o", out.string()});
   ASSERT_EQ(env_rep.exit_code, 0) << env_rep.err;
-  auto md = read(out);
+  auto md = testing::read_text(out);
   EXPECT_NE(md.find("`env.isolated`"), std::string::npos) << md;
   EXPECT_NE(md.find("`env.restored`"), std::string::npos) << md;
   EXPECT_NE(md.find("| cli | isolate | env dev | suspected credential leak |"), std::string::npos)

@@ -19,22 +19,12 @@ namespace {
 using testing::http_get;
 using testing::run_ztp;
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
 void replace_in(const std::filesystem::path& p, const std::string& from, const std::string& to) {
-  auto text = read(p);
+  auto text = testing::read_text(p);
   auto at = text.find(from);
   ASSERT_NE(at, std::string::npos) << from << " not in " << p;
   text.replace(at, from.size(), to);
-  write(p, text);
+  testing::write_text(p, text);
 }
 
 // Requests against the front door from a background thread until stopped; counts failures and
@@ -92,14 +82,14 @@ class LocalDeployTest : public ::testing::Test {
                           std::filesystem::copy_options::recursive);
     port = testing::free_port();
     int range = 30000 + (port % 20000);
-    write(app() / "ztp.yaml", R"(app: sample-site
+    testing::write_text(app() / "ztp.yaml", R"(app: sample-site
 build:
   command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
   templates: ["nginx.local.conf"]
 service:
   port: 80
-  port_range: )" + std::to_string(range) +
-                                  "-" + std::to_string(range + 200) + R"(
+  port_range: )" + std::to_string(range) + "-" + std::to_string(range + 200) +
+                                                R"(
   health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
   start_timeout: 8s
   stop_timeout: 5s
@@ -107,7 +97,7 @@ service:
 environments:
   - name: dev
     listen: 127.0.0.1:)" + std::to_string(port) +
-                                  R"(
+                                                R"(
     replicas: 3
     strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
 )");
@@ -135,7 +125,7 @@ environments:
   }
 
   nlohmann::json replica_status(const std::string& id) {
-    return nlohmann::json::parse(read(home() / "envs" / "dev" / id / "status.json"));
+    return nlohmann::json::parse(testing::read_text(home() / "envs" / "dev" / id / "status.json"));
   }
 
   testing::TempDir dir;
@@ -204,18 +194,20 @@ TEST_F(LocalDeployTest, KilledReplicaIsRestartedAndGetsNoTrafficWhileDown) {
 
 TEST_F(LocalDeployTest, KilledProxyComesBackWithTheSameRoutes) {
   ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
-  auto routes_before = nlohmann::json::parse(read(home() / "proxy" / "routes.json"));
-  auto proxy = nlohmann::json::parse(read(home() / "proxy" / "supervisor" / "status.json"));
+  auto routes_before = nlohmann::json::parse(testing::read_text(home() / "proxy" / "routes.json"));
+  auto proxy =
+      nlohmann::json::parse(testing::read_text(home() / "proxy" / "supervisor" / "status.json"));
   int pid = proxy["pid"];
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   ASSERT_TRUE(testing::wait_until(
       [&] {
-        auto now = nlohmann::json::parse(read(home() / "proxy" / "supervisor" / "status.json"));
+        auto now = nlohmann::json::parse(
+            testing::read_text(home() / "proxy" / "supervisor" / "status.json"));
         return now["pid"].get<int>() != pid && http_get(port, "/").status == 200;
       },
       std::chrono::seconds(20)));
   EXPECT_NE(http_get(port, "/").body.find("AWS ECS Demo"), std::string::npos);
-  auto routes_after = nlohmann::json::parse(read(home() / "proxy" / "routes.json"));
+  auto routes_after = nlohmann::json::parse(testing::read_text(home() / "proxy" / "routes.json"));
   EXPECT_EQ(routes_before, routes_after);
   EXPECT_EQ(status()["sets"][0]["weight"], 100);
 }
@@ -241,7 +233,7 @@ TEST_F(LocalDeployTest, ReleaseThatNeverGetsHealthyIsRolledBackWithExit12) {
 TEST_F(LocalDeployTest, DeployWaitsForTheEnvironmentLockOrFailsWithNoWait) {
   // Another rollout holds dev: the lock is an flock on home/locks/dev.lock.
   std::filesystem::create_directories(home() / "locks");
-  write(home() / "locks" / "dev.lock", "ztp deploy dev (pid 1)\n");
+  testing::write_text(home() / "locks" / "dev.lock", "ztp deploy dev (pid 1)\n");
   // O_CLOEXEC: the ztp children of this test must not inherit (and so keep) the lock.
   int fd = ::open((home() / "locks" / "dev.lock").c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0);
@@ -257,9 +249,9 @@ TEST_F(LocalDeployTest, DeployWaitsForTheEnvironmentLockOrFailsWithNoWait) {
   std::thread second([&] { waited = ztp({"deploy", "dev", "--dir", app().string()}); });
   // It says it waits, and goes on once the holder is gone.
   // A blocked flock shows in /proc/locks as a "->" line.
-  ASSERT_TRUE(
-      testing::wait_until([&] { return read("/proc/locks").find("-> FLOCK") != std::string::npos; },
-                          std::chrono::seconds(20)));
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return testing::read_text("/proc/locks").find("-> FLOCK") != std::string::npos; },
+      std::chrono::seconds(20)));
   ::close(fd);
   second.join();
   EXPECT_EQ(waited.exit_code, 0) << waited.err;

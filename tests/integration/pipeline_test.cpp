@@ -21,24 +21,14 @@ using testing::http_get;
 using testing::run_process;
 using testing::run_ztp;
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
 // Replaces every `from` in file `p` (there must be one at least).
 void replace_in(const std::filesystem::path& p, const std::string& from, const std::string& to) {
-  auto text = read(p);
+  auto text = testing::read_text(p);
   ASSERT_NE(text.find(from), std::string::npos) << from << " not in " << p;
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
     text.replace(at, from.size(), to);
   }
-  write(p, text);
+  testing::write_text(p, text);
 }
 
 // How each environment of the test's ztp.yaml is rolled out.
@@ -82,7 +72,7 @@ class PipelineTest : public ::testing::Test {
     if (auto at = qa.find("QA_PREVIEW"); at != std::string::npos) {
       qa.replace(at, 10, std::to_string(ports[3]));
     }
-    write(spec(), R"(app: sample-site
+    testing::write_text(spec(), R"(app: sample-site
 source: {repo: ., branch: main, paths: ["src/**", "conf/**", "nginx*.conf", "ztp.yaml"]}
 build:
   exclude: ["*.md"]
@@ -91,7 +81,7 @@ build:
 service:
   port: 80
   port_range: )" + std::to_string(range) +
-                      "-" + std::to_string(range + 300) + R"(
+                                    "-" + std::to_string(range + 300) + R"(
   health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
   start_timeout: 8s
   stop_timeout: 5s
@@ -104,23 +94,23 @@ checks:
       retry: {attempts: 2, interval: 100ms, deadline: 5s}
 environments:
   - name: dev
-    listen: 127.0.0.1:)" +
-                      std::to_string(dev_port()) + R"(
+    listen: 127.0.0.1:)" + std::to_string(dev_port()) +
+                                    R"(
     replicas: 1
     strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
   - name: qa
-    listen: 127.0.0.1:)" +
-                      std::to_string(qa_port()) + R"(
+    listen: 127.0.0.1:)" + std::to_string(qa_port()) +
+                                    R"(
     replicas: 2
     strategy: {)" + qa +
-                      R"(}
+                                    R"(}
     verify: [smoke]
   - name: prod
-    listen: 127.0.0.1:)" +
-                      std::to_string(prod_port()) + R"(
+    listen: 127.0.0.1:)" + std::to_string(prod_port()) +
+                                    R"(
     replicas: 2
     gate: )" + layout.prod_gate +
-                      R"(
+                                    R"(
     strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
     verify: [smoke]
 )");
@@ -220,7 +210,7 @@ TEST_F(PipelineTest, CommitOutsideThePathFilterTriggersNothing) {
   auto first = ztp({"run"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
 
-  write(repo() / "NOTES.md", "only notes\n");
+  testing::write_text(repo() / "NOTES.md", "only notes\n");
   commit("notes only");
   auto second = ztp({"run"});
   EXPECT_EQ(second.exit_code, 0) << second.err;
@@ -271,30 +261,7 @@ pid_t spawn_ztp(const std::vector<std::string>& args, const std::vector<std::str
                 const std::filesystem::path& out) {
   std::vector<std::string> argv{testing::ztp_binary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv;
-  for (auto& a : argv) {
-    cargv.push_back(a.data());
-  }
-  cargv.push_back(nullptr);
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) {
-    envs.emplace_back(*e);
-  }
-  envs.insert(envs.end(), env.begin(), env.end());
-  std::vector<char*> cenv;
-  for (auto& e : envs) {
-    cenv.push_back(e.data());
-  }
-  cenv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(), cenv.data());
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
+  return testing::spawn_process(argv, env, out);
 }
 
 TEST_F(PipelineTest, KilledRunIsRolledBackCleanlyByTheNextRun) {
@@ -323,7 +290,7 @@ TEST_F(PipelineTest, KilledRunIsRolledBackCleanlyByTheNextRun) {
         return v1 && v2;
       },
       std::chrono::seconds(60));
-  ASSERT_TRUE(mixed) << read(log);
+  ASSERT_TRUE(mixed) << testing::read_text(log);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   int status = 0;
   ::waitpid(pid, &status, 0);

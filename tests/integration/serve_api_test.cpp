@@ -130,34 +130,12 @@ Reply request(int port, const std::string& method, const std::string& path,
   return r;
 }
 
+// Starts ztp with `args` in the background, its output into `out`.
 pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
             const std::filesystem::path& out) {
   std::vector<std::string> argv{testing::ztp_binary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv;
-  for (auto& a : argv) {
-    cargv.push_back(a.data());
-  }
-  cargv.push_back(nullptr);
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) {
-    envs.emplace_back(*e);
-  }
-  envs.insert(envs.end(), env.begin(), env.end());
-  std::vector<char*> cenv;
-  for (auto& e : envs) {
-    cenv.push_back(e.data());
-  }
-  cenv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(), cenv.data());
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
+  return testing::spawn_process(argv, env, out);
 }
 
 class ServeApiTest : public ::testing::Test {

@@ -1,5 +1,7 @@
 #include "support/registry_server.hpp"
 
+#include "support/support.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,11 +19,6 @@ namespace ztp::testing {
 namespace {
 
 constexpr int k_start_attempts = 3;
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
 
 std::string config_yaml(const std::filesystem::path& dir, int port, bool htpasswd) {
   std::ostringstream c;

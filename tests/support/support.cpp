@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -25,6 +27,52 @@ std::filesystem::path source_dir() { return ZTP_SOURCE_DIR; }
 std::filesystem::path vectors_dir() { return source_dir().parent_path() / "shared" / "vectors"; }
 
 std::filesystem::path ztp_binary() { return ZTP_BINARY; }
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_text(const std::filesystem::path& p, const std::string& text) {
+  if (p.has_parent_path()) {
+    std::filesystem::create_directories(p.parent_path());
+  }
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                    const std::filesystem::path& log, const std::filesystem::path& cwd) {
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) {
+    cargv.push_back(a.data());
+  }
+  cargv.push_back(nullptr);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) {
+    envs.emplace_back(*e);
+  }
+  envs.insert(envs.end(), env.begin(), env.end());
+  std::vector<char*> cenv;
+  for (auto& e : envs) {
+    cenv.push_back(e.data());
+  }
+  cenv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  }
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), cenv.data()) != 0) {
+    pid = -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
 
 std::string find_tool(const std::string& tool) {
   std::string path = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";

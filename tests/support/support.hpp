@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -56,6 +58,17 @@ ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::vector<std::string>& env = {},
                           std::chrono::seconds timeout = std::chrono::seconds(120),
                           const std::filesystem::path& cwd = {});
+
+// The whole file at `p` ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& p);
+// Writes `text` to `p`, creating its directory.
+void write_text(const std::filesystem::path& p, const std::string& text);
+
+// Starts argv[0] (a path) in the background with `env` added to the environment, in `cwd`
+// (when given), its standard output and error into `log`. The pid, or -1 when it could not
+// start; the caller waits for or kills it.
+pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                    const std::filesystem::path& log, const std::filesystem::path& cwd = {});
 
 // Runs the ztp binary with `args`.
 ProcessResult run_ztp(const std::vector<std::string>& args,

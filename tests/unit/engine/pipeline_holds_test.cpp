@@ -18,11 +18,6 @@ namespace {
 
 using store::RunStatus;
 
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
 // A git repository with a one-page site and two environments (dev, prod: `prod_extra` is
 // added to prod's mapping) on a fake target and a fake clock, which starts on Friday
 // 2027-01-15 08:00 UTC.
@@ -31,7 +26,7 @@ class PipelineHoldsTest : public ::testing::Test {
   void SetUp() override {
     REQUIRE_TOOL("git", "git");
     git({"init", "-q", "-b", "main"});
-    write(repo() / "site" / "index.html", "v1\n");
+    testing::write_text(repo() / "site" / "index.html", "v1\n");
     use_prod("");
     git({"add", "-A"});
     git({"commit", "-q", "-m", "first"});
@@ -44,7 +39,7 @@ class PipelineHoldsTest : public ::testing::Test {
   std::filesystem::path home() const { return dir / "home"; }
 
   void use_prod(const std::string& prod_extra) {
-    write(repo() / "ztp.yaml", R"(app: site
+    testing::write_text(repo() / "ztp.yaml", R"(app: site
 source: {repo: ., branch: main}
 build: {command: ["serve"]}
 service: {start_timeout: 3s}

@@ -16,11 +16,6 @@ using store::RunStatus;
 using store::StageStatus;
 using Weights = std::map<std::string, int>;
 
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
 // A git repository with a one-page site and a ztp.yaml of two environments (dev, prod) on a
 // fake target and a fake clock; the real store, builder and layout store.
 class PipelineTest : public ::testing::Test {
@@ -28,8 +23,8 @@ class PipelineTest : public ::testing::Test {
   void SetUp() override {
     REQUIRE_TOOL("git", "git");
     git({"init", "-q", "-b", "main"});
-    write(repo() / "site" / "index.html", "v1\n");
-    write(repo() / "README.md", "notes\n");
+    testing::write_text(repo() / "site" / "index.html", "v1\n");
+    testing::write_text(repo() / "README.md", "notes\n");
     use_prod_gate("auto");
     commit("first");
     auto opened = store::SqliteStore::open(home() / "state.db");
@@ -41,14 +36,14 @@ class PipelineTest : public ::testing::Test {
   std::filesystem::path home() const { return dir / "home"; }
 
   void use_prod_gate(const std::string& gate) {
-    write(repo() / "ztp.yaml", R"(app: site
+    testing::write_text(repo() / "ztp.yaml", R"(app: site
 source: {repo: ., branch: main, paths: ["site/**", "ztp.yaml"]}
 build: {command: ["serve"]}
 service: {start_timeout: 3s}
 environments:
   - {name: dev, listen: "127.0.0.1:18081", replicas: 2}
   - {name: prod, listen: "127.0.0.1:18083", replicas: 2, gate: )" +
-                                   gate + "}\n");
+                                                 gate + "}\n");
     auto loaded = spec::load_spec(repo() / "ztp.yaml");
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
     spec = std::make_unique<spec::Spec>(std::move(*loaded));
@@ -154,16 +149,16 @@ TEST_F(PipelineTest, TriggersOnlyOnMatchingChangesSinceTheLastRun) {
   EXPECT_NE(again.error().message.find("already ran as run 1"), std::string::npos)
       << again.error().message;
 
-  write(repo() / "README.md", "more notes\n");
+  testing::write_text(repo() / "README.md", "more notes\n");
   commit("notes only");
   auto notes = run();
   ASSERT_FALSE(notes.ok());
   EXPECT_NE(notes.error().message.find("README.md"), std::string::npos) << notes.error().message;
 
   // A site change followed by a notes change: the run of the tip still deploys the site.
-  write(repo() / "site" / "index.html", "v2\n");
+  testing::write_text(repo() / "site" / "index.html", "v2\n");
   commit("v2");
-  write(repo() / "README.md", "even more notes\n");
+  testing::write_text(repo() / "README.md", "even more notes\n");
   commit("notes again");
   auto both = run();
   ASSERT_TRUE(both.ok()) << both.error().message;
@@ -214,7 +209,7 @@ TEST_F(PipelineTest, ANewerRunSupersedesOneWaitingAtAGate) {
   use_prod_gate("approval");
   auto first = run();
   ASSERT_TRUE(first.ok());
-  write(repo() / "site" / "index.html", "v2\n");
+  testing::write_text(repo() / "site" / "index.html", "v2\n");
   commit("v2");
   auto second = run();
   ASSERT_TRUE(second.ok());
@@ -225,7 +220,7 @@ TEST_F(PipelineTest, ANewerRunSupersedesOneWaitingAtAGate) {
 
 TEST_F(PipelineTest, FailedEnvironmentRollsBackAndLaterOnesAreNeverTouched) {
   ASSERT_TRUE(run().ok());
-  write(repo() / "site" / "index.html", "v2\n");
+  testing::write_text(repo() / "site" / "index.html", "v2\n");
   commit("v2");
   target.never_healthy = {"2"};
   auto failed = run();
