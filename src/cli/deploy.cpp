@@ -6,6 +6,7 @@
 #include "cli/workspace.hpp"
 #include "engine/deploy.hpp"
 #include "engine/live_analysis.hpp"
+#include "notify/notifier.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -23,6 +24,8 @@ int run_deploy(Context& ctx, const DeployFlags& flags) {
   if (!ws.ok()) {
     return report(ctx, ws.error());
   }
+  // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
+  notify::ScopedNotifier notifier(ws->spec, *ws->store);
   auto target = ws->target_for(flags.env);
   if (!target.ok()) {
     return report(ctx, target.error());

@@ -5,6 +5,7 @@
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "engine/drift.hpp"
+#include "notify/notifier.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -79,6 +80,8 @@ int run_drift(Context& ctx, const std::string& only, bool fix, std::string outpu
     report(ctx, ws.error());
     return k_error;
   }
+  // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
+  notify::ScopedNotifier notifier(ws->spec, *ws->store);
   std::vector<const spec::Environment*> envs;
   if (!only.empty()) {
     auto e = ws->environment(only);

@@ -5,6 +5,7 @@
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "engine/rollback.hpp"
+#include "notify/notifier.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -47,6 +48,8 @@ int run_rollback(Context& ctx, const RollbackFlags& flags, bool has_to) {
   if (!ws.ok()) {
     return report(ctx, ws.error());
   }
+  // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
+  notify::ScopedNotifier notifier(ws->spec, *ws->store);
   auto target = ws->target_for(flags.env);
   if (!target.ok()) {
     return report(ctx, target.error());

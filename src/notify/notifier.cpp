@@ -29,10 +29,6 @@ Result<int64_t> for_each_event(store::SqliteStore& store, int64_t after_id,
   }
 }
 
-Result<int64_t> latest_event_id(store::SqliteStore& store) {
-  return for_each_event(store, 0, [](const store::Event&) {});
-}
-
 EventNotifier::EventNotifier(const spec::Spec& spec, store::SqliteStore& store, Options options,
                              Poster poster)
     : m_spec(spec), m_store(store), m_options(options) {
@@ -58,7 +54,7 @@ Result<void> EventNotifier::start() {
     if (m_options.after_id) {
       m_cursor = *m_options.after_id;
     } else {
-      auto last = latest_event_id(m_store);
+      auto last = m_store.latest_event_id();
       if (!last.ok()) {
         return last.take_error();
       }

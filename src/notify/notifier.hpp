@@ -97,7 +97,4 @@ class ScopedNotifier {
 Result<int64_t> for_each_event(store::SqliteStore& store, int64_t after_id,
                                const std::function<void(const store::Event&)>& fn);
 
-// The id of the newest event in `store` (0 when there is none).
-Result<int64_t> latest_event_id(store::SqliteStore& store);
-
 }  // namespace ztp::notify

@@ -77,6 +77,8 @@ class SqliteStore {
   Result<Event> append_event(const NewEvent& event);
   // Events matching `filter`, oldest first.
   Result<std::vector<Event>> list_events(const EventFilter& filter = {});
+  // The id of the newest event (0 when there is none): where a follower starts.
+  Result<int64_t> latest_event_id();
 
   // --- releases ---
 

@@ -299,4 +299,9 @@ Result<std::vector<Event>> SqliteStore::list_events(const EventFilter& filter) {
                    read_event, filter.after_id, filter.run_id, filter.env, sql_limit(filter.limit));
 }
 
+Result<int64_t> SqliteStore::latest_event_id() {
+  std::lock_guard lock(m_mu);
+  return m_db.query_int("SELECT COALESCE(MAX(id), 0) FROM events", "read the newest event id");
+}
+
 }  // namespace ztp::store

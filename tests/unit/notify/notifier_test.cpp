@@ -25,16 +25,6 @@ std::vector<std::string> events_sent(test::FakePoster& fake) {
   return out;
 }
 
-TEST(LatestEventId, ReadsPastOnePage) {
-  store::test::TempStore s;
-  EXPECT_EQ(*latest_event_id(*s.store), 0);
-  int64_t last = 0;
-  for (int i = 0; i < 1201; ++i) {
-    last = s->append_event({std::nullopt, std::nullopt, "x.y", "", "{}"})->id;
-  }
-  EXPECT_EQ(*latest_event_id(*s.store), last);
-}
-
 TEST(EventNotifier, AnnouncesOnlyWhatIsAppendedAfterItStarts) {
   store::test::TempStore s;
   spec::Spec sp;

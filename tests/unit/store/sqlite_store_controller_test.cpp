@@ -139,5 +139,16 @@ TEST(SqliteStoreDriftTest, ReportsAreKeptNewestFirst) {
       Errc::invalid);
 }
 
+TEST(SqliteStoreEventsTest, LatestEventIdIsWhereAFollowerStarts) {
+  TempStore s;
+  EXPECT_EQ(*s->latest_event_id(), 0);
+  auto first = s->append_event(NewEvent{std::nullopt, std::string("dev"), "drift.found", "", "{}"});
+  auto second =
+      s->append_event(NewEvent{std::nullopt, std::string("dev"), "drift.fixed", "", "{}"});
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(*s->latest_event_id(), second->id);
+  EXPECT_GT(second->id, first->id);
+}
+
 }  // namespace
 }  // namespace ztp::store
