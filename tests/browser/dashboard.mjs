@@ -187,8 +187,11 @@ async function main() {
     `the split did not end on the new release alone: ${JSON.stringify(last)}`);
   check(secondEnd.splits.length >= 3, `the weights did not change step by step: ${JSON.stringify(secondEnd.splits)}`);
   log(`canary weights seen: ${secondEnd.splits.map((w) => JSON.stringify(w)).join(' -> ')}`);
-  const secondSha = (await byId('env-sha-prod').textContent()).trim();
-  check(secondSha !== firstSha, `prod still shows ${firstSha} after run ${second}`);
+  // The environment cards refresh on the stream's next event or poll, not with the run's end.
+  await until(`prod's card to show run ${second}'s commit instead of ${firstSha}`, async () => {
+    const shown = (await byId('env-sha-prod').textContent()).trim();
+    return shown !== '' && shown !== firstSha;
+  }, 30000);
 
   // The plots of prod: lines with data and a marker for each deployment.
   check(await byId('plot-env').inputValue() === 'prod', 'the plots do not show prod by default');

@@ -122,7 +122,7 @@ class BrokenReleaseTest : public ::testing::Test {
   // `verify` and watched by `watch` (both YAML, may be empty).
   void write_spec(const std::string& strategy, const std::string& verify = "",
                   const std::string& watch = "") {
-    int range = 30000 + (port % 20000);
+    int range = testing::replica_port_range_start(port);
     std::string text = R"(app: sample-site
 build:
   command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]

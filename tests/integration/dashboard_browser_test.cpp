@@ -112,7 +112,7 @@ class DashboardBrowserTest : public ::testing::Test {
       *port = testing::free_port();
       replace_in(spec(), from, "127.0.0.1:" + std::to_string(*port));
     }
-    int range = 30000 + (dev_port % 20000);
+    int range = testing::replica_port_range_start(dev_port);
     replace_in(spec(), "port_range: 20000-29999",
                "port_range: " + std::to_string(range) + "-" + std::to_string(range + 300));
     replace_in(spec(), "poll_interval: 30s", "poll_interval: 1s");

@@ -78,7 +78,7 @@ class DriftTest : public ::testing::Test {
     std::filesystem::copy(testing::source_dir() / "application", app(),
                           std::filesystem::copy_options::recursive);
     port = testing::free_port();
-    int range = 30000 + (port % 20000);
+    int range = testing::replica_port_range_start(port);
     testing::write_text(spec_file(), R"(app: sample-site
 build:
   command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]

@@ -29,7 +29,7 @@ class IncidentTest : public ::testing::Test {
     std::filesystem::copy(testing::source_dir() / "application", repo(),
                           std::filesystem::copy_options::recursive);
     port = testing::free_port();
-    int range = 30000 + (port % 20000);
+    int range = testing::replica_port_range_start(port);
     testing::write_text(repo() / "ztp.yaml", R"(app: sample-site
 source: {repo: ., branch: main}
 build:

@@ -67,7 +67,7 @@ class PipelineTest : public ::testing::Test {
   // The sample application's pipeline, made quick: short health intervals, dev verifies
   // nothing, qa and prod run the smoke suite, prod waits for an approval.
   void write_spec(const Layout& layout = {}) {
-    int range = 30000 + (ports[0] % 20000);
+    int range = testing::replica_port_range_start(ports[0]);
     std::string qa = layout.qa_strategy;
     if (auto at = qa.find("QA_PREVIEW"); at != std::string::npos) {
       qa.replace(at, 10, std::to_string(ports[3]));

@@ -145,7 +145,7 @@ class ServeApiTest : public ::testing::Test {
     auto init = run_ztp({"init", app().string()});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     // Free ports instead of the sample's fixed ones, and quick health checks and drains.
-    int range = 30000 + (testing::free_port() % 20000);
+    int range = testing::replica_port_range_start(testing::free_port());
     replace_all(spec(), "20000-29999", std::to_string(range) + "-" + std::to_string(range + 200));
     for (const std::string fixed : {"8081", "8082", "8083", "9082"}) {
       replace_all(spec(), "127.0.0.1:" + fixed,

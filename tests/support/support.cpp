@@ -28,6 +28,17 @@ std::filesystem::path vectors_dir() { return source_dir().parent_path() / "share
 
 std::filesystem::path ztp_binary() { return ZTP_BINARY; }
 
+int replica_port_range_start(int seed) {
+  int low = 32768;  // Linux's default when the kernel's setting cannot be read
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int first = 0;
+  if (in >> first && first > 12000) {
+    low = first;
+  }
+  int top = low - 1001;
+  return top - (std::abs(seed) % 10000);
+}
+
 std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};

@@ -59,6 +59,11 @@ ProcessResult run_process(const std::vector<std::string>& argv,
                           std::chrono::seconds timeout = std::chrono::seconds(120),
                           const std::filesystem::path& cwd = {});
 
+// The first port of a replica port range (up to 1000 ports) for a test: below the kernel's
+// ephemeral port range, where free_port() never lands, so no listen port of the test falls
+// inside it; `seed` (e.g. a free port) spreads concurrent tests apart.
+int replica_port_range_start(int seed);
+
 // The whole file at `p` ("" when it cannot be read).
 std::string read_text(const std::filesystem::path& p);
 // Writes `text` to `p`, creating its directory.
