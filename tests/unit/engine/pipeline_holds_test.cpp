@@ -10,6 +10,7 @@
 #include "support/fake_clock.hpp"
 #include "support/fake_target.hpp"
 #include "support/support.hpp"
+#include "unit/source/git_test_repo.hpp"
 
 // A run reaching a held environment's gate: a freeze or a deploy window keeps it waiting (or,
 // when it may not wait, ends it refused), and lifting the hold lets it go on.
@@ -54,13 +55,10 @@ environments:
   }
 
   void git(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"git", "-C", repo().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
     std::filesystem::create_directories(repo());
-    auto r =
-        testing::run_process(argv, {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-                                    "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> argv{"-C", repo().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    source::test::run_git(argv);
   }
 
   Pipeline pipeline(bool wait) {
@@ -192,6 +190,28 @@ TEST_F(PipelineHoldsTest, ARunThatMayNotWaitEndsRefusedAtAFrozenGate) {
   EXPECT_EQ(result->envs[1].status, "rejected");
   EXPECT_EQ(gate_status(result->run.id), "failed");
   EXPECT_EQ(prod_releases(), 0u);
+}
+
+TEST_F(PipelineHoldsTest, AStopRequestedWhileHeldPutsTheRunBackInTheQueue) {
+  ASSERT_TRUE(store->set_freeze("prod", "incident 42", "alice").ok());
+  auto p = pipeline(/*wait=*/true);
+  p.stop_requested = [] { return true; };  // a controller shutting down
+  int64_t run_id = create(p);
+  auto parked = drive_run(p, run_id);
+  ASSERT_TRUE(parked.ok()) << parked.error().message;
+  EXPECT_EQ(parked->run.status, RunStatus::queued);
+  EXPECT_NE(parked->run.reason.find("incident 42"), std::string::npos) << parked->run.reason;
+  EXPECT_EQ(gate_status(run_id), "running") << "the gate stays open for the next driver";
+  EXPECT_EQ(prod_releases(), 0u);
+
+  // The next driver finds the gate open and goes on once the freeze is lifted.
+  ASSERT_TRUE(store->clear_freeze("prod").ok());
+  auto next = pipeline(/*wait=*/true);
+  auto result = drive_run(next, run_id);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->run.status, RunStatus::succeeded);
+  EXPECT_EQ(gate_status(run_id), "succeeded");
+  EXPECT_EQ(prod_releases(), 1u);
 }
 
 TEST_F(PipelineHoldsTest, DeployWindowHoldsTheRunUntilItOpens) {

@@ -8,6 +8,7 @@
 #include "spec/parse.hpp"
 #include "support/fake_target.hpp"
 #include "support/support.hpp"
+#include "unit/source/git_test_repo.hpp"
 
 namespace ztp::engine {
 namespace {
@@ -50,13 +51,10 @@ environments:
   }
 
   void git(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"git", "-C", repo().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
     std::filesystem::create_directories(repo());
-    auto r =
-        testing::run_process(argv, {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-                                    "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> argv{"-C", repo().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    source::test::run_git(argv);
   }
 
   void commit(const std::string& message) {
