@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "engine/drift.hpp"
+#include "engine/reap.hpp"
 #include "notify/notifier.hpp"
 #include "server/assets.hpp"
 #include "server/controller.hpp"
@@ -44,9 +45,34 @@ std::function<void(const spec::Environment&)> drift_schedule(engine::Workspace& 
   };
 }
 
+// The standby reaper of one environment, on the controller's upkeep thread (the drift
+// schedule's workspace: the same thread). Returns when the next standby expires.
+std::function<std::optional<std::chrono::system_clock::time_point>(const spec::Environment&)>
+reap_schedule(engine::Workspace& ws) {
+  return [&ws](
+             const spec::Environment& env) -> std::optional<std::chrono::system_clock::time_point> {
+    auto target = ws.target_for(env.name);
+    if (!target.ok()) {
+      log::warn("standby reaping failed", {{"env", env.name}, {"error", target.error().message}});
+      return std::nullopt;
+    }
+    auto progress = [&env](const engine::ProgressEvent& e) {
+      log::info(e.message, {{"env", env.name}, {"event", e.kind}});
+    };
+    auto reaped = engine::reap_expired_standby(ws.spec, ws.home, env.name, *ws.store, **target,
+                                               system_clock(), progress);
+    if (!reaped.ok()) {
+      log::warn("standby reaping failed", {{"env", env.name}, {"error", reaped.error().message}});
+      return std::nullopt;
+    }
+    return reaped->next_expiry;
+  };
+}
+
 int serve(Context& ctx, const ServeFlags& flags) {
   // One workspace per thread that uses targets: the API's handlers, the controller's worker,
-  // the drift schedule, and the traffic sampler (Workspace::target_for is not thread-safe).
+  // the upkeep thread (drift schedule, standby reaper), and the traffic sampler
+  // (Workspace::target_for is not thread-safe).
   auto ws = open_workspace(ctx.globals);
   if (!ws.ok()) {
     return report(ctx, ws.error());
@@ -73,6 +99,7 @@ int serve(Context& ctx, const ServeFlags& flags) {
   co.workspace = &*run_ws;
   co.progress = [](const engine::ProgressEvent& e) { log::info(e.message, {{"event", e.kind}}); };
   co.drift_check = drift_schedule(*drift_ws);
+  co.reap_standby = reap_schedule(*drift_ws);
   server::Controller controller(std::move(co));
 
   server::TrafficSource traffic = server::workspace_traffic(*traffic_ws);

@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
+#include "engine/reap.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -32,6 +33,15 @@ nlohmann::json env_status(Workspace& ws, const spec::Environment& env) {
   if (!target.ok()) {
     j["error"] = target.error().message;
     return j;
+  }
+  // Looking is when a standby set past its window is noticed: it is stopped first (unless a
+  // rollout holds the environment; that rollout reaps it).
+  auto reaped = engine::reap_expired_standby(ws.spec, ws.home, env.name, *ws.store, **target,
+                                             system_clock(), terminal_progress());
+  if (!reaped.ok()) {
+    j["warning"] = "expired standby sets were not stopped: " + reaped.error().message;
+  } else if (!reaped->stopped.empty()) {
+    j["standby_stopped"] = reaped->stopped;
   }
   auto obs = (*target)->observe(env.name);
   if (!obs.ok()) {
@@ -102,8 +112,10 @@ void print_env(const nlohmann::json& j) {
   fmt::print("{:<8} {}  {}/{} healthy  {}\n", j["env"].get<std::string>(), release,
              j.value("healthy_replicas", 0), j["desired_replicas"].get<int>(),
              j["url"].get<std::string>());
-  if (j.contains("error")) {
-    fmt::print("         ! {}\n", j["error"].get<std::string>());
+  for (const char* key : {"error", "warning"}) {
+    if (j.contains(key)) {
+      fmt::print("         ! {}\n", j[key].get<std::string>());
+    }
   }
   for (const auto& s : j["sets"]) {
     fmt::print("         release {} weight {}%\n", s["release"].get<std::string>(),
@@ -163,6 +175,11 @@ void setup(CLI::App& root, Context& ctx) {
   auto env = std::make_shared<std::string>();
   auto* cmd =
       root.add_subcommand("status", "What runs where: release, replicas, health, weights, URLs");
+  cmd->footer(
+      "Shows each environment's release, its release sets with their weights and replicas\n"
+      "(state, restarts), the URL, and the runs in progress or waiting for approval.\n"
+      "Standby sets kept warm past their window (blue_green keep_previous, or the watch window)\n"
+      "are stopped first, as the controller would; a rollout in progress is left alone.");
   cmd->add_option("ENV", *env, "Only this environment");
   cmd->callback([&ctx, env] { ctx.exit_code = run_status(ctx, *env); });
 }

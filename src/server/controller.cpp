@@ -1,4 +1,4 @@
-// The controller's run queue and its background loops: the worker, the poller and the drift
+// The controller's run queue and its background loops: the worker, the poller and the upkeep
 // schedule. The webhook handler is in controller_webhook.cpp.
 #include "server/controller.hpp"
 
@@ -103,8 +103,8 @@ void Controller::start() {
   if (m_opt.poll && m_ws.spec.source.poll_interval.count() > 0) {
     m_poller = std::thread([this] { poll_loop(); });
   }
-  if (m_opt.drift_check) {
-    m_drifter = std::thread([this] { drift_loop(); });
+  if (m_opt.drift_check || m_opt.reap_standby) {
+    m_upkeep = std::thread([this] { upkeep_loop(); });
   }
   log::info("controller: started",
             {{"repo", source::strip_credentials(m_ws.spec.source.repo)},
@@ -121,7 +121,7 @@ void Controller::stop() {
     m_stopping = true;
   }
   m_cv.notify_all();
-  for (auto* t : {&m_drifter, &m_poller, &m_worker}) {
+  for (auto* t : {&m_upkeep, &m_poller, &m_worker}) {
     if (t->joinable()) {
       t->join();
     }
@@ -414,19 +414,33 @@ void Controller::poll_loop() {
   }
 }
 
-void Controller::drift_loop() {
+void Controller::upkeep_loop() {
   using steady = std::chrono::steady_clock;
   const auto& envs = m_ws.spec.environments;
-  std::vector<steady::time_point> due;
+  // When each environment's drift check and standby reaping are due next (nullopt: never).
+  struct Due {
+    std::optional<steady::time_point> drift;
+    std::optional<steady::time_point> reap;
+  };
+  std::vector<Due> due;
   for (const auto& env : envs) {
-    due.push_back(steady::now() + env.drift_interval);
+    Due d;
+    if (m_opt.drift_check && env.drift_interval.count() > 0) {
+      d.drift = steady::now() + env.drift_interval;
+    }
+    if (m_opt.reap_standby) {
+      d.reap = steady::now();  // a standby an earlier process left may have expired meanwhile
+    }
+    due.push_back(d);
   }
   std::unique_lock lock(m_mu);
   while (!m_stopping) {
     std::optional<steady::time_point> next;
-    for (size_t i = 0; i < envs.size(); ++i) {
-      if (envs[i].drift_interval.count() > 0 && (!next || due[i] < *next)) {
-        next = due[i];
+    for (const auto& d : due) {
+      for (const auto& t : {d.drift, d.reap}) {
+        if (t && (!next || *t < *next)) {
+          next = t;
+        }
       }
     }
     if (!next) {
@@ -438,12 +452,23 @@ void Controller::drift_loop() {
     }
     lock.unlock();
     for (size_t i = 0; i < envs.size(); ++i) {
-      if (envs[i].drift_interval.count() > 0 && due[i] <= steady::now()) {
-        if (std::lock_guard stopping(m_mu); m_stopping) {
-          break;
-        }
+      if (std::lock_guard stopping(m_mu); m_stopping) {
+        break;
+      }
+      if (due[i].drift && *due[i].drift <= steady::now()) {
         m_opt.drift_check(envs[i]);
-        due[i] = steady::now() + envs[i].drift_interval;
+        due[i].drift = steady::now() + envs[i].drift_interval;
+      }
+      if (due[i].reap && *due[i].reap <= steady::now()) {
+        auto expiry = m_opt.reap_standby(envs[i]);
+        steady::duration wait = m_opt.reap_recheck;
+        if (expiry) {
+          // A little past the expiry, so that the standby is past its window when reaped.
+          auto left = *expiry - std::chrono::system_clock::now() + std::chrono::milliseconds(50);
+          wait = std::clamp<steady::duration>(std::chrono::duration_cast<steady::duration>(left),
+                                              std::chrono::milliseconds(50), m_opt.reap_recheck);
+        }
+        due[i].reap = steady::now() + wait;
       }
     }
     lock.lock();

@@ -23,8 +23,8 @@
 #include "util/clock.hpp"
 #include "util/result.hpp"
 
-// The controller of `ztp serve`: push webhooks, the run queue, the git poller and the drift
-// schedule. See docs/webhooks.md.
+// The controller of `ztp serve`: push webhooks, the run queue, the git poller, and the upkeep
+// of the environments (the drift schedule, the standby reaper). See docs/webhooks.md.
 namespace ztp::server {
 
 class Controller {
@@ -36,9 +36,16 @@ class Controller {
     // Every progress event of the runs the controller drives (already recorded in the store),
     // on the worker thread; may be empty.
     engine::Progress progress;
-    // Called on the drift thread for each environment every env.drift_interval (when > 0);
+    // Called on the upkeep thread for each environment every env.drift_interval (when > 0);
     // empty: no drift schedule.
     std::function<void(const spec::Environment&)> drift_check;
+    // Called on the upkeep thread for each environment when the controller starts, then when
+    // the environment's next standby set expires (what it returns; nullopt: none is kept) but
+    // at least every `reap_recheck`, which is how a standby set a run leaves is found.
+    // engine::reap_expired_standby does the work; empty: no standby is reaped here.
+    std::function<std::optional<std::chrono::system_clock::time_point>(const spec::Environment&)>
+        reap_standby;
+    std::chrono::milliseconds reap_recheck{std::chrono::seconds(30)};
     // The key webhooks are verified with; nullopt: ZTP_WEBHOOK_SECRET, else
     // source.webhook_secret (source::webhook_secret).
     std::optional<std::string> webhook_secret;
@@ -71,7 +78,8 @@ class Controller {
 
   // Takes over the queued runs a stopped controller left, repairs what a dead one left half-done
   // (engine::reconcile, as `ztp run` does; each repair is logged), then starts the worker, the
-  // poller (when enabled and source.poll_interval > 0) and the drift schedule. Idempotent.
+  // poller (when enabled and source.poll_interval > 0) and the upkeep thread (drift schedule,
+  // standby reaper). Idempotent.
   void start();
   // Stops the loops and joins them. An idle controller stops at once; a run being driven is
   // driven to its end or its next approval gate first (a rollout is never abandoned half-way by
@@ -134,7 +142,7 @@ class Controller {
   void drive(int64_t run_id);
   void worker_loop();
   void poll_loop();
-  void drift_loop();
+  void upkeep_loop();
   bool idle_locked() const;
 
   Options m_opt;
@@ -155,7 +163,7 @@ class Controller {
   std::set<int64_t> m_given_up;  // answered gates whose run could not be continued
   std::thread m_worker;
   std::thread m_poller;
-  std::thread m_drifter;
+  std::thread m_upkeep;
 };
 
 }  // namespace ztp::server

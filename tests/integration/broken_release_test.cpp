@@ -3,6 +3,7 @@
 // throughout. One environment per test; the strategies use short intervals so the whole file
 // stays quick.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <fstream>
@@ -462,6 +463,33 @@ TEST_F(BrokenReleaseTest, RollbackInsideKeepPreviousIsOneRouteChange) {
   EXPECT_EQ(text.exit_code, 1) << text.err;
   EXPECT_NE(text.err.find("dev has no earlier good release to roll back to"), std::string::npos)
       << text.err;
+}
+
+// Past keep_previous the warm previous set is stopped by whoever looks next: `ztp status`.
+TEST_F(BrokenReleaseTest, StatusStopsAStandbySetPastKeepPrevious) {
+  write_spec("{blue_green: {preview_listen: " + preview() + ", keep_previous: 1s}}");
+  deploy_stable();
+  std::string stable_replica = status()["sets"][0]["replicas"][0]["id"];
+  int stable_pid = nlohmann::json::parse(testing::read_text(home() / "envs" / "dev" /
+                                                            stable_replica / "status.json"))["pid"]
+                       .get<int>();
+  auto next = variant("next", [](const std::filesystem::path& p) {
+    replace_in(p / "src" / "index.html", "AWS ECS Demo",
+               std::string("AWS ECS Demo ") + k_broken_marker);
+  });
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", next.string()}).exit_code, 0);
+  nlohmann::json s;
+  ASSERT_TRUE(testing::wait_until([&] {
+    s = status();
+    return s.contains("standby_stopped");
+  })) << s.dump(2);
+  EXPECT_EQ(s["standby_stopped"], nlohmann::json::array({"1"})) << s.dump(2);
+  ASSERT_EQ(s["sets"].size(), 1u) << s.dump(2);
+  EXPECT_EQ(s["sets"][0]["release"], "2");
+  EXPECT_EQ(s["sets"][0]["weight"], 100);
+  EXPECT_NE(::kill(stable_pid, 0), 0) << "release 1's replica still runs";
+  EXPECT_NE(http_get(port, "/").body.find(k_broken_marker), std::string::npos);
+  EXPECT_FALSE(status().contains("standby_stopped"));  // nothing left to stop
 }
 
 }  // namespace

@@ -344,6 +344,53 @@ TEST_F(ControllerTest, TheDriftScheduleChecksEachEnvironmentByItsInterval) {
   EXPECT_EQ(checks.count("prod"), 0u);  // its interval is 5 minutes
 }
 
+TEST_F(ControllerTest, TheReaperRunsAtStartAndAgainWhenTheNextStandbyExpires) {
+  using wall = std::chrono::system_clock;
+  std::mutex mu;
+  std::map<std::string, std::vector<wall::time_point>> calls;
+  std::optional<wall::time_point> expiry;
+  auto o = options();
+  o.reap_recheck = std::chrono::hours(1);  // only the expiry brings it back
+  o.reap_standby = [&](const spec::Environment& env) -> std::optional<wall::time_point> {
+    std::lock_guard lock(mu);
+    calls[env.name].push_back(wall::now());
+    if (env.name == "dev" && calls["dev"].size() == 1) {
+      expiry = wall::now() + std::chrono::milliseconds(100);
+      return expiry;
+    }
+    return std::nullopt;
+  };
+  Controller ctl(std::move(o));
+  ctl.start();
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mu);
+    return calls["dev"].size() >= 2;
+  }));
+  ctl.stop();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(calls["dev"].size(), 2u);
+  EXPECT_GE(calls["dev"][1], *expiry);  // not before the standby's window ran out
+  EXPECT_EQ(calls["prod"].size(), 1u);  // at start; nothing kept, and the recheck is an hour
+}
+
+TEST_F(ControllerTest, TheReaperLooksAgainEveryRecheckForNewStandbySets) {
+  std::mutex mu;
+  std::map<std::string, int> calls;
+  auto o = options();
+  o.reap_recheck = std::chrono::milliseconds(20);
+  o.reap_standby = [&](const spec::Environment& env) {
+    std::lock_guard lock(mu);
+    ++calls[env.name];
+    return std::optional<std::chrono::system_clock::time_point>();
+  };
+  Controller ctl(std::move(o));
+  ctl.start();
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mu);
+    return calls["dev"] >= 3 && calls["prod"] >= 3;
+  }));
+}
+
 // --- webhooks ---
 
 TEST_F(ControllerTest, WithNoSecretEveryWebhookIsRefused) {
