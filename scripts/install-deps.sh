@@ -7,13 +7,14 @@ set -euo pipefail
 build_packages=(
   g++ cmake ninja-build pkg-config clang-format
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libsqlite3-dev libgit2-dev libboost-dev libcurl4-openssl-dev libarchive-dev libssl-dev
+  libsqlite3-dev libgit2-dev libssh2-1-dev libboost-dev libcurl4-openssl-dev libarchive-dev
+  libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Tests and the demo: the real peers the integration tests drive.
 runtime_packages=(
   git sqlite3 curl ca-certificates procps util-linux nginx-light skopeo python3-jsonschema
-  docker-registry hyperfine chromium prometheus
+  docker-registry hyperfine chromium prometheus openssh-server openssh-client
 )
 # Benchmarks (bench/): load generators and the baselines we compare against.
 bench_packages=(

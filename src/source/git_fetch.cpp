@@ -6,6 +6,8 @@
 #include <cctype>
 #include <memory>
 
+#include "source/git_auth.hpp"
+
 namespace ztp::source {
 namespace {
 
@@ -133,12 +135,17 @@ Result<std::filesystem::path> fetch_mirror(const std::filesystem::path& home,
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.prune = GIT_FETCH_PRUNE;
   opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+  GitAuth auth(url);
+  auth.install(opts.callbacks);
   int rc = git_remote_fetch(remote->get(), nullptr, &opts, "ztp: fetch");
   if (rc != 0) {
-    return make_error(Errc::unavailable,
-                      fmt::format("fetching {} into {}: {}; check source.repo and that this "
-                                  "machine may read it",
-                                  strip_credentials(url), path.string(), last_git_error(rc)));
+    // A refused login or host key says what to do; otherwise libgit2's message.
+    std::string why =
+        auth.refusal().empty()
+            ? last_git_error(rc) + "; check source.repo and that this machine may read it"
+            : auth.refusal();
+    return make_error(Errc::unavailable, fmt::format("fetching {} into {}: {}",
+                                                     strip_credentials(url), path.string(), why));
   }
   return path;
 }

@@ -321,4 +321,26 @@ HttpResponse http_get(int port, const std::string& path,
   return resp;
 }
 
+ScopedEnv::ScopedEnv(std::initializer_list<std::pair<const char*, std::string>> vars) {
+  for (const auto& [name, value] : vars) {
+    const char* old = std::getenv(name);
+    m_saved.emplace_back(name, old != nullptr ? std::optional<std::string>(old) : std::nullopt);
+    if (value.empty()) {
+      ::unsetenv(name);
+    } else {
+      ::setenv(name, value.c_str(), 1);
+    }
+  }
+}
+
+ScopedEnv::~ScopedEnv() {
+  for (auto it = m_saved.rbegin(); it != m_saved.rend(); ++it) {
+    if (it->second) {
+      ::setenv(it->first, it->second->c_str(), 1);
+    } else {
+      ::unsetenv(it->first);
+    }
+  }
+}
+
 }  // namespace ztp::testing

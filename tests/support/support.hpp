@@ -5,7 +5,10 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ztp::testing {
@@ -84,6 +87,19 @@ ProcessResult run_ztp(const std::vector<std::string>& args,
 // Polls `cond` every 20 ms until it holds or `timeout` passes; returns its last value.
 bool wait_until(const std::function<bool()>& cond,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Sets environment variables of this process for one scope (an empty value unsets one) and
+// puts back what was there before.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::initializer_list<std::pair<const char*, std::string>> vars);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::vector<std::pair<const char*, std::optional<std::string>>> m_saved;
+};
 
 // A blocking HTTP/1.1 GET over loopback (no keep-alive). status -1 when it could not connect.
 struct HttpResponse {
