@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "cli/run_display.hpp"
 #include "cli/workspace.hpp"
+#include "engine/gates.hpp"
 #include "engine/pipeline.hpp"
 #include "notify/notifier.hpp"
 
@@ -109,7 +110,7 @@ int answer_gate(Context& ctx, int64_t run_id, store::ApprovalStatus decision, co
   if (!ws.ok()) {
     return report(ctx, ws.error());
   }
-  auto answered = ws->store->decide_approval(run_id, decision, by, comment);
+  auto answered = engine::answer_gate(*ws->store, run_id, decision, by, comment);
   if (!answered.ok()) {
     if (answered.error().code == Errc::not_found) {
       return report(
@@ -120,12 +121,6 @@ int answer_gate(Context& ctx, int64_t run_id, store::ApprovalStatus decision, co
     return report(ctx, answered.error());
   }
   std::string verb = decision == store::ApprovalStatus::approved ? "approved" : "rejected";
-  auto audited = ws->store->append_audit(by, verb == "approved" ? "approve" : "reject",
-                                         fmt::format("run {}", run_id),
-                                         fmt::format("{} {}", answered->env, comment));
-  if (!audited.ok()) {
-    return report(ctx, audited.error());
-  }
   fmt::print(stderr, "run {}: {} {} by {}\n", run_id, answered->env, verb, by);
   if (!resume) {
     return 0;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <memory>
 
+#include "engine/gates.hpp"
 #include "engine/incident_report.hpp"
 #include "server/sse.hpp"
 #include "util/log.hpp"
@@ -344,7 +345,7 @@ Response Api::answer_gate(const Request& req, const Caller& caller, const std::s
     return error_response(run.error());
   }
   log::Scope scope({{"run", std::to_string(run->id)}});
-  auto answered = store().decide_approval(run->id, decision, caller.name, *comment);
+  auto answered = engine::answer_gate(store(), run->id, decision, caller.name, *comment);
   if (!answered.ok()) {
     if (answered.error().code == Errc::not_found) {
       return error_response(409, fmt::format("run {} is {}, not waiting at an approval gate",
@@ -353,12 +354,6 @@ Response Api::answer_gate(const Request& req, const Caller& caller, const std::s
     return error_response(answered.error());
   }
   bool approved = decision == store::ApprovalStatus::approved;
-  auto audited = store().append_audit(caller.name, approved ? "approve" : "reject",
-                                      fmt::format("run {}", run->id),
-                                      fmt::format("{} {}", answered->env, *comment));
-  if (!audited.ok()) {
-    return error_response(audited.error());
-  }
   log::info(approved ? "gate approved" : "gate rejected",
             {{"env", answered->env}, {"actor", caller.name}});
   if (m_options.on_gate_answered) {

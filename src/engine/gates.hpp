@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "store/sqlite_store.hpp"
+#include "util/result.hpp"
+
+// Answering the approval gate a run waits at, the same from `ztp approve`/`ztp reject` and
+// from the API of `ztp serve`. See docs/gates.md.
+namespace ztp::engine {
+
+// Records `decision` (approved or rejected) by `actor` on the approval run `run_id` waits for,
+// and adds it to the audit log ("approve"/"reject", "run N", "<env> <comment>"). not_found when
+// the run waits at no approval gate; conflict when its gate was answered already. Continuing
+// the run is the caller's: engine::drive_run, or the controller's resume.
+Result<store::Approval> answer_gate(store::SqliteStore& store, int64_t run_id,
+                                    store::ApprovalStatus decision, const std::string& actor,
+                                    const std::string& comment);
+
+}  // namespace ztp::engine
