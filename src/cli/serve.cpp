@@ -141,8 +141,9 @@ int serve(Context& ctx, const ServeFlags& flags) {
   options.github_webhook = [&controller](const server::Request& req) {
     return controller.handle_github_webhook(req);
   };
-  options.metrics = [&ws, traffic](const server::Request&) {
-    auto text = server::render_metrics(*ws->store, ws->spec, traffic);
+  server::MetricsRenderer metrics(*ws->store, ws->spec, traffic);
+  options.metrics = [&metrics](const server::Request&) {
+    auto text = metrics.render();
     if (!text.ok()) {
       return server::error_response(500, text.error().message);
     }

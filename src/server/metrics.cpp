@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <tuple>
@@ -59,57 +60,44 @@ struct EventTotals {
   }
 };
 
-Result<EventTotals> fold_events(store::SqliteStore& store) {
-  EventTotals totals;
-  auto read = notify::for_each_event(store, 0, [&](const store::Event& e) { totals.fold(e); });
-  if (!read.ok()) {
-    return read.take_error();
-  }
-  return totals;
-}
-
 Result<void> run_metrics(store::SqliteStore& store, Exposition& out) {
-  store::RunFilter filter;
-  filter.limit = 0;
-  auto runs = store.list_runs(filter);
-  if (!runs.ok()) {
-    return runs.take_error();
+  auto by_status = store.count_runs_by_status();
+  if (!by_status.ok()) {
+    return by_status.take_error();
   }
-  std::map<store::RunStatus, uint64_t> by_status;
+  // The finite bounds in ms; the last bucket (+Inf) takes the rest.
+  std::vector<int64_t> bounds_ms;
+  for (double b : stage_buckets()) {
+    if (!std::isinf(b)) {
+      bounds_ms.push_back(static_cast<int64_t>(b * 1000));
+    }
+  }
+  auto durations = store.stage_durations(bounds_ms);
+  if (!durations.ok()) {
+    return durations.take_error();
+  }
   std::map<std::tuple<std::string, std::string, std::string>, StageHistogram> stages;
-  for (const auto& run : *runs) {
-    ++by_status[run.status];
-    auto listed = store.list_stages(run.id);
-    if (!listed.ok()) {
-      return listed.take_error();
+  for (const auto& d : *durations) {
+    auto& h = stages[{d.name, d.env, std::string(store::to_string(d.status))}];
+    int64_t below = 0;
+    for (size_t i = 0; i < bounds_ms.size(); ++i) {
+      h.counts[i] = static_cast<uint64_t>(d.at_most[i] - below);
+      below = d.at_most[i];
     }
-    for (const auto& s : *listed) {
-      if (!s.started_at || !s.finished_at) {
-        continue;
-      }
-      double seconds = static_cast<double>(*s.finished_at - *s.started_at) / 1000.0;
-      auto& h = stages[{s.name, s.env.value_or(""), std::string(store::to_string(s.status))}];
-      const auto& bounds = stage_buckets();
-      for (size_t i = 0; i < bounds.size(); ++i) {
-        if (seconds <= bounds[i]) {
-          ++h.counts[i];
-          break;
-        }
-      }
-      h.sum += seconds;
-    }
+    h.counts[bounds_ms.size()] = static_cast<uint64_t>(d.count - below);
+    h.sum = static_cast<double>(d.total_ms) / 1000.0;
   }
   using store::RunStatus;
   out.family("ztp_runs_total", "counter", "Runs that ended, by outcome.");
   for (auto status :
        {RunStatus::succeeded, RunStatus::failed, RunStatus::rolled_back, RunStatus::cancelled}) {
     out.sample("ztp_runs_total", {{"outcome", std::string(store::to_string(status))}},
-               static_cast<double>(by_status[status]));
+               static_cast<double>((*by_status)[status]));
   }
   out.family("ztp_runs_in_progress", "gauge", "Runs not ended yet, by status.");
   for (auto status : {RunStatus::queued, RunStatus::running, RunStatus::awaiting_approval}) {
     out.sample("ztp_runs_in_progress", {{"status", std::string(store::to_string(status))}},
-               static_cast<double>(by_status[status]));
+               static_cast<double>((*by_status)[status]));
   }
   out.family("ztp_stage_duration_seconds", "histogram",
              "How long finished pipeline stages took, by stage, environment and status.");
@@ -368,19 +356,41 @@ TrafficSource workspace_traffic(engine::Workspace& ws) {
   };
 }
 
-Result<std::string> render_metrics(store::SqliteStore& store, const spec::Spec& spec,
-                                   const TrafficSource& traffic) {
-  Exposition out;
-  ZTP_TRY(run_metrics(store, out));
-  auto events = fold_events(store);
-  if (!events.ok()) {
-    return events.take_error();
+struct MetricsRenderer::Folded {
+  EventTotals events;
+  int64_t last_event_id = 0;
+};
+
+MetricsRenderer::MetricsRenderer(store::SqliteStore& store, const spec::Spec& spec,
+                                 TrafficSource traffic)
+    : m_store(store),
+      m_spec(spec),
+      m_traffic(std::move(traffic)),
+      m_folded(std::make_unique<Folded>()) {}
+
+MetricsRenderer::~MetricsRenderer() = default;
+
+Result<std::string> MetricsRenderer::render() {
+  std::lock_guard lock(m_mu);
+  // Only the events since the last scrape are read: the totals carry over.
+  auto last = notify::for_each_event(m_store, m_folded->last_event_id,
+                                     [this](const store::Event& e) { m_folded->events.fold(e); });
+  if (!last.ok()) {
+    return last.take_error();
   }
-  ZTP_TRY(release_metrics(store, spec, *events, out));
-  if (traffic) {
-    proxy_metrics(spec, traffic, out);
+  m_folded->last_event_id = *last;
+  Exposition out;
+  ZTP_TRY(run_metrics(m_store, out));
+  ZTP_TRY(release_metrics(m_store, m_spec, m_folded->events, out));
+  if (m_traffic) {
+    proxy_metrics(m_spec, m_traffic, out);
   }
   return out.text();
+}
+
+Result<std::string> render_metrics(store::SqliteStore& store, const spec::Spec& spec,
+                                   const TrafficSource& traffic) {
+  return MetricsRenderer(store, spec, traffic).render();
 }
 
 }  // namespace ztp::server

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,31 @@ inline constexpr const char* k_metrics_content_type = "text/plain; version=0.0.4
 // Renders every metric: runs by outcome, stage durations, rollouts and rollbacks, check
 // results, the current release of each environment of `spec`, and, when `traffic` is set, the
 // proxy's request counters and latency histograms. Errors come from reading the store.
+//
+// One renderer serves scrape after scrape: the counters that come from events (rollbacks,
+// check results) are folded once per event, from where the last scrape stopped, and runs and
+// stages are summed up by SQLite, so a scrape costs the same however long the history. Safe
+// to call from several threads; `store` and `spec` must outlive it.
+class MetricsRenderer {
+ public:
+  MetricsRenderer(store::SqliteStore& store, const spec::Spec& spec, TrafficSource traffic = {});
+  ~MetricsRenderer();
+  MetricsRenderer(const MetricsRenderer&) = delete;
+  MetricsRenderer& operator=(const MetricsRenderer&) = delete;
+
+  Result<std::string> render();
+
+ private:
+  struct Folded;
+
+  store::SqliteStore& m_store;
+  const spec::Spec& m_spec;
+  TrafficSource m_traffic;
+  std::mutex m_mu;
+  std::unique_ptr<Folded> m_folded;
+};
+
+// One scrape with a fresh renderer (reads every event).
 Result<std::string> render_metrics(store::SqliteStore& store, const spec::Spec& spec,
                                    const TrafficSource& traffic = {});
 

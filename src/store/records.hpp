@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 // The records of the state database, as plain structs. Times are unix milliseconds, ids are
@@ -99,6 +100,16 @@ struct Stage {
   std::string detail;
   std::optional<int64_t> started_at;
   std::optional<int64_t> finished_at;
+};
+
+// How long the finished stages of one name, environment and status took (/metrics).
+struct StageDurations {
+  std::string name;
+  std::string env;  // empty for build and push
+  StageStatus status = StageStatus::succeeded;
+  int64_t count = 0;
+  int64_t total_ms = 0;
+  std::vector<int64_t> at_most;  // how many took at most each bound asked for (cumulative)
 };
 
 // Something that happened, for the live view, SSE and history.

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,12 @@ class SqliteStore {
   Result<Stage> finish_stage(int64_t stage_id, StageStatus status, const std::string& detail = {});
   // The stages of run `run_id` in the order they started (empty for an unknown run).
   Result<std::vector<Stage>> list_stages(int64_t run_id);
+  // How many runs are in each status (statuses with none are absent).
+  Result<std::map<RunStatus, int64_t>> count_runs_by_status();
+  // Every finished stage (started and finished), grouped by name, environment and status, with
+  // how many took at most each of `bounds_ms` (ascending): one pass inside SQLite, however long
+  // the history.
+  Result<std::vector<StageDurations>> stage_durations(const std::vector<int64_t>& bounds_ms);
 
   // --- events ---
 

@@ -259,6 +259,50 @@ Result<std::vector<Stage>> SqliteStore::list_stages(int64_t run_id) {
       read_stage, run_id);
 }
 
+Result<std::map<RunStatus, int64_t>> SqliteStore::count_runs_by_status() {
+  std::lock_guard lock(m_mu);
+  auto rows =
+      query_all(m_db, "count runs by status", "SELECT status, COUNT(*) FROM runs GROUP BY status",
+                [](const Statement& s) { return std::pair(s.text(0), s.int64(1)); });
+  if (!rows.ok()) {
+    return rows.take_error();
+  }
+  std::map<RunStatus, int64_t> out;
+  for (const auto& [text, n] : *rows) {
+    if (auto status = parse_run_status(text)) {
+      out[*status] += n;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<StageDurations>> SqliteStore::stage_durations(
+    const std::vector<int64_t>& bounds_ms) {
+  std::string at_most;
+  for (size_t i = 0; i < bounds_ms.size(); ++i) {
+    at_most += fmt::format(", SUM(d <= {})", bounds_ms[i]);
+  }
+  std::string sql = fmt::format(
+      "SELECT name, COALESCE(env, ''), status, COUNT(*), SUM(d){} FROM (SELECT name, env, "
+      "status, finished_at - started_at AS d FROM stages WHERE started_at IS NOT NULL AND "
+      "finished_at IS NOT NULL) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+      at_most);
+  const size_t bounds = bounds_ms.size();
+  std::lock_guard lock(m_mu);
+  return query_all(m_db, "sum up stage durations", sql, [bounds](const Statement& s) {
+    StageDurations d;
+    d.name = s.text(0);
+    d.env = s.text(1);
+    d.status = parse_stage_status(s.text(2)).value_or(StageStatus::failed);
+    d.count = s.int64(3);
+    d.total_ms = s.int64(4);
+    for (size_t i = 0; i < bounds; ++i) {
+      d.at_most.push_back(s.int64(static_cast<int>(5 + i)));
+    }
+    return d;
+  });
+}
+
 Result<Event> SqliteStore::append_event(const NewEvent& event) {
   std::lock_guard lock(m_mu);
   std::string operation = fmt::format("append event {}", event.kind);

@@ -129,6 +129,49 @@ TEST(RenderMetrics, CountsRunsStagesRollbacksChecksAndTheCurrentRelease) {
       has_line(t, "ztp_proxy_request_duration_seconds_count{env=\"prod\",release=\"1\"} 8"));
 }
 
+TEST(RenderMetrics, ARendererCarriesItsTotalsFromScrapeToScrape) {
+  store::test::TempStore s;
+  auto event = [&](const std::string& env, const std::string& kind, const std::string& data) {
+    ASSERT_TRUE(s->append_event({std::nullopt, env, kind, "", data}).ok());
+  };
+  auto spec = two_envs();
+  MetricsRenderer renderer(*s.store, spec);
+  event("prod", "check.failed", R"({"suite":"smoke","name":"home"})");
+  event("prod", "rollout.failed", R"({"code":"timeout"})");
+  auto first = renderer.render();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->find("ztp_rollbacks_total{env=\"prod\""), std::string::npos) << *first;
+
+  // The rollback's reason comes from the failure folded in the scrape before.
+  event("prod", "rollout.rolled_back", "{}");
+  event("prod", "check.failed", R"({"suite":"smoke","name":"home"})");
+  auto run = s->create_run({"shop", "abcdef1234", "abcdef1", store::Trigger::manual, ""});
+  auto build = s->start_stage(run->id, "build");
+  s.clock.advance(2500ms);  // on a bucket's bound: counted in it
+  ASSERT_TRUE(s->finish_stage(build->id, store::StageStatus::succeeded).ok());
+  auto second = renderer.render();
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  const std::string& t = *second;
+  EXPECT_TRUE(has_line(t, "ztp_rollbacks_total{env=\"prod\",reason=\"timeout\"} 1")) << t;
+  EXPECT_TRUE(has_line(
+      t,
+      "ztp_check_results_total{env=\"prod\",suite=\"smoke\",check=\"home\",result=\"failed\"} 2"));
+  EXPECT_TRUE(has_line(t,
+                       "ztp_stage_duration_seconds_bucket{stage=\"build\",env=\"\",status="
+                       "\"succeeded\",le=\"1\"} 0"));
+  EXPECT_TRUE(has_line(t,
+                       "ztp_stage_duration_seconds_bucket{stage=\"build\",env=\"\",status="
+                       "\"succeeded\",le=\"2.5\"} 1"));
+  EXPECT_TRUE(has_line(t,
+                       "ztp_stage_duration_seconds_bucket{stage=\"build\",env=\"\",status="
+                       "\"succeeded\",le=\"+Inf\"} 1"));
+  EXPECT_TRUE(has_line(t, "ztp_runs_in_progress{status=\"queued\"} 1"));
+  // Scrape after scrape says what one scrape of the whole history says.
+  auto fresh = render_metrics(*s.store, spec);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(t, *fresh);
+}
+
 TEST(RenderMetrics, WithoutATrafficSourceLeavesTheProxyOut) {
   store::test::TempStore s;
   auto text = render_metrics(*s.store, two_envs());

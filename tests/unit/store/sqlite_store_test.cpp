@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "store/migrations.hpp"
 #include "store_test_util.hpp"
@@ -234,6 +237,46 @@ TEST(SqliteStoreTest, StagesStartFinishAndListInOrder) {
   ASSERT_FALSE(no_run.ok());
   EXPECT_EQ(no_run.error().code, Errc::not_found);
   EXPECT_TRUE(s->list_stages(9999)->empty());
+}
+
+TEST(SqliteStoreTest, SumsUpStageDurationsAndCountsRunsByStatus) {
+  TempStore s;
+  auto finish = [&](int64_t run, const char* name, std::optional<std::string> env,
+                    std::chrono::milliseconds took, StageStatus status) {
+    auto st = s->start_stage(run, name, env);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    s.clock.advance(took);
+    ASSERT_TRUE(s->finish_stage(st->id, status).ok());
+  };
+  auto a = s->create_run(new_run());
+  auto b = s->create_run(new_run());
+  ASSERT_TRUE(s->create_run(new_run()).ok());
+  ASSERT_TRUE(s->update_run_status(a->id, RunStatus::running).ok());
+  ASSERT_TRUE(s->update_run_status(a->id, RunStatus::succeeded).ok());
+  finish(a->id, "build", std::nullopt, std::chrono::milliseconds(400), StageStatus::succeeded);
+  finish(b->id, "build", std::nullopt, std::chrono::milliseconds(1000), StageStatus::succeeded);
+  finish(b->id, "build", std::nullopt, std::chrono::milliseconds(5000), StageStatus::succeeded);
+  finish(b->id, "rollout", std::string("dev"), std::chrono::milliseconds(7), StageStatus::failed);
+  ASSERT_TRUE(s->start_stage(b->id, "rollout", std::string("qa")).ok());  // not finished
+
+  auto counts = s->count_runs_by_status();
+  ASSERT_TRUE(counts.ok()) << counts.error().message;
+  EXPECT_EQ(*counts,
+            (std::map<RunStatus, int64_t>{{RunStatus::queued, 2}, {RunStatus::succeeded, 1}}));
+
+  auto d = s->stage_durations({500, 1000, 2500});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_EQ(d->size(), 2u);  // build/""/succeeded and rollout/dev/failed, in that order
+  EXPECT_EQ((*d)[0].name, "build");
+  EXPECT_EQ((*d)[0].env, "");
+  EXPECT_EQ((*d)[0].status, StageStatus::succeeded);
+  EXPECT_EQ((*d)[0].count, 3);
+  EXPECT_EQ((*d)[0].total_ms, 6400);
+  EXPECT_EQ((*d)[0].at_most, (std::vector<int64_t>{1, 2, 2}));  // a bound counts as within
+  EXPECT_EQ((*d)[1].name, "rollout");
+  EXPECT_EQ((*d)[1].env, "dev");
+  EXPECT_EQ((*d)[1].status, StageStatus::failed);
+  EXPECT_EQ((*d)[1].at_most, (std::vector<int64_t>{1, 1, 1}));
 }
 
 TEST(SqliteStoreTest, EventsAppendAndFilter) {
