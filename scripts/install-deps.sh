@@ -14,7 +14,7 @@ build_packages=(
 # Tests and the demo: the real peers the integration tests drive.
 runtime_packages=(
   git sqlite3 curl ca-certificates procps util-linux nginx-light skopeo python3-jsonschema
-  docker-registry hyperfine chromium prometheus openssh-server openssh-client
+  docker-registry hyperfine chromium prometheus openssh-server openssh-client fcgiwrap
 )
 # Benchmarks (bench/): load generators and the baselines we compare against.
 bench_packages=(
