@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 namespace ztp::store {
@@ -58,7 +61,18 @@ Result<Database> Database::open(const std::filesystem::path& path,
   sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));
   // journal_mode answers with the mode in force; anything but "wal" (a read-only medium, a
   // file system without shared memory) is refused rather than silently losing concurrency.
+  // Switching a fresh file to WAL upgrades a read lock to a write lock, and SQLite answers
+  // "locked" at once rather than calling the busy handler when another connection does the
+  // same (it could deadlock): so the switch is retried here until the busy timeout is spent.
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
   auto mode = db.query_text("PRAGMA journal_mode = WAL", "enable WAL journal");
+  for (auto pause = std::chrono::milliseconds(5);
+       !mode.ok() && mode.error().code == Errc::timeout &&
+       std::chrono::steady_clock::now() + pause < deadline;
+       pause = std::min(pause * 2, std::chrono::milliseconds(200))) {
+    std::this_thread::sleep_for(pause);
+    mode = db.query_text("PRAGMA journal_mode = WAL", "enable WAL journal");
+  }
   if (!mode.ok()) {
     return mode.take_error();
   }
