@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 // The records of the state database, as plain structs. Times are unix milliseconds, ids are
 // the rows' integer keys. docs/store.md describes the tables behind them.

@@ -9,24 +9,18 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "store/sqlite_store.hpp"
+#include "support/front_door_load.hpp"
+#include "support/sample_app.hpp"
 #include "support/support.hpp"
 
 namespace ztp {
 namespace {
 
 using testing::http_get;
+using testing::replace_in;
 using testing::run_ztp;
-
-void replace_in(const std::filesystem::path& p, const std::string& from, const std::string& to) {
-  auto text = testing::read_text(p);
-  auto at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << from << " not in " << p;
-  text.replace(at, from.size(), to);
-  testing::write_text(p, text);
-}
 
 // What the stable release's home page says, and what only a broken variant's page says.
 constexpr const char* k_stable_marker = "AWS ECS Demo";
@@ -39,21 +33,11 @@ constexpr const char* k_app_error_page = "Something Went Wrong";
 // something other than the stable release.
 class Load {
  public:
-  Load(int port, int threads, int max_requests = 200000) : m_port(port), m_max(max_requests) {
-    for (int i = 0; i < threads; ++i) {
-      m_threads.emplace_back([this] { loop(); });
-    }
-  }
-  ~Load() { stop(); }
-  void stop() {
-    m_stop = true;
-    for (auto& t : m_threads) {
-      if (t.joinable()) {
-        t.join();
-      }
-    }
-  }
-  int requests() const { return m_requests; }
+  Load(int port, int threads, int max_requests = 200000)
+      : m_load(port, max_requests, threads,
+               [this](const testing::HttpResponse& r) { observe(r); }) {}
+  void stop() { m_load.stop(); }
+  int requests() const { return m_load.requests(); }
   int not_stable() const { return m_not_stable; }
   std::vector<std::pair<int, std::string>> failures() const {
     std::lock_guard lock(m_mu);
@@ -71,28 +55,20 @@ class Load {
   }
 
  private:
-  void loop() {
-    while (!m_stop && m_requests < m_max) {
-      auto r = http_get(m_port, "/");
-      ++m_requests;
-      if (r.status != 200) {
-        std::lock_guard lock(m_mu);
-        m_failures.emplace_back(r.status, r.body.substr(0, 2000));
-      } else if (r.body.find(k_stable_marker) == std::string::npos ||
-                 r.body.find(k_broken_marker) != std::string::npos) {
-        ++m_not_stable;
-      }
+  void observe(const testing::HttpResponse& r) {
+    if (r.status != 200) {
+      std::lock_guard lock(m_mu);
+      m_failures.emplace_back(r.status, r.body.substr(0, 2000));
+    } else if (r.body.find(k_stable_marker) == std::string::npos ||
+               r.body.find(k_broken_marker) != std::string::npos) {
+      ++m_not_stable;
     }
   }
 
-  int m_port;
-  int m_max;
-  std::atomic<bool> m_stop{false};
-  std::atomic<int> m_requests{0};
   std::atomic<int> m_not_stable{0};
   mutable std::mutex m_mu;
   std::vector<std::pair<int, std::string>> m_failures;
-  std::vector<std::thread> m_threads;
+  testing::FrontDoorLoad m_load;  // last: its threads call observe() until it stops
 };
 
 class BrokenReleaseTest : public ::testing::Test {
@@ -102,8 +78,7 @@ class BrokenReleaseTest : public ::testing::Test {
     ASSERT_TRUE(std::filesystem::exists("/usr/lib/nginx/modules/ngx_http_echo_module.so"))
         << "the nginx echo module is missing: run `apt-get install libnginx-mod-http-echo` (or "
            "scripts/install-deps.sh)";
-    std::filesystem::copy(testing::source_dir() / "application", stable(),
-                          std::filesystem::copy_options::recursive);
+    testing::copy_sample_app(stable());
     port = testing::free_port();
     preview_port = testing::free_port();
     env = {"ZTP_HOME=" + home().string()};
@@ -123,41 +98,18 @@ class BrokenReleaseTest : public ::testing::Test {
   // `verify` and watched by `watch` (both YAML, may be empty).
   void write_spec(const std::string& strategy, const std::string& verify = "",
                   const std::string& watch = "") {
-    int range = testing::replica_port_range_start(port);
-    std::string text = R"(app: sample-site
-build:
-  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
-  templates: ["nginx.local.conf"]
-service:
-  port: 80
-  port_range: )" + std::to_string(range) +
-                       "-" + std::to_string(range + 200) + R"(
-  health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
-  start_timeout: 8s
-  stop_timeout: 5s
-  drain_timeout: 5s
-checks:
-  smoke:
+    std::string checks = R"(  smoke:
     - name: home page
       path: /
       expect: {status: 200, body_contains: ")" +
-                       std::string(k_stable_marker) +
-                       R"("}
+                         std::string(k_stable_marker) + R"("}
       retry: {attempts: 2, interval: 200ms, deadline: 5s}
-environments:
-  - name: dev
-    listen: 127.0.0.1:)" +
-                       std::to_string(port) + R"(
-    replicas: 2
-    strategy: )" + strategy +
-                       "\n";
-    if (!verify.empty()) {
-      text += "    verify: " + verify + "\n";
-    }
-    if (!watch.empty()) {
-      text += "    watch: " + watch + "\n";
-    }
-    testing::write_text(spec_file(), text);
+)";
+    testing::write_text(spec_file(), testing::sample_app_yaml({.port = port,
+                                                               .strategy = strategy,
+                                                               .verify = verify,
+                                                               .watch = watch,
+                                                               .checks = checks}));
   }
 
   std::string preview() const { return "127.0.0.1:" + std::to_string(preview_port); }
@@ -166,8 +118,7 @@ environments:
   std::filesystem::path variant(const std::string& name,
                                 const std::function<void(const std::filesystem::path&)>& change) {
     auto path = dir / name;
-    std::filesystem::copy(testing::source_dir() / "application", path,
-                          std::filesystem::copy_options::recursive);
+    testing::copy_sample_app(path);
     change(path);
     return path;
   }

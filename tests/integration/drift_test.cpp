@@ -4,20 +4,20 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <atomic>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "proxy/admin_client.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/front_door_load.hpp"
+#include "support/sample_app.hpp"
 #include "support/support.hpp"
 #include "target/local/replica_status.hpp"
 
 namespace ztp {
 namespace {
 
+using testing::FrontDoorLoad;
 using testing::http_get;
 using testing::run_ztp;
 
@@ -28,76 +28,13 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-// GET / through the front door from one thread until stopped (at most `max_requests`),
-// counting the answers that are not 200.
-class Load {
- public:
-  Load(int port, int max_requests) : m_port(port), m_max(max_requests) {
-    m_thread = std::thread([this] { loop(); });
-  }
-  ~Load() { stop(); }
-  void stop() {
-    m_stop = true;
-    if (m_thread.joinable()) {
-      m_thread.join();
-    }
-  }
-  int requests() const { return m_requests; }
-  int failures() const { return m_failures; }
-  std::string first_failure() const {
-    std::lock_guard lock(m_mu);
-    return m_first_failure;
-  }
-
- private:
-  void loop() {
-    while (!m_stop && m_requests < m_max) {
-      auto r = http_get(m_port, "/");
-      ++m_requests;
-      if (r.status != 200 && m_failures++ == 0) {
-        std::lock_guard lock(m_mu);
-        m_first_failure = std::to_string(r.status) + ": " + r.body.substr(0, 200);
-      }
-    }
-  }
-
-  int m_port;
-  int m_max;
-  std::atomic<bool> m_stop{false};
-  std::atomic<int> m_requests{0};
-  std::atomic<int> m_failures{0};
-  mutable std::mutex m_mu;
-  std::string m_first_failure;
-  std::thread m_thread;
-};
-
 class DriftTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REQUIRE_TOOL("nginx", "nginx-light");
-    std::filesystem::copy(testing::source_dir() / "application", app(),
-                          std::filesystem::copy_options::recursive);
+    testing::copy_sample_app(app());
     port = testing::free_port();
-    int range = testing::replica_port_range_start(port);
-    testing::write_text(spec_file(), R"(app: sample-site
-build:
-  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
-  templates: ["nginx.local.conf"]
-service:
-  port: 80
-  port_range: )" + std::to_string(range) +
-                                         "-" + std::to_string(range + 200) + R"(
-  health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
-  start_timeout: 8s
-  stop_timeout: 5s
-  drain_timeout: 5s
-environments:
-  - name: dev
-    listen: 127.0.0.1:)" + std::to_string(port) +
-                                         R"(
-    replicas: 2
-    strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
-)");
+    testing::write_text(spec_file(), testing::sample_app_yaml({.port = port}));
     env = {"ZTP_HOME=" + home().string()};
     auto deployed = ztp({"deploy", "dev", "--dir", app().string()});
     ASSERT_EQ(deployed.exit_code, 0) << deployed.out << deployed.err;
@@ -163,9 +100,9 @@ environments:
   // `ztp drift dev --fix` under load: exit 0, no failed request (when `under_load`), and a
   // second check in sync.
   void expect_fixed(bool under_load = true) {
-    std::unique_ptr<Load> load;
+    std::unique_ptr<FrontDoorLoad> load;
     if (under_load) {
-      load = std::make_unique<Load>(port, 200000);
+      load = std::make_unique<FrontDoorLoad>(port, 200000);
       ASSERT_TRUE(testing::wait_until([&] { return load->requests() > 10; }));
     }
     auto fixed = ztp({"drift", "dev", "--fix"});
@@ -292,7 +229,7 @@ TEST_F(DriftTest, AStoppedProxyIsStartedAgain) {
   // The front door is down until the fix starts it: the load runs once it is back.
   expect_fixed(false);
   ASSERT_TRUE(testing::wait_until([&] { return http_get(port, "/").status == 200; }));
-  Load load(port, 2000);
+  FrontDoorLoad load(port, 2000);
   ASSERT_TRUE(testing::wait_until([&] { return load.requests() >= 200; }));
   load.stop();
   EXPECT_EQ(load.failures(), 0) << load.first_failure();

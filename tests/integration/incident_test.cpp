@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "support/sample_app.hpp"
 #include "support/support.hpp"
 
 namespace ztp {
@@ -26,31 +27,13 @@ class IncidentTest : public ::testing::Test {
     REQUIRE_TOOL("nginx", "nginx-light");
     REQUIRE_TOOL("git", "git");
     REQUIRE_TOOL("tar", "tar");
-    std::filesystem::copy(testing::source_dir() / "application", repo(),
-                          std::filesystem::copy_options::recursive);
+    testing::copy_sample_app(repo());
     port = testing::free_port();
-    int range = testing::replica_port_range_start(port);
-    testing::write_text(repo() / "ztp.yaml", R"(app: sample-site
-source: {repo: ., branch: main}
-build:
-  exclude: ["*.md"]
-  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
-  templates: ["nginx.local.conf"]
-service:
-  port: 80
-  port_range: )" + std::to_string(range) + "-" + std::to_string(range + 200) +
-                                                 R"(
-  health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
-  start_timeout: 8s
-  stop_timeout: 5s
-  drain_timeout: 2s
-environments:
-  - name: dev
-    listen: 127.0.0.1:)" + std::to_string(port) +
-                                                 R"(
-    replicas: 2
-    strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
-)");
+    testing::write_text(repo() / "ztp.yaml",
+                        testing::sample_app_yaml({.port = port,
+                                                  .source = "{repo: ., branch: main}",
+                                                  .exclude = R"(["*.md"])",
+                                                  .drain_timeout = "2s"}));
     env = {"ZTP_HOME=" + home().string(), "GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=t@example.com",
            "GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=t@example.com"};
     for (auto args : std::vector<std::vector<std::string>>{

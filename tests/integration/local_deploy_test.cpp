@@ -6,101 +6,44 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/front_door_load.hpp"
+#include "support/sample_app.hpp"
 #include "support/support.hpp"
 
 namespace ztp {
 namespace {
 
+using testing::FrontDoorLoad;
 using testing::http_get;
+using testing::replace_in;
 using testing::run_ztp;
 
-void replace_in(const std::filesystem::path& p, const std::string& from, const std::string& to) {
-  auto text = testing::read_text(p);
-  auto at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << from << " not in " << p;
-  text.replace(at, from.size(), to);
-  testing::write_text(p, text);
+// Records which version each 200 answer of a FrontDoorLoad came from ("v1" or "v2"), in the
+// order seen, a run of answers from the same version once.
+FrontDoorLoad::Observe record_versions(std::vector<std::string>& versions) {
+  return [&versions](const testing::HttpResponse& r) {
+    if (r.status != 200) {
+      return;
+    }
+    std::string v = r.body.find("Version 2") != std::string::npos ? "v2" : "v1";
+    if (versions.empty() || versions.back() != v) {
+      versions.push_back(v);
+    }
+  };
 }
-
-// Requests against the front door from a background thread until stopped; counts failures and
-// remembers the order in which versions were seen.
-class Load {
- public:
-  Load(int port, int max_requests) : m_port(port), m_max(max_requests) {
-    m_thread = std::thread([this] { loop(); });
-  }
-  ~Load() { stop(); }
-  void stop() {
-    m_stop = true;
-    if (m_thread.joinable()) {
-      m_thread.join();
-    }
-  }
-  int requests() const { return m_requests; }
-  int failures() const { return m_failures; }
-  std::string first_failure() const { return m_first_failure; }
-  std::vector<std::string> versions() const { return m_versions; }
-
- private:
-  void loop() {
-    while (!m_stop && m_requests < m_max) {
-      auto r = http_get(m_port, "/");
-      ++m_requests;
-      if (r.status != 200) {
-        if (m_failures++ == 0) {
-          m_first_failure = "status " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
-        }
-        continue;
-      }
-      std::string v = r.body.find("Version 2") != std::string::npos ? "v2" : "v1";
-      if (m_versions.empty() || m_versions.back() != v) {
-        m_versions.push_back(v);
-      }
-    }
-  }
-
-  int m_port;
-  int m_max;
-  std::atomic<bool> m_stop{false};
-  std::atomic<int> m_requests{0};
-  std::atomic<int> m_failures{0};
-  std::string m_first_failure;
-  std::vector<std::string> m_versions;
-  std::thread m_thread;
-};
 
 class LocalDeployTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REQUIRE_TOOL("nginx", "nginx-light");
-    std::filesystem::copy(testing::source_dir() / "application", app(),
-                          std::filesystem::copy_options::recursive);
+    testing::copy_sample_app(app());
     port = testing::free_port();
-    int range = testing::replica_port_range_start(port);
-    testing::write_text(app() / "ztp.yaml", R"(app: sample-site
-build:
-  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
-  templates: ["nginx.local.conf"]
-service:
-  port: 80
-  port_range: )" + std::to_string(range) + "-" + std::to_string(range + 200) +
-                                                R"(
-  health: {path: /health, interval: 200ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}
-  start_timeout: 8s
-  stop_timeout: 5s
-  drain_timeout: 5s
-environments:
-  - name: dev
-    listen: 127.0.0.1:)" + std::to_string(port) +
-                                                R"(
-    replicas: 3
-    strategy: {rolling: {max_surge: 1, max_unavailable: 0}}
-)");
+    testing::write_text(app() / "ztp.yaml",
+                        testing::sample_app_yaml({.port = port, .replicas = 3}));
     env = {"ZTP_HOME=" + home().string()};
   }
 
@@ -149,7 +92,8 @@ TEST_F(LocalDeployTest, DeploysThreeHealthyReplicasBehindTheFrontDoor) {
 TEST_F(LocalDeployTest, UpgradeUnderLoadLosesNoRequestAndSwitchesContent) {
   ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
   replace_in(app() / "src" / "index.html", "AWS ECS Demo", "AWS ECS Demo Version 2");
-  Load load(port, 200000);
+  std::vector<std::string> versions;
+  FrontDoorLoad load(port, 200000, 1, record_versions(versions));
   auto r = ztp({"deploy", "dev", "--dir", app().string()});
   // Keep the load on a little after the switch so the last old replica's drain is covered.
   testing::wait_until([&] { return load.requests() > 0; });
@@ -159,9 +103,9 @@ TEST_F(LocalDeployTest, UpgradeUnderLoadLosesNoRequestAndSwitchesContent) {
   EXPECT_EQ(load.failures(), 0) << load.first_failure();
   // Both versions serve side by side while the rollout moves weight; it starts on v1, ends on
   // v2, and once the deploy returned only v2 answers.
-  ASSERT_FALSE(load.versions().empty());
-  EXPECT_EQ(load.versions().front(), "v1");
-  EXPECT_EQ(load.versions().back(), "v2");
+  ASSERT_FALSE(versions.empty());
+  EXPECT_EQ(versions.front(), "v1");
+  EXPECT_EQ(versions.back(), "v2");
   for (int i = 0; i < 20; ++i) {
     EXPECT_NE(http_get(port, "/").body.find("Version 2"), std::string::npos);
   }
@@ -176,7 +120,7 @@ TEST_F(LocalDeployTest, KilledReplicaIsRestartedAndGetsNoTrafficWhileDown) {
   std::string id = status()["sets"][0]["replicas"][0]["id"];
   auto before = replica_status(id);
   int pid = before["pid"];
-  Load load(port, 100000);
+  FrontDoorLoad load(port, 100000);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   ASSERT_TRUE(testing::wait_until(
       [&] {
@@ -216,13 +160,14 @@ TEST_F(LocalDeployTest, ReleaseThatNeverGetsHealthyIsRolledBackWithExit12) {
   ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
   replace_in(app() / "conf" / "site.conf", "return 200", "return 500");
   replace_in(app() / "src" / "index.html", "AWS ECS Demo", "AWS ECS Demo Version 2");
-  Load load(port, 100000);
+  std::vector<std::string> versions;
+  FrontDoorLoad load(port, 100000, 1, record_versions(versions));
   auto r = ztp({"deploy", "dev", "--dir", app().string()});
   load.stop();
   EXPECT_EQ(r.exit_code, 12) << r.out << r.err;
   EXPECT_NE(r.err.find("did not become healthy"), std::string::npos) << r.err;
   EXPECT_EQ(load.failures(), 0) << load.first_failure();
-  EXPECT_EQ(load.versions(), (std::vector<std::string>{"v1"}));
+  EXPECT_EQ(versions, (std::vector<std::string>{"v1"}));
   auto s = status();
   EXPECT_EQ(s["release"]["revision"], 1);
   ASSERT_EQ(s["sets"].size(), 1u);

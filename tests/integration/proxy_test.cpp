@@ -27,6 +27,7 @@
 #include "proxy/routes.hpp"
 #include "proxy/unix_http.hpp"
 #include "support/support.hpp"
+#include "support/tcp_test_server.hpp"
 #include "util/fs.hpp"
 
 namespace ztp::proxy {
@@ -38,88 +39,6 @@ namespace http = beast::http;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// A listener on 127.0.0.1:0 that runs `serve` on a thread per connection, then closes it.
-// stop() (or the destructor) closes the listener and every connection and joins the threads;
-// an owner declares it last so that it stops before the owner's other members go.
-class ConnectionThreads {
- public:
-  explicit ConnectionThreads(std::function<void(tcp::socket&)> serve)
-      : m_serve(std::move(serve)), m_acceptor(m_ioc) {
-    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-    m_acceptor.open(ep.protocol());
-    m_acceptor.set_option(tcp::acceptor::reuse_address(true));
-    m_acceptor.bind(ep);
-    m_acceptor.listen();
-    m_port = m_acceptor.local_endpoint().port();
-    m_accept_thread = std::thread([this] { accept_loop(); });
-  }
-  ~ConnectionThreads() { stop(); }
-
-  int port() const { return m_port; }
-  int connections() const { return m_connections; }
-  bool stopped() const { return m_stopped; }
-
-  void stop() {
-    if (m_stopped.exchange(true)) {
-      return;
-    }
-    ::shutdown(m_acceptor.native_handle(), SHUT_RDWR);
-    if (m_accept_thread.joinable()) {
-      m_accept_thread.join();
-    }
-    boost::system::error_code ec;
-    m_acceptor.close(ec);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard lock(m_mu);
-      for (int fd : m_fds) {
-        ::shutdown(fd, SHUT_RDWR);
-      }
-      threads = std::move(m_threads);
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
-  }
-
- private:
-  void accept_loop() {
-    while (!m_stopped) {
-      tcp::socket socket(m_ioc);
-      boost::system::error_code ec;
-      m_acceptor.accept(socket, ec);
-      if (ec) {
-        if (m_stopped) {
-          return;
-        }
-        continue;
-      }
-      ++m_connections;
-      std::lock_guard lock(m_mu);
-      m_fds.insert(socket.native_handle());
-      m_threads.emplace_back([this, s = std::move(socket)]() mutable {
-        int fd = s.native_handle();
-        m_serve(s);
-        std::lock_guard lock(m_mu);
-        m_fds.erase(fd);
-        boost::system::error_code ignored;
-        s.shutdown(tcp::socket::shutdown_both, ignored);
-      });
-    }
-  }
-
-  std::function<void(tcp::socket&)> m_serve;
-  asio::io_context m_ioc;
-  tcp::acceptor m_acceptor;
-  int m_port = 0;
-  std::atomic<bool> m_stopped{false};
-  std::atomic<int> m_connections{0};
-  std::thread m_accept_thread;
-  std::mutex m_mu;
-  std::vector<std::thread> m_threads;
-  std::set<int> m_fds;
-};
 
 // A small HTTP/1.1 server with keep-alive on 127.0.0.1:0, a thread per connection. It answers
 // /health (200, or 503 when unhealthy), /slow?ms=N, /headers (the request headers),
@@ -210,7 +129,7 @@ class TestBackend {
   std::atomic<int> m_requests{0};
   std::mutex m_mu;
   std::string m_last_headers;
-  ConnectionThreads m_server{[this](tcp::socket& s) { serve(s); }};
+  testing::TcpTestServer m_server{[this](tcp::socket& s) { serve(s); }};
 };
 
 // A backend that answers every request head it reads on a connection with the bytes
@@ -260,7 +179,7 @@ class ScriptedBackend {
   std::function<std::string(int)> m_answer;
   bool m_close_after;
   std::atomic<int> m_requests{0};
-  ConnectionThreads m_server{[this](tcp::socket& s) { serve(s); }};
+  testing::TcpTestServer m_server{[this](tcp::socket& s) { serve(s); }};
 };
 
 // Connects to `port`, sends `request`, and returns every byte received until the proxy

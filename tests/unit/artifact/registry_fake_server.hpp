@@ -4,9 +4,6 @@
 // request with a handler; FakeRegistry is a small in-memory OCI distribution registry on top of
 // it, with knobs to misbehave (relative upload locations, corrupt blobs, altered digests) and
 // to demand Basic or bearer-token auth from its own token endpoint.
-#include <sys/socket.h>
-
-#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -16,13 +13,12 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "artifact/digest.hpp"
+#include "support/tcp_test_server.hpp"
 
 namespace ztp::artifact::test {
 
@@ -80,18 +76,13 @@ class FakeHttpServer {
  public:
   using Handler = std::function<FakeResponse(const FakeRequest&)>;
 
-  explicit FakeHttpServer(Handler handler)
-      : m_handler(std::move(handler)),
-        m_acceptor(m_ioc, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    m_port = m_acceptor.local_endpoint().port();
-    m_accept_thread = std::thread([this] { accept_loop(); });
-  }
+  explicit FakeHttpServer(Handler handler) : m_handler(std::move(handler)) {}
   ~FakeHttpServer() { stop(); }
   FakeHttpServer(const FakeHttpServer&) = delete;
   FakeHttpServer& operator=(const FakeHttpServer&) = delete;
 
-  int port() const { return m_port; }
-  std::string host() const { return "127.0.0.1:" + std::to_string(m_port); }
+  int port() const { return m_server.port(); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port()); }
   std::vector<FakeRequest> requests() const {
     std::lock_guard lock(m_mu);
     return m_requests;
@@ -104,55 +95,15 @@ class FakeHttpServer {
     }
     return n;
   }
-  int connections() const { return m_connections; }
+  int connections() const { return m_server.connections(); }
 
-  void stop() {
-    if (m_stopped.exchange(true)) {
-      return;
-    }
-    ::shutdown(m_acceptor.native_handle(), SHUT_RDWR);
-    if (m_accept_thread.joinable()) {
-      m_accept_thread.join();
-    }
-    boost::system::error_code ec;
-    m_acceptor.close(ec);
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard lock(m_mu);
-      for (int fd : m_fds) {
-        ::shutdown(fd, SHUT_RDWR);
-      }
-      threads = std::move(m_threads);
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
-  }
+  void stop() { m_server.stop(); }
 
  private:
-  void accept_loop() {
-    while (!m_stopped) {
-      asio::ip::tcp::socket socket(m_ioc);
-      boost::system::error_code ec;
-      m_acceptor.accept(socket, ec);
-      if (ec) {
-        if (m_stopped) {
-          return;
-        }
-        continue;
-      }
-      ++m_connections;
-      std::lock_guard lock(m_mu);
-      m_fds.insert(socket.native_handle());
-      m_threads.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
-    }
-  }
-
-  void serve(asio::ip::tcp::socket socket) {
+  void serve(asio::ip::tcp::socket& socket) {
     beast::flat_buffer buffer;
     boost::system::error_code ec;
-    int fd = socket.native_handle();
-    while (!m_stopped) {
+    while (!m_server.stopped()) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(64 * 1024 * 1024);
       http::read(socket, buffer, parser, ec);
@@ -212,22 +163,13 @@ class FakeHttpServer {
         break;
       }
     }
-    std::lock_guard lock(m_mu);
-    m_fds.erase(fd);
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   }
 
   Handler m_handler;
-  asio::io_context m_ioc;
-  asio::ip::tcp::acceptor m_acceptor;
-  int m_port = 0;
-  std::atomic<bool> m_stopped{false};
-  std::atomic<int> m_connections{0};
-  std::thread m_accept_thread;
   mutable std::mutex m_mu;
-  std::vector<std::thread> m_threads;
-  std::set<int> m_fds;
   std::vector<FakeRequest> m_requests;
+  // Last: its connection threads call serve() until it stops.
+  ztp::testing::TcpTestServer m_server{[this](asio::ip::tcp::socket& s) { serve(s); }};
 };
 
 // An in-memory registry serving one or more repositories.
