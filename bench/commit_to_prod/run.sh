@@ -8,6 +8,7 @@
 #
 #   bench/commit_to_prod/run.sh [path/to/ztp]     (needs: apt-get install hyperfine nginx-light git curl)
 set -euo pipefail
+source "$(dirname "$0")/../lib.sh"  # free_port
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ztp=$(realpath "${1:-$root/build/release/ztp}")
 runs=${RUNS:-5}
@@ -28,7 +29,6 @@ trap cleanup EXIT
 export ZTP_HOME="$work/home"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@zerotouch.invalid
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@zerotouch.invalid
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dev=$(free_port); qa=$(free_port); preview=$(free_port); prod=$(free_port)
 
 "$ztp" init "$work/app" >/dev/null

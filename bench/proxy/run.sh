@@ -16,6 +16,7 @@
 #   PROXY_CPUS (0), BACKEND_CPUS (1), LOAD_CPUS (0)  -- taskset lists
 # Needs: wrk, nginx (nginx-light), haproxy, curl, taskset (util-linux).
 set -euo pipefail
+source "$(dirname "$0")/../lib.sh"  # free_port
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -53,9 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 wait_http() {
   for _ in $(seq 1 100); do
     if curl -s -o /dev/null "http://127.0.0.1:$1/"; then return 0; fi

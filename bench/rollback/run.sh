@@ -8,34 +8,14 @@
 #
 #   bench/rollback/run.sh [path/to/ztp]      (needs: apt-get install wrk nginx-light)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-ztp=$(realpath "${1:-$root/build/release/ztp}")
+source "$(dirname "$0")/../lib.sh"
+bench_ztp "${1:-}"
 weight=${WEIGHT:-10}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-[[ -x "$ztp" ]] || { echo "no ztp at $ztp: build it first (cmake --build build/release)" >&2; exit 1; }
-
-work=$(mktemp -d)
-trap '"$ztp" -f "$work/app/ztp.yaml" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-export ZTP_HOME="$work/home"
-"$ztp" init "$work/app" >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/app/ztp.yaml" <<EOT
-app: sample-site
-build:
-  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
-  templates: ["nginx.local.conf"]
-service:
-  health: {path: /health, interval: 200ms, timeout: 500ms}
-  drain_timeout: 5s
-environments:
-  - name: bench
-    listen: 127.0.0.1:$port
-    replicas: 2
-    strategy:
+bench_sample_app
+bench_sample_spec 2 "
       canary:
         steps: [{weight: $weight, pause: 60s}]
-        analysis: {max_error_rate: 0.01, min_requests: 20, deadline: 60s}
-EOT
+        analysis: {max_error_rate: 0.01, min_requests: 20, deadline: 60s}"
 cd "$work/app"
 "$ztp" deploy bench --dir . >/dev/null 2>"$work/first.log" || { cat "$work/first.log" >&2; exit 1; }
 
