@@ -111,7 +111,8 @@ r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 run, hand = r["ztp run (commit -> prod)"], r["ztp deploy x3 by hand"]
 print(f"\n{'':28}{'median s':>10}{'mean s':>10}{'stddev':>9}")
 for name, x in (("ztp run (commit -> prod)", run), ("ztp deploy x3 by hand", hand)):
-    print(f"{name:28}{x['median']:>10.2f}{x['mean']:>10.2f}{x['stddev']:>9.2f}")
+    sd = "-" if x["stddev"] is None else f"{x['stddev']:.2f}"  # none with RUNS=1
+    print(f"{name:28}{x['median']:>10.2f}{x['mean']:>10.2f}{sd:>9}")
 print(f"ratio run / by hand (median): {run['median'] / hand['median']:.2f}")
 EOT
 
