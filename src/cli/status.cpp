@@ -48,8 +48,9 @@ nlohmann::json env_status(Workspace& ws, const spec::Environment& env) {
     j["error"] = obs.error().message;
     return j;
   }
-  int healthy = 0;
+  int healthy = 0;  // of the sets that take traffic
   int total = 0;
+  int standby = 0;  // replicas of sets at weight 0
   for (const auto& set : obs->sets) {
     nlohmann::json s{{"release", set.release},
                      {"digest", set.digest},
@@ -62,11 +63,16 @@ nlohmann::json env_status(Workspace& ws, const spec::Environment& env) {
                                {"restarts", r.restarts},
                                {"detail", r.detail}});
       ++total;
-      healthy += r.state == target::Replica::State::healthy ? 1 : 0;
+      if (set.weight == 0) {
+        ++standby;
+      } else if (r.state == target::Replica::State::healthy) {
+        ++healthy;
+      }
     }
     j["sets"].push_back(s);
   }
   j["healthy_replicas"] = healthy;
+  j["standby_replicas"] = standby;
   j["replicas"] = total;
   return j;
 }
@@ -109,9 +115,10 @@ void print_env(const nlohmann::json& j) {
         fmt::format("revision {} {}{}", r["revision"].get<int64_t>(), sha.empty() ? "" : sha + " ",
                     r["digest"].get<std::string>().substr(0, 19));
   }
-  fmt::print("{:<8} {}  {}/{} healthy  {}\n", j["env"].get<std::string>(), release,
+  int standby = j.value("standby_replicas", 0);
+  fmt::print("{:<8} {}  {}/{} healthy{}  {}\n", j["env"].get<std::string>(), release,
              j.value("healthy_replicas", 0), j["desired_replicas"].get<int>(),
-             j["url"].get<std::string>());
+             standby > 0 ? fmt::format(", {} standby", standby) : "", j["url"].get<std::string>());
   for (const char* key : {"error", "warning"}) {
     if (j.contains(key)) {
       fmt::print("         ! {}\n", j[key].get<std::string>());
