@@ -3,7 +3,7 @@
 # a fresh git repository and runs the pipeline for two commits: each commit is built once into
 # an image tagged with its SHA and promoted through dev → qa → prod, prod after an approval
 # (which this script gives itself, and says so). Prints the URLs. Stop it all with:
-#   build/release/ztp -f .demo/app/ztp.yaml down
+#   ZTP_HOME=.demo/home build/release/ztp -f .demo/app/ztp.yaml down
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -92,6 +92,9 @@ cat <<EOT
 
 The sample application runs in dev, qa and prod behind ztp's front-door proxy, at the commit
 above. State lives in $ZTP_HOME; the git repository is $app. Try a commit of your own there
-and \`ztp run\`. Stop everything with:
-  $ztp -f $app/ztp.yaml down
+and run the pipeline again:
+  export ZTP_HOME=$ZTP_HOME
+  $ztp -f $app/ztp.yaml run
+Stop everything with:
+  ZTP_HOME=$ZTP_HOME $ztp -f $app/ztp.yaml down
 EOT
