@@ -161,7 +161,8 @@ class GitSshTest : public ::testing::Test {
 
 TEST_F(GitSshTest, FetchesWithAKeyFromAKnownHost) {
   auto fetched = fetch(known_hosts(key_type_and_blob(host_pub)), client_key);
-  ASSERT_TRUE(fetched.ok()) << fetched.error().message;
+  ASSERT_TRUE(fetched.ok()) << fetched.error().message << "\nsshd's log:\n"
+                            << testing::read_text(dir.path() / "ssh" / "sshd.log");
   auto mirror = source::GitRepo::open(*fetched);
   ASSERT_TRUE(mirror.ok()) << mirror.error().message;
   EXPECT_EQ(mirror->branch_tip("main")->sha, sha);
