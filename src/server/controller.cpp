@@ -465,8 +465,10 @@ void Controller::upkeep_loop() {
         if (expiry) {
           // A little past the expiry, so that the standby is past its window when reaped.
           auto left = *expiry - std::chrono::system_clock::now() + std::chrono::milliseconds(50);
-          wait = std::clamp<steady::duration>(std::chrono::duration_cast<steady::duration>(left),
-                                              std::chrono::milliseconds(50), m_opt.reap_recheck);
+          steady::duration at_most = m_opt.reap_recheck;
+          steady::duration at_least =
+              std::min(at_most, steady::duration(std::chrono::milliseconds(50)));
+          wait = std::clamp(std::chrono::duration_cast<steady::duration>(left), at_least, at_most);
         }
         due[i].reap = steady::now() + wait;
       }
