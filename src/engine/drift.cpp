@@ -226,14 +226,50 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
   return {};
 }
 
+// A standby set (a known release kept warm at weight 0 for an instant rollback) with a replica
+// down: a rollback would not be the one route change it promises. The fix stops the set, so
+// that a rollback inside the window rolls the release out afresh instead of switching to a
+// set that cannot take the traffic.
+void examine_standby_set(Examined& ex, const target::ReleaseSet& set) {
+  std::vector<std::string> down;
+  std::vector<std::string> all;
+  std::vector<std::string> states;
+  for (const auto& r : set.replicas) {
+    all.push_back(r.id);
+    if (!alive(r) || r.state == Replica::State::crashed) {
+      down.push_back(r.id);
+      states.push_back(fmt::format("{} {}", r.id, describe(r)));
+    }
+  }
+  if (down.empty()) {
+    return;
+  }
+  Planned p;
+  p.finding.kind = DriftKind::standby_degraded;
+  p.finding.where = fmt::format("standby release {} of {}", set.release, ex.report.env);
+  p.finding.expected = fmt::format(
+      "every replica of release {} running, kept warm at weight 0 for an instant rollback",
+      set.release);
+  p.finding.observed = fmt::format("{}", fmt::join(states, "; "));
+  p.finding.fix = fmt::format(
+      "drain and stop the standby set ({}): a rollback to release {} then rolls it out afresh",
+      fmt::join(all, ", "), set.release);
+  p.finding.replicas = down;
+  p.remove = all;
+  ex.planned.push_back(std::move(p));
+}
+
 // Replicas of releases that are not desired: neither the active release nor a standby (a
 // known release of the environment kept warm at weight 0).
 void examine_other_sets(Examined& ex, const target::Observed& obs,
                         const std::set<std::string>& known) {
   const auto& report = ex.report;
   for (const auto& set : obs.sets) {
-    if (report.desired_replicas > 0 &&
-        (set.release == ex.active.release || known.count(set.release) > 0)) {
+    if (report.desired_replicas > 0 && set.release == ex.active.release) {
+      continue;
+    }
+    if (report.desired_replicas > 0 && known.count(set.release) > 0) {
+      examine_standby_set(ex, set);
       continue;
     }
     for (const auto& r : set.replicas) {

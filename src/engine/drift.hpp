@@ -35,6 +35,7 @@ enum class DriftKind {
   release_mismatch,   // the active release's replicas run another image
   files_changed,      // files of the active release's directory differ from its image
   config_changed,     // a replica's rendered config (build.templates) was edited
+  standby_degraded,   // a replica of a standby set (kept warm for rollback) is down
 };
 
 // "router_down", "replica_extra", ...

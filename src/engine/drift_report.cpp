@@ -65,6 +65,8 @@ std::string_view drift_kind_name(DriftKind kind) {
       return "files_changed";
     case DriftKind::config_changed:
       return "config_changed";
+    case DriftKind::standby_degraded:
+      return "standby_degraded";
   }
   return "unknown";
 }

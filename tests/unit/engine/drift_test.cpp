@@ -149,6 +149,35 @@ TEST_F(DriftTest, ReplicasOfAnUnknownReleaseAreExtra) {
   EXPECT_TRUE(fix().repaired());
 }
 
+TEST_F(DriftTest, AStandbySetWithAReplicaDownIsStoppedWhole) {
+  // Release 2 takes over; release 1 is kept warm beside it at weight 0 (blue-green's
+  // keep_previous).
+  constexpr const char* k_next =
+      "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+  int64_t next = land(k_next);
+  ASSERT_TRUE(record_desired_state(*store, env(), std::to_string(next)).ok());
+  auto standby = target.add_replicas({"dev", std::to_string(revision), k_digest}, 2);
+  ASSERT_TRUE(standby.ok());
+  ASSERT_TRUE(target.set_weights("dev", {{std::to_string(next), 100}}).ok());
+  journal_before = target.journal.size();
+  EXPECT_TRUE(detect().in_sync()) << "a whole standby set is not drift";
+
+  drift.killed.insert(standby->front());
+  auto found = detect();
+  ASSERT_EQ(kinds(found.findings), std::vector<std::string>{"standby_degraded"})
+      << found.to_markdown();
+  EXPECT_EQ(found.findings[0].where, "standby release " + std::to_string(revision) + " of dev");
+  EXPECT_EQ(found.findings[0].replicas, std::vector<std::string>{standby->front()});
+  EXPECT_NE(found.findings[0].fix.find("rolls it out afresh"), std::string::npos);
+
+  auto fixed = fix();
+  EXPECT_TRUE(fixed.repaired()) << fixed.to_markdown();
+  // Release 1's set goes (the fake journals one line per release); nothing is started.
+  EXPECT_EQ(changes(), std::vector<std::string>{"remove " + std::to_string(revision)});
+  EXPECT_TRUE(detect().in_sync());
+  EXPECT_EQ(replica_ids().size(), 2u);  // release 2's
+}
+
 TEST_F(DriftTest, EditedFilesAreUnpackedAfreshAndEveryReplicaReplaced) {
   auto before = replica_ids();
   drift.changes[k_digest] = {{"src/index.html", target::FileChange::Kind::modified},
