@@ -83,14 +83,15 @@ Result<GateAnswer> wait_while_held(Pipeline& p, store::Run& run, const spec::Env
       for (const auto& h : *holds) {
         listed.push_back(h.to_json());
       }
-      report(env.name, {"gate.held",
-                        fmt::format("run {} waits at the gate: {}", run.id, why),
-                        {{"gate", "hold"}, {"holds", listed}}});
+      // The run's reason first: whoever sees the event then finds the run saying why.
       auto waiting = p.store.update_run_status(run.id, run.status, why);
       if (!waiting.ok()) {
         return waiting.take_error();
       }
       run = *waiting;
+      report(env.name, {"gate.held",
+                        fmt::format("run {} waits at the gate: {}", run.id, why),
+                        {{"gate", "hold"}, {"holds", listed}}});
       announced = why;
     }
     auto pause = std::chrono::duration_cast<Clock::Duration>(p.approval_poll);
