@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "engine/holds.hpp"
@@ -26,11 +27,10 @@ class PipelineHoldsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REQUIRE_TOOL("git", "git");
-    git({"init", "-q", "-b", "main"});
+    git_repo.emplace(dir / "repo");
     testing::write_text(repo() / "site" / "index.html", "v1\n");
     use_prod("");
-    git({"add", "-A"});
-    git({"commit", "-q", "-m", "first"});
+    git_repo->commit("first");
     auto opened = store::SqliteStore::open(home() / "state.db", clock);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store = std::move(*opened);
@@ -52,13 +52,6 @@ environments:
     auto loaded = spec::load_spec(repo() / "ztp.yaml");
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
     spec = std::make_unique<spec::Spec>(std::move(*loaded));
-  }
-
-  void git(const std::vector<std::string>& args) {
-    std::filesystem::create_directories(repo());
-    std::vector<std::string> argv{"-C", repo().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    source::test::run_git(argv);
   }
 
   Pipeline pipeline(bool wait) {
@@ -123,6 +116,7 @@ environments:
   }
 
   testing::TempDir dir;
+  std::optional<source::test::GitTestRepo> git_repo;  // at repo()
   testing::FakeClock clock;
   testing::FakeTarget target{clock};
   std::unique_ptr<store::SqliteStore> store;

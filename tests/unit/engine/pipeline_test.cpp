@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 
 #include "engine/env_lock.hpp"
 #include "spec/parse.hpp"
@@ -23,11 +24,11 @@ class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REQUIRE_TOOL("git", "git");
-    git({"init", "-q", "-b", "main"});
+    git_repo.emplace(dir / "repo");
     testing::write_text(repo() / "site" / "index.html", "v1\n");
     testing::write_text(repo() / "README.md", "notes\n");
     use_prod_gate("auto");
-    commit("first");
+    git_repo->commit("first");
     auto opened = store::SqliteStore::open(home() / "state.db");
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store = std::move(*opened);
@@ -50,17 +51,7 @@ environments:
     spec = std::make_unique<spec::Spec>(std::move(*loaded));
   }
 
-  void git(const std::vector<std::string>& args) {
-    std::filesystem::create_directories(repo());
-    std::vector<std::string> argv{"-C", repo().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    source::test::run_git(argv);
-  }
-
-  void commit(const std::string& message) {
-    git({"add", "-A"});
-    git({"commit", "-q", "-m", message});
-  }
+  void commit(const std::string& message) { git_repo->commit(message); }
 
   Pipeline pipeline() {
     return Pipeline{
@@ -114,6 +105,7 @@ environments:
   }
 
   testing::TempDir dir;
+  std::optional<source::test::GitTestRepo> git_repo;  // at repo()
   testing::FakeClock clock;
   testing::FakeTarget target{clock};
   std::unique_ptr<store::SqliteStore> store;
