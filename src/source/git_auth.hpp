@@ -16,7 +16,8 @@ struct git_cert;
 // else when it is set; otherwise the ssh-agent at SSH_AUTH_SOCK, then ~/.ssh/id_ed25519,
 // id_ecdsa and id_rsa. The server's host key must be listed in ZTP_GIT_KNOWN_HOSTS, else in
 // ~/.ssh/known_hosts or /etc/ssh/ssh_known_hosts (OpenSSH's format, hashed names included, with
-// [host]:port for other ports than 22): an unknown or changed key stops the fetch.
+// [host]:port for other ports than 22, though an entry for the bare name counts for any port): an
+// unknown or changed key stops the fetch.
 //
 // HTTPS: credentials in the URL (https://user:token@host/...) are used first; then
 // ZTP_GIT_TOKEN with ZTP_GIT_USERNAME (default: the URL's user, else x-access-token). The

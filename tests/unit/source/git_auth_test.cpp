@@ -3,6 +3,8 @@
 #include <git2.h>
 #include <git2/sys/credential.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 
 #include <optional>
@@ -154,6 +156,73 @@ TEST_F(GitAuthTest, HttpsWithoutATokenSaysHowToGiveOne) {
   git_credential* cred = nullptr;
   EXPECT_EQ(auth.next_credential(&cred, "octo", GIT_CREDENTIAL_USERPASS_PLAINTEXT), GIT_EAUTH);
   EXPECT_NE(auth.refusal().find("set ZTP_GIT_TOKEN"), std::string::npos) << auth.refusal();
+}
+
+// Two ed25519 host keys (public halves, as a known_hosts line has them) and the SHA256
+// fingerprint ssh-keygen prints for the first.
+constexpr const char* k_host_key =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIIm3HCuXN78IcVYT4/Bndg4R6rHJ5+3uTneklKyWctyI";
+constexpr const char* k_other_key =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIDEENpSU3qyK4y2zn+3Z55olxH7fp27swdMZIeZN0zwb";
+constexpr const char* k_host_fingerprint = "SHA256:XJiVkEkZBbbTFaJhWJ1inngSmGkvgXTD/PQT1brv3M0";
+
+// What libgit2 hands the certificate callback for an SSH server presenting `key` (base64).
+struct HostKeyCert {
+  explicit HostKeyCert(const std::string& key) {
+    raw.resize(key.size());
+    int n = EVP_DecodeBlock(raw.data(), reinterpret_cast<const unsigned char*>(key.data()),
+                            static_cast<int>(key.size()));
+    raw.resize(static_cast<size_t>(n) - (key.ends_with("==") ? 2 : key.ends_with("=") ? 1 : 0));
+    cert.parent.cert_type = GIT_CERT_HOSTKEY_LIBSSH2;
+    cert.type = static_cast<git_cert_ssh_t>(GIT_CERT_SSH_RAW | GIT_CERT_SSH_SHA256);
+    cert.raw_type = GIT_CERT_SSH_RAW_TYPE_KEY_ED25519;
+    cert.hostkey = reinterpret_cast<const char*>(raw.data());
+    cert.hostkey_len = raw.size();
+    SHA256(raw.data(), raw.size(), cert.hash_sha256);
+  }
+  git_cert* get() { return reinterpret_cast<git_cert*>(&cert); }
+
+  std::vector<unsigned char> raw;
+  git_cert_hostkey cert{};
+};
+
+TEST_F(GitAuthTest, AHostKeyIsCheckedAgainstKnownHostsWithoutLibgit2) {
+  auto hosts = dir.path() / "known_hosts";
+  ztp::testing::ScopedEnv env{{k_env_known_hosts, hosts.string()}};
+  GitAuth auth("ssh://git@git.example.com:2222/app.git");
+  HostKeyCert presented(k_host_key);
+
+  ztp::testing::write_text(hosts,
+                           std::string("[git.example.com]:2222 ssh-ed25519 ") + k_host_key + "\n");
+  EXPECT_EQ(auth.check_host_key(presented.get(), "git.example.com"), 0) << auth.refusal();
+  EXPECT_TRUE(auth.refusal().empty());
+
+  // An entry for the bare host name counts for every port (libssh2's rule).
+  ztp::testing::write_text(hosts, std::string("git.example.com ssh-ed25519 ") + k_host_key + "\n");
+  EXPECT_EQ(auth.check_host_key(presented.get(), "git.example.com"), 0) << auth.refusal();
+
+  ztp::testing::write_text(hosts,
+                           std::string("other.example.com ssh-ed25519 ") + k_host_key + "\n");
+  EXPECT_EQ(auth.check_host_key(presented.get(), "git.example.com"), GIT_ECERTIFICATE);
+  EXPECT_NE(auth.refusal().find("[git.example.com]:2222 is not a known host"), std::string::npos)
+      << auth.refusal();
+  EXPECT_NE(auth.refusal().find(k_host_fingerprint), std::string::npos) << auth.refusal();
+  EXPECT_NE(auth.refusal().find("ssh-keyscan -p 2222 git.example.com"), std::string::npos)
+      << auth.refusal();
+
+  ztp::testing::write_text(hosts,
+                           std::string("[git.example.com]:2222 ssh-ed25519 ") + k_other_key + "\n");
+  EXPECT_EQ(auth.check_host_key(presented.get(), "git.example.com"), GIT_ECERTIFICATE);
+  EXPECT_NE(auth.refusal().find("is not the one known_hosts lists for it"), std::string::npos)
+      << auth.refusal();
+}
+
+TEST_F(GitAuthTest, AKnownHostsFileThatIsNotThereIsNamed) {
+  ztp::testing::ScopedEnv env{{k_env_known_hosts, (dir.path() / "nowhere").string()}};
+  GitAuth auth("git@github.com:octo/app.git");
+  HostKeyCert presented(k_host_key);
+  EXPECT_EQ(auth.check_host_key(presented.get(), "github.com"), GIT_ECERTIFICATE);
+  EXPECT_NE(auth.refusal().find("ZTP_GIT_KNOWN_HOSTS names"), std::string::npos) << auth.refusal();
 }
 
 }  // namespace
