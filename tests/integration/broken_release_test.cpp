@@ -390,6 +390,10 @@ TEST_F(BrokenReleaseTest, RollbackInsideKeepPreviousIsOneRouteChange) {
   });
   ASSERT_EQ(ztp({"deploy", "dev", "--dir", next.string()}).exit_code, 0);
   ASSERT_NE(http_get(port, "/").body.find(k_broken_marker), std::string::npos);
+  // The warm previous set is shown apart from the replicas that serve.
+  auto before = status();
+  EXPECT_EQ(before["healthy_replicas"], 2) << before.dump(2);
+  EXPECT_EQ(before["standby_replicas"], 2) << before.dump(2);
 
   auto load = start_load(2);
   auto r = ztp({"-o", "json", "rollback", "dev"});
