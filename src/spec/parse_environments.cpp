@@ -370,6 +370,9 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
       m.listen_address = read_listen(r, *listen, env.listen);
     }
     f.read("replicas", env.replicas, 1, INT_MAX);
+    if (auto replicas = f.get("replicas")) {
+      m.replicas = replicas->pos;
+    }
     if (auto gate = f.get("gate")) {
       if (auto g = r.choice(*gate, "gate", {"auto", "approval"})) {
         env.gate = *g == "approval" ? Gate::approval : Gate::automatic;
@@ -467,6 +470,7 @@ void check_environments(Reader& r, const Spec& spec, const std::vector<Environme
       }
     }
   }
+  check_port_capacity(r, spec, marks);
 }
 
 }  // namespace detail

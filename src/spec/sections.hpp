@@ -15,6 +15,7 @@ struct EnvironmentMarks {
   Position name;
   Position listen;
   Position preview_listen;
+  std::optional<Position> replicas;  // when written
   std::optional<ListenAddress> listen_address;
   std::optional<ListenAddress> preview_address;
   std::vector<Position> verify;  // one per entry of `verify`
@@ -31,7 +32,12 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
                         std::vector<EnvironmentMarks>& marks);
 
 // Rules across environments and sections: unique names and listen addresses, known suites
-// in `verify`, front doors outside the replica port range.
+// in `verify`, front doors outside the replica port range, and a port range that holds every
+// local environment's replicas at their peak (check_port_capacity).
 void check_environments(Reader& r, const Spec& spec, const std::vector<EnvironmentMarks>& marks);
+
+// Reports, at the `replicas` of the environment that needs most, when service.port_range holds
+// fewer ports than the local environments' peak_replicas added up.
+void check_port_capacity(Reader& r, const Spec& spec, const std::vector<EnvironmentMarks>& marks);
 
 }  // namespace ztp::spec::detail

@@ -122,6 +122,35 @@ TEST(SpecRulesTest, ListenPortsStayOutOfTheReplicaPortRange) {
               ElementsAre("6:13: listen port 8081 is inside service.port_range 8000-8999"));
 }
 
+TEST(SpecRulesTest, ReplicasMustFitThePortRangeAtTheirPeak) {
+  auto out = parse_corpus("replicas_beyond_port_range.yaml");
+  EXPECT_FALSE(out.spec);
+  EXPECT_THAT(
+      located(out),
+      ElementsAre("7:15: environments.prod.replicas: 1000000 replicas need 2000000 ports at "
+                  "peak but port_range 18000-18799 holds 800; raise the range or lower "
+                  "replicas"));
+  EXPECT_EQ(hint_of(out),
+            "rolling runs 2 × replicas at peak: a rollback restarts the old replicas beside the "
+            "new ones");
+}
+
+TEST(SpecRulesTest, EnvironmentsSharingThePortRangeAddUp) {
+  // dev 2 × 100 + qa 3 × 100 (blue-green with a warm previous set) + prod 2 × 151 = 802.
+  auto out = parse_corpus("shared_port_range_overflow.yaml");
+  EXPECT_FALSE(out.spec);
+  EXPECT_THAT(located(out),
+              ElementsAre("15:15: environments.prod.replicas: 151 replicas need 302 ports at peak "
+                          "(802 with dev 200, qa 300, which share the range) but port_range "
+                          "18000-18799 holds 800; raise the range or lower replicas"));
+  EXPECT_EQ(hint_of(out),
+            "canary runs 2 × replicas at peak: the canary at full size beside the stable set");
+  // One replica fewer in prod fills the range exactly.
+  auto full = parse_corpus("valid_port_range_full.yaml");
+  EXPECT_TRUE(full.spec);
+  EXPECT_TRUE(full.diagnostics.empty());
+}
+
 TEST(SpecRulesTest, ListenAddressesNeedAHostAndAValidPort) {
   EXPECT_THAT(located(parse_corpus("bad_listen_port.yaml")),
               ElementsAre("4:13: bad listen address `127.0.0.1:70000`: port `70000` is not a "
