@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "artifact/file_source.hpp"
+#include "artifact/release_root.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -22,9 +24,6 @@ namespace stdfs = std::filesystem;
 
 struct ReadFree {
   void operator()(archive* a) const { archive_read_free(a); }
-};
-struct WriteFree {
-  void operator()(archive* a) const { archive_write_free(a); }
 };
 
 constexpr std::string_view k_whiteout = ".wh.";
@@ -66,10 +65,9 @@ class TempDirGuard {
 };
 
 struct Context {
-  std::string image;  // manifest digest, for messages
-  std::string layer;  // layer digest
-  stdfs::path tmp;    // where the layers go
-  archive* disk = nullptr;
+  std::string image;            // manifest digest, for messages
+  std::string layer;            // layer digest
+  ReleaseRoot* root = nullptr;  // where the layers go
 };
 
 Error refused(const Context& c, std::string_view entry, std::string_view why) {
@@ -100,25 +98,100 @@ Result<std::string> checked_path(const Context& c, std::string_view raw) {
   return normalized;
 }
 
-Result<void> apply_whiteout(const Context& c, const std::string& path) {
-  stdfs::path rel(path);
-  std::string name = rel.filename().string();
-  stdfs::path parent = c.tmp / rel.parent_path();
-  std::error_code ec;
+Result<void> apply_whiteout(Context& c, const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash);
+  std::string name = path.substr(slash == std::string::npos ? 0 : slash + 1);
   if (name == k_opaque) {
-    if (stdfs::is_directory(parent, ec)) {
-      for (const auto& child : stdfs::directory_iterator(parent, ec)) {
-        stdfs::remove_all(child.path(), ec);
-      }
-    }
-    return {};
+    return c.root->clear_dir(dir);
   }
   std::string target = name.substr(k_whiteout.size());
   if (target.empty() || target == "." || target == "..") {
-    return refused(c, path, "a whiteout with no valid name");
+    return make_error(Errc::refused, "a whiteout with no valid name");
   }
-  stdfs::remove_all(parent / target, ec);
+  return c.root->remove(dir.empty() ? target : dir + "/" + target);
+}
+
+// Writes the data of the current entry of `in` into `fd` at the offsets the archive gives
+// (holes of a sparse entry stay holes), then sets its size, mode and times.
+Result<void> write_file_data(Context& c, archive* in, archive_entry* entry, int fd,
+                             std::string_view raw) {
+  const void* buf = nullptr;
+  size_t size = 0;
+  la_int64_t offset = 0;
+  int r = ARCHIVE_OK;
+  while ((r = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK) {
+    const char* p = static_cast<const char*>(buf);
+    while (size > 0) {
+      ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        return make_error(Errc::internal, fmt::format("image {}: entry \"{}\": cannot write: {}",
+                                                      c.image, raw, std::strerror(errno)));
+      }
+      p += n;
+      size -= static_cast<size_t>(n);
+      offset += n;
+    }
+  }
+  if (r != ARCHIVE_EOF) {
+    return make_error(Errc::invalid, fmt::format("image {}: layer {} entry \"{}\" is damaged: {}",
+                                                 c.image, c.layer, raw, archive_error_string(in)));
+  }
+  timespec times[2] = {};
+  times[1].tv_sec = archive_entry_mtime(entry);
+  times[1].tv_nsec = archive_entry_mtime_nsec(entry);
+  times[0] = times[1];
+  if (::ftruncate(fd, static_cast<off_t>(archive_entry_size(entry))) != 0 ||
+      ::fchmod(fd, archive_entry_perm(entry) & 0777) != 0 || ::futimens(fd, times) != 0) {
+    return make_error(Errc::internal, fmt::format("image {}: entry \"{}\": cannot finish: {}",
+                                                  c.image, raw, std::strerror(errno)));
+  }
   return {};
+}
+
+// Applies one entry (its checked path is `path`) to the release root.
+Result<void> apply_entry(Context& c, archive* in, archive_entry* entry, const std::string& path,
+                         std::string_view raw) {
+  std::string base = stdfs::path(path).filename().string();
+  if (base.rfind(k_whiteout, 0) == 0) {
+    return apply_whiteout(c, path);
+  }
+  const char* hardlink = archive_entry_hardlink(entry);
+  if (hardlink != nullptr) {
+    auto target = checked_path(c, hardlink);
+    if (!target.ok() || target->empty()) {
+      return make_error(Errc::refused,
+                        fmt::format("the hard link to \"{}\" leaves the image", hardlink));
+    }
+    return c.root->make_hardlink(path, target.value());
+  }
+  switch (archive_entry_filetype(entry)) {
+    case AE_IFDIR:
+      return c.root->make_dir(path, archive_entry_perm(entry), archive_entry_mtime(entry));
+    case AE_IFLNK: {
+      const char* target = archive_entry_symlink(entry);
+      if (target == nullptr || link_escapes(path, target)) {
+        return make_error(Errc::refused,
+                          fmt::format("the symlink to \"{}\" points outside the release directory",
+                                      target != nullptr ? target : ""));
+      }
+      return c.root->make_symlink(path, target, archive_entry_mtime(entry));
+    }
+    case AE_IFREG: {
+      auto fd = c.root->create_file(path);
+      if (!fd.ok()) {
+        return fd.take_error();
+      }
+      return write_file_data(c, in, entry, fd->get(), raw);
+    }
+    default:
+      log::debug("skipping a device, fifo or socket entry of an image",
+                 {{"image", c.image}, {"entry", std::string(raw)}});
+      return {};
+  }
 }
 
 Result<void> extract_layer(Context& c, std::string_view blob) {
@@ -148,87 +221,17 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
     if (path->empty()) {
       continue;  // the root directory itself
     }
-    std::string base = stdfs::path(path.value()).filename().string();
-    if (base.rfind(k_whiteout, 0) == 0) {
-      ZTP_TRY(apply_whiteout(c, path.value()));
-      continue;
-    }
-    auto type = archive_entry_filetype(entry);
-    const char* hardlink = archive_entry_hardlink(entry);
-    if (hardlink != nullptr) {
-      auto target = checked_path(c, hardlink);
-      if (!target.ok() || target->empty()) {
-        return refused(c, raw, fmt::format("the hard link to \"{}\" leaves the image", hardlink));
+    auto applied = apply_entry(c, in.get(), entry, path.value(), raw);
+    if (!applied.ok()) {
+      Error e = applied.take_error();
+      if (e.code == Errc::refused) {
+        return refused(c, raw, e.message);
       }
-      archive_entry_set_hardlink(entry, (c.tmp / target.value()).c_str());
-    } else if (type == AE_IFLNK) {
-      const char* target = archive_entry_symlink(entry);
-      if (target == nullptr || link_escapes(path.value(), target)) {
-        return refused(c, raw,
-                       fmt::format("the symlink to \"{}\" points outside the release directory",
-                                   target != nullptr ? target : ""));
+      if (e.message.rfind("image ", 0) != 0) {
+        e.message = fmt::format("image {}: layer {} entry \"{}\": cannot extract: {}", c.image,
+                                c.layer, raw, e.message);
       }
-    } else if (type != AE_IFREG && type != AE_IFDIR) {
-      log::debug("skipping a device, fifo or socket entry of an image",
-                 {{"image", c.image}, {"entry", raw}});
-      continue;
-    }
-    archive_entry_set_pathname(entry, (c.tmp / path.value()).c_str());
-    if (archive_write_header(c.disk, entry) < ARCHIVE_WARN) {
-      return make_error(Errc::internal,
-                        fmt::format("image {}: layer {} entry \"{}\": cannot extract: {}", c.image,
-                                    c.layer, raw, archive_error_string(c.disk)));
-    }
-    if (archive_entry_size(entry) > 0) {
-      const void* buf = nullptr;
-      size_t size = 0;
-      la_int64_t offset = 0;
-      while ((r = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
-        if (archive_write_data_block(c.disk, buf, size, offset) < ARCHIVE_WARN) {
-          return make_error(Errc::internal,
-                            fmt::format("image {}: entry \"{}\": cannot write: {}", c.image, raw,
-                                        archive_error_string(c.disk)));
-        }
-      }
-      if (r != ARCHIVE_EOF) {
-        return make_error(Errc::invalid,
-                          fmt::format("image {}: layer {} entry \"{}\" is damaged: {}", c.image,
-                                      c.layer, raw, archive_error_string(in.get())));
-      }
-    }
-    if (archive_write_finish_entry(c.disk) < ARCHIVE_WARN) {
-      return make_error(Errc::internal, fmt::format("image {}: entry \"{}\": cannot finish: {}",
-                                                    c.image, raw, archive_error_string(c.disk)));
-    }
-  }
-  return {};
-}
-
-// Symlinks checked one by one can still escape through each other ("a -> ." then "b -> a/..");
-// resolving every link on disk catches what the lexical check cannot.
-Result<void> check_links_on_disk(const Context& c) {
-  std::error_code ec;
-  auto root = stdfs::canonical(c.tmp, ec);
-  if (ec) {
-    return make_error(Errc::internal,
-                      fmt::format("{}: cannot resolve: {}", c.tmp.string(), ec.message()));
-  }
-  std::string prefix = root.string() + "/";
-  for (auto it = stdfs::recursive_directory_iterator(root, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_symlink(ec)) {
-      continue;
-    }
-    auto resolved = stdfs::weakly_canonical(it->path(), ec);
-    if (ec) {
-      // A loop of links: it cannot be followed anywhere, outside included.
-      ec.clear();
-      continue;
-    }
-    std::string r = resolved.string();
-    if (r != root.string() && r.rfind(prefix, 0) != 0) {
-      return refused(c, stdfs::relative(it->path(), root).string(),
-                     "the symlink resolves outside the release directory through other links");
+      return e;
     }
   }
   return {};
@@ -262,7 +265,7 @@ Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifes
   }
   stdfs::path parent = dest.parent_path().empty() ? stdfs::path(".") : dest.parent_path();
   ZTP_TRY(fs::ensure_dir(parent));
-  // A parent without symlinks in its path, so that libarchive's symlink guard holds.
+  // A parent without symlinks in its path: the rename below names it by path.
   parent = stdfs::canonical(parent, ec);
   if (ec) {
     return make_error(Errc::internal, fmt::format("{}: cannot resolve: {}",
@@ -276,11 +279,11 @@ Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifes
   TempDirGuard guard{stdfs::path(tmpl)};
   ::chmod(tmpl.c_str(), 0755);
 
-  std::unique_ptr<archive, WriteFree> disk(archive_write_disk_new());
-  archive_write_disk_set_options(
-      disk.get(), ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_UNLINK |
-                      ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-  Context c{manifest.digest, "", stdfs::path(tmpl), disk.get()};
+  auto root = ReleaseRoot::open(tmpl);
+  if (!root.ok()) {
+    return root.take_error();
+  }
+  Context c{manifest.digest, "", &root.value()};
   for (const auto& l : m->layers) {
     c.layer = l.digest;
     auto blob = store.read_blob(l.digest);
@@ -289,13 +292,18 @@ Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifes
     }
     ZTP_TRY(extract_layer(c, blob.value()));
   }
-  // Closing applies the deferred directory modes and times.
-  if (archive_write_close(disk.get()) != ARCHIVE_OK) {
-    return make_error(Errc::internal,
-                      fmt::format("image {}: cannot finish unpacking: {}", manifest.digest,
-                                  archive_error_string(disk.get())));
+  auto links = root->check_links();
+  if (!links.ok()) {
+    Error e = links.take_error();
+    e.message = fmt::format("image {}: {}; the image is refused", manifest.digest, e.message);
+    return e;
   }
-  ZTP_TRY(check_links_on_disk(c));
+  auto finished = root->finish();
+  if (!finished.ok()) {
+    Error e = finished.take_error();
+    e.message = fmt::format("image {}: cannot finish unpacking: {}", manifest.digest, e.message);
+    return e;
+  }
   if (::rename(tmpl.c_str(), (parent / dest.filename()).c_str()) != 0) {
     int err = errno;
     if ((err == EEXIST || err == ENOTEMPTY) && stdfs::is_directory(dest, ec)) {

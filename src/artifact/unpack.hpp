@@ -8,12 +8,15 @@
 
 namespace ztp::artifact {
 
-// Unpacks the layers of `manifest` (bottom first, honouring whiteouts) into `dest`, a release
-// directory keyed by the image digest. Every blob is verified against its digest. The image is
-// refused (Errc::refused, naming the layer and the entry) when an entry has an absolute path or
-// a ".." component, or a symlink or hard link points outside `dest`. The layers are extracted
-// into a temporary sibling and renamed into place, so a failure leaves nothing behind. An
-// existing `dest` is complete by construction and left as it is.
+// Unpacks the layers of `manifest` (bottom first, honouring whiteouts and opaque whiteouts) into
+// `dest`, a release directory keyed by the image digest. Every blob is verified against its
+// digest. Every path of every entry (whiteouts and hard link targets included) is resolved by
+// the kernel inside the release directory (ReleaseRoot) before anything is touched, so nothing
+// outside it is ever created, written or removed. The image is refused (Errc::refused, naming
+// the layer and the entry) when an entry has an absolute path or a ".." component, a path that
+// leads outside through symlinks, or a symlink or hard link that points outside `dest`. The
+// layers are extracted into a temporary sibling and renamed into place, so a failure leaves
+// nothing behind. An existing `dest` is complete by construction and left as it is.
 Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifest,
                           const std::filesystem::path& dest);
 

@@ -1,7 +1,10 @@
 #include "artifact/unpack.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+
+#include <map>
 
 #include "artifact_helpers.hpp"
 #include "support/support.hpp"
@@ -15,6 +18,7 @@ using test::raw_file;
 using test::raw_hardlink;
 using test::raw_layer;
 using test::raw_symlink;
+using test::RawEntry;
 using test::store_image;
 
 // Everything in `dir` (names only), to check that a failed unpack leaves nothing behind.
@@ -27,16 +31,51 @@ std::vector<std::string> listing(const std::filesystem::path& dir) {
   return out;
 }
 
+// Every path under `dir` (links not followed, `skip` left out) with its type, mode and content
+// or link target: two equal snapshots mean nothing there was created, changed or removed.
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir,
+                                            const std::filesystem::path& skip) {
+  std::map<std::string, std::string> out;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir);
+       it != std::filesystem::recursive_directory_iterator(); ++it) {
+    if (it->path() == skip) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    struct stat st {};
+    EXPECT_EQ(::lstat(it->path().c_str(), &st), 0) << it->path();
+    std::string what = fmt::format("mode {:o} ", st.st_mode);
+    if (S_ISLNK(st.st_mode)) {
+      what += "-> " + std::filesystem::read_symlink(it->path()).string();
+    } else if (S_ISREG(st.st_mode)) {
+      what += fs::read_file(it->path()).value_or("?");
+    }
+    out[std::filesystem::relative(it->path(), dir).string()] = what;
+  }
+  return out;
+}
+
+// A ZTP_HOME with its releases two levels below the test's directory, and files beside it and
+// above it that an escaping image would reach: `dir/victim`, `dir/home/victim`,
+// `dir/home/state/keep`.
 struct UnpackFixture : ::testing::Test {
   ztp::testing::TempDir dir;
   OciLayoutStore store = OciLayoutStore::open(dir / "oci").value();
-  std::filesystem::path releases = dir / "releases";
+  std::filesystem::path home = dir / "home";
+  std::filesystem::path releases = home / "releases";
 
-  void SetUp() override { ASSERT_TRUE(fs::ensure_dir(releases).ok()); }
+  void SetUp() override {
+    ASSERT_TRUE(fs::ensure_dir(releases).ok());
+    test::write_file(dir / "victim", "outside the home");
+    test::write_file(home / "victim", "inside the home, outside the release");
+    test::write_file(home / "state" / "keep", "state");
+  }
 
-  // Unpacking `layers` must be refused, name `entry`, and leave `releases` empty.
+  // Unpacking `layers` must be refused, name `entry`, leave `releases` empty and change
+  // nothing anywhere under the test's directory.
   void expect_refused(const std::vector<std::string>& layers, const std::string& entry) {
     auto manifest = store_image(store, layers);
+    auto before = snapshot(dir.path(), dir / "oci");
     auto dest = releases / "r";
     auto r = unpack_image(store, manifest, dest);
     ASSERT_FALSE(r.ok()) << entry;
@@ -45,8 +84,24 @@ struct UnpackFixture : ::testing::Test {
     EXPECT_NE(r.error().message.find("refused"), std::string::npos) << r.error().message;
     EXPECT_FALSE(std::filesystem::exists(dest));
     EXPECT_TRUE(listing(releases).empty()) << "a temporary directory was left behind";
+    EXPECT_EQ(snapshot(dir.path(), dir / "oci"), before) << "something outside the release changed";
+    EXPECT_EQ(*fs::read_file(dir / "victim"), "outside the home");
+    EXPECT_EQ(*fs::read_file(home / "victim"), "inside the home, outside the release");
   }
 };
+
+// Links that climb one directory each from the release being unpacked
+// (home/releases/.r.unpack-*): a is the release, b is releases/, c is home/, d is the test's
+// directory. Each target stays inside on its own.
+std::vector<RawEntry> climbing_links() {
+  return {raw_symlink("a", "."), raw_symlink("b", "a/.."), raw_symlink("c", "b/.."),
+          raw_symlink("d", "c/..")};
+}
+
+std::vector<RawEntry> with(std::vector<RawEntry> entries, std::vector<RawEntry> more) {
+  entries.insert(entries.end(), more.begin(), more.end());
+  return entries;
+}
 
 TEST_F(UnpackFixture, UnpacksFilesModesAndLinks) {
   auto layer = build_layer({{"site/index.html", EntryKind::file, 0644, "<h1>hi</h1>", ""},
@@ -116,6 +171,107 @@ TEST_F(UnpackFixture, RefusesSymlinksThatEscapeTogether) {
 
 TEST_F(UnpackFixture, RefusesAHardLinkLeavingTheRelease) {
   expect_refused({raw_layer({raw_hardlink("h", "../../etc/passwd")})}, "h");
+}
+
+TEST_F(UnpackFixture, RefusesAWhiteoutThroughAChainOfSymlinks) {
+  // d is the directory holding home/: the whiteout would delete dir/victim.
+  expect_refused({raw_layer(with(climbing_links(), {raw_file("d/.wh.victim", "")}))},
+                 "d/.wh.victim");
+  // The same whiteout in a later layer, below the links of an earlier one.
+  expect_refused({raw_layer(climbing_links()), raw_layer({raw_file("c/.wh.victim", "")})},
+                 "c/.wh.victim");
+}
+
+TEST_F(UnpackFixture, RefusesAnOpaqueWhiteoutThroughSymlinks) {
+  // c is home/: an opaque whiteout there would empty the whole ZTP_HOME.
+  expect_refused({raw_layer(with(climbing_links(), {raw_file("c/.wh..wh..opq", "")}))},
+                 "c/.wh..wh..opq");
+}
+
+TEST_F(UnpackFixture, RefusesAFileWrittenThroughAnEscapingParent) {
+  expect_refused({raw_layer(with(climbing_links(), {raw_file("c/victim", "overwritten")}))},
+                 "c/victim");
+  expect_refused({raw_layer(with(climbing_links(), {raw_file("c/planted", "new")}))}, "c/planted");
+  expect_refused({raw_layer(with(climbing_links(), {raw_file("c/state/new/deep", "new")}))},
+                 "c/state/new/deep");
+  expect_refused({raw_layer(with(climbing_links(), {raw_dir("c/newdir/")}))}, "c/newdir");
+  expect_refused({raw_layer(with(climbing_links(), {raw_symlink("c/ln", "victim")}))}, "c/ln");
+}
+
+TEST_F(UnpackFixture, RefusesAHardLinkThroughAnEscapingPath) {
+  // To a file outside, and from inside to a name outside.
+  expect_refused({raw_layer(with(climbing_links(), {raw_hardlink("h", "c/victim")}))}, "h");
+  expect_refused(
+      {raw_layer(with(climbing_links(), {raw_file("inside", "x"), raw_hardlink("c/h", "inside")}))},
+      "c/h");
+}
+
+TEST_F(UnpackFixture, RefusesAnAbsoluteSymlinkAndWhatWouldGoThroughIt) {
+  std::string outside = (dir / "state-outside").string();
+  ASSERT_TRUE(fs::ensure_dir(outside).ok());
+  expect_refused({raw_layer({raw_symlink("abs", outside), raw_file("abs/planted", "evil")})},
+                 "abs");
+  EXPECT_TRUE(std::filesystem::is_empty(outside));
+}
+
+TEST_F(UnpackFixture, FollowsSymlinksThatStayInside) {
+  // A usr-merged base: lib and bin are links into usr/, and later layers write through them.
+  std::string base = raw_layer({raw_dir("usr/"), raw_dir("usr/lib/"), raw_dir("usr/bin/"),
+                                raw_file("usr/lib/old.so", "old"), raw_file("usr/bin/tool", "t"),
+                                raw_symlink("lib", "usr/lib"), raw_symlink("bin", "usr/bin"),
+                                raw_dir("usr/share/"), raw_symlink("usr/share/up", "../lib")});
+  std::string app =
+      raw_layer({raw_file("lib/libapp.so", "app"), raw_dir("lib/app/"),
+                 raw_file("lib/app/conf", "c"), raw_file("lib/.wh.old.so", ""),
+                 raw_hardlink("lib/libapp.so.1", "lib/libapp.so"), raw_file("bin/.wh..wh..opq", ""),
+                 raw_file("bin/new", "n"), raw_file("usr/share/up/via-dotdot", "v")});
+  auto manifest = store_image(store, {base, app});
+  auto before = snapshot(dir.path(), dir / "oci");
+  auto dest = releases / "rel";
+  auto r = unpack_image(store, manifest, dest);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(std::filesystem::is_symlink(dest / "lib"));
+  EXPECT_TRUE(std::filesystem::is_symlink(dest / "bin"));
+  EXPECT_EQ(*fs::read_file(dest / "usr/lib/libapp.so"), "app");
+  EXPECT_EQ(*fs::read_file(dest / "usr/lib/app/conf"), "c");
+  EXPECT_EQ(*fs::read_file(dest / "usr/lib/libapp.so.1"), "app");
+  EXPECT_EQ(*fs::read_file(dest / "usr/lib/via-dotdot"), "v");
+  EXPECT_FALSE(std::filesystem::exists(dest / "usr/lib/old.so"));
+  EXPECT_FALSE(std::filesystem::exists(dest / "usr/bin/tool"));
+  EXPECT_EQ(*fs::read_file(dest / "usr/bin/new"), "n");
+  auto after = snapshot(dir.path(), dir / "oci");
+  for (auto it = after.begin(); it != after.end();) {
+    it = it->first.rfind("home/releases/rel", 0) == 0 ? after.erase(it) : std::next(it);
+  }
+  EXPECT_EQ(after, before) << "something outside the release changed";
+}
+
+TEST_F(UnpackFixture, FillsReadOnlyDirectoriesAndKeepsTheirModes) {
+  RawEntry ro = raw_dir("ro/");
+  ro.mode = 0555;
+  std::string lower = raw_layer({ro, raw_file("ro/a", "a"), raw_file("ro/gone", "g")});
+  std::string upper = raw_layer({raw_file("ro/b", "b"), raw_file("ro/.wh.gone", "")});
+  auto manifest = store_image(store, {lower, upper});
+  auto dest = releases / "rel";
+  auto r = unpack_image(store, manifest, dest);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*fs::read_file(dest / "ro/a"), "a");
+  EXPECT_EQ(*fs::read_file(dest / "ro/b"), "b");
+  EXPECT_FALSE(std::filesystem::exists(dest / "ro/gone"));
+  struct stat st {};
+  ASSERT_EQ(::stat((dest / "ro").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0555u);
+}
+
+TEST_F(UnpackFixture, ALaterLayerReplacesAFileWithADirectoryAndBack) {
+  std::string lower = raw_layer({raw_file("x", "file"), raw_dir("y/"), raw_file("y/in", "i")});
+  std::string upper = raw_layer({raw_dir("x/"), raw_file("x/in", "now a dir"), raw_file("y", "f")});
+  auto manifest = store_image(store, {lower, upper});
+  auto dest = releases / "rel";
+  auto r = unpack_image(store, manifest, dest);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*fs::read_file(dest / "x/in"), "now a dir");
+  EXPECT_EQ(*fs::read_file(dest / "y"), "f");
 }
 
 TEST_F(UnpackFixture, RefusesAnEscapeInALaterLayerAndKeepsNothing) {
