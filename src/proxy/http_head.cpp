@@ -1,5 +1,6 @@
 #include "proxy/http_head.hpp"
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
@@ -94,13 +95,14 @@ void new_request_id(std::string& out) {
 
 // --- RequestHead
 
-void RequestHead::reset(std::string_view client) {
+void RequestHead::reset(std::string_view client, std::string_view authority) {
   m_parser.emplace(*this);
   m_parser->header_limit(k_header_limit);
   m_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
   m_head.clear();
   m_forwarded_for.clear();
   m_client = client;
+  m_authority = authority;
   m_method = http::verb::unknown;
   m_method_len = 0;
   m_target_len = 0;
@@ -108,13 +110,71 @@ void RequestHead::reset(std::string_view client) {
   m_has_forwarded_for = false;
   m_has_request_id = false;
   m_expect_continue = false;
+  m_host_fields = 0;
+  m_has_content_length = false;
+  m_has_transfer_encoding = false;
+  m_chunked_last = false;
+  m_coding_refusal = 0;
+  m_refusal = 0;
 }
 
 size_t RequestHead::put(asio::const_buffer in, beast::error_code& ec) {
   if (m_parser->is_header_done()) {
     m_parser->eager(true);
   }
-  return m_parser->put(in, ec);
+  size_t n = m_parser->put(in, ec);
+  if (ec && ec != http::error::need_more && m_refusal == 0) {
+    m_refusal = 400;
+  }
+  return n;
+}
+
+void RequestHead::transfer_codings(std::string_view value) {
+  m_has_transfer_encoding = true;
+  size_t at = 0;
+  while (at <= value.size()) {
+    size_t end = std::min(value.find(',', at), value.size());
+    std::string_view coding = value.substr(at, end - at);
+    at = end + 1;
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+      coding.remove_prefix(1);
+    }
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+      coding.remove_suffix(1);
+    }
+    if (coding.empty()) {
+      continue;  // an empty list element
+    }
+    if (m_chunked_last) {
+      m_coding_refusal = 400;  // chunked is not the last coding: the length is unknowable
+    }
+    m_chunked_last = beast::iequals(beast::string_view(coding.data(), coding.size()), "chunked");
+    if (!m_chunked_last && m_coding_refusal == 0) {
+      m_coding_refusal = 501;
+    }
+  }
+}
+
+int RequestHead::judge_head() const {
+  if (m_method == http::verb::connect) {
+    return 405;  // the front door is no tunnel
+  }
+  if (m_host_fields > 1 || (m_host_fields == 0 && m_version >= 11)) {
+    return 400;
+  }
+  if (m_has_transfer_encoding) {
+    // HTTP/1.0 has no transfer codings; an empty list or one with Content-Length is ambiguous.
+    if (m_version < 11 || m_coding_refusal == 400 || m_has_content_length) {
+      return 400;
+    }
+    if (m_coding_refusal != 0) {
+      return m_coding_refusal;
+    }
+    if (!m_chunked_last) {
+      return 400;
+    }
+  }
+  return 0;
 }
 
 void RequestHead::Parser::on_request_impl(http::verb method, beast::string_view method_str,
@@ -136,6 +196,19 @@ void RequestHead::Parser::on_field_impl(field name, beast::string_view name_stri
   RequestHead& o = m_owner;
   if (hop_by_hop(name)) {
     return;
+  }
+  switch (name) {
+    case field::host:
+      ++o.m_host_fields;
+      break;
+    case field::content_length:
+      o.m_has_content_length = true;
+      break;
+    case field::transfer_encoding:
+      o.transfer_codings(sv(value));
+      break;
+    default:
+      break;
   }
   if (name == field::expect && beast::iequals(value, "100-continue")) {
     o.m_expect_continue = true;  // answered by the proxy itself
@@ -168,8 +241,17 @@ void RequestHead::Parser::on_field_impl(field name, beast::string_view name_stri
   append_field(o.m_head, sv(name_string), sv(value));
 }
 
-void RequestHead::Parser::on_header_impl(beast::error_code&) {
+void RequestHead::Parser::on_header_impl(beast::error_code& ec) {
   RequestHead& o = m_owner;
+  o.m_refusal = o.judge_head();
+  if (o.m_refusal != 0) {
+    ec = http::error::bad_value;
+    return;
+  }
+  if (o.m_host_fields == 0 && !o.m_authority.empty()) {
+    // HTTP/1.0 without Host goes upstream as HTTP/1.1, which requires one.
+    append_field(o.m_head, "Host"sv, o.m_authority);
+  }
   o.m_head += "X-Forwarded-For: "sv;
   if (o.m_has_forwarded_for) {
     o.m_head += o.m_forwarded_for;

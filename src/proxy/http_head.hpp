@@ -18,19 +18,26 @@ void new_request_id(std::string& out);
 // Reads one client request with Beast's parser and writes, while parsing, the head the proxy
 // sends upstream: the request line as HTTP/1.1; every field but the hop-by-hop ones
 // (Connection, Keep-Alive, Proxy-Connection, TE, Upgrade), X-Forwarded-Proto and
-// Expect: 100-continue; then X-Forwarded-For (the client's list, the peer appended),
-// X-Forwarded-Proto: http and X-Request-Id (the client's, or a new one). The body is not
-// decoded: the bytes put() consumes after the head go upstream as received, so a
-// Content-Length or chunked body keeps its framing. One per connection, reset() per request:
-// its strings keep their capacity, so a request allocates nothing.
+// Expect: 100-continue; then Host for an HTTP/1.0 request that sent none, X-Forwarded-For (the
+// client's list, the peer appended), X-Forwarded-Proto: http and X-Request-Id (the client's,
+// or a new one). The body is not decoded: the bytes put() consumes after the head go upstream
+// as received, so a Content-Length or chunked body keeps its framing. A head whose framing or
+// Host could be read otherwise by the backend is refused (refusal()). One per connection,
+// reset() per request: its strings keep their capacity, so a request allocates nothing.
 class RequestHead {
  public:
-  // Begins the next request of a connection from the peer address `client`.
-  void reset(std::string_view client);
+  // Begins the next request of a connection from the peer address `client`; `authority` (the
+  // listener's host:port) becomes the Host of an HTTP/1.0 request that sent none.
+  void reset(std::string_view client, std::string_view authority = {});
   // Parses `in`; returns the bytes consumed (the head once complete, then body bytes).
   // need_more: the head is incomplete, put it again with more bytes appended. Any other error:
-  // the request is malformed. Not to be called once done().
+  // the request is refused, with the status refusal() gives. Not to be called once done().
   size_t put(boost::asio::const_buffer in, boost::beast::error_code& ec);
+  // After put() failed: the status to answer before closing the connection. 400 for a
+  // malformed head, a Transfer-Encoding whose last coding is not chunked (or any in HTTP/1.0),
+  // one with Content-Length, an HTTP/1.1 request without Host, two Host fields; 501 for a
+  // transfer coding other than chunked; 405 for CONNECT (RFC 9112 sections 3.2, 6.1, 6.3).
+  int refusal() const { return m_refusal; }
 
   bool header_done() const { return m_parser->is_header_done(); }
   // The head and the whole body were consumed.
@@ -80,11 +87,17 @@ class RequestHead {
     RequestHead& m_owner;
   };
 
+  // Notes the codings of one Transfer-Encoding field.
+  void transfer_codings(std::string_view value);
+  // 0 when the complete head may be forwarded, else the status to refuse it with.
+  int judge_head() const;
+
   std::optional<Parser> m_parser;
   std::string m_head;
   std::string m_request_id;
   std::string m_forwarded_for;  // the client's X-Forwarded-For fields, joined
   std::string_view m_client;
+  std::string_view m_authority;
   boost::beast::http::verb m_method = boost::beast::http::verb::unknown;
   size_t m_method_len = 0;
   size_t m_target_len = 0;
@@ -92,6 +105,12 @@ class RequestHead {
   bool m_has_forwarded_for = false;
   bool m_has_request_id = false;
   bool m_expect_continue = false;
+  unsigned m_host_fields = 0;
+  bool m_has_content_length = false;
+  bool m_has_transfer_encoding = false;
+  bool m_chunked_last = false;  // the last transfer coding so far is chunked
+  int m_coding_refusal = 0;     // 400 or 501 for the transfer codings seen so far
+  int m_refusal = 0;
 };
 
 // How a response body goes to the client.

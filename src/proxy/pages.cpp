@@ -8,7 +8,11 @@ namespace {
 std::string_view explanation(int status) {
   switch (status) {
     case 400:
-      return "The request could not be parsed.";
+      return "The request could not be parsed, or its framing or Host is ambiguous.";
+    case 405:
+      return "This method is not served here.";
+    case 501:
+      return "The request uses a transfer coding other than chunked.";
     case 502:
       return "The application could not be reached.";
     case 503:
@@ -26,6 +30,10 @@ std::string_view reason(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 405:
+      return "Method Not Allowed";
+    case 501:
+      return "Not Implemented";
     case 502:
       return "Bad Gateway";
     case 503:

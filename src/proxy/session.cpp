@@ -29,6 +29,10 @@ constexpr size_t k_body_read = 16384;
 constexpr size_t k_upstream_read = 16384;
 // Above this, a worker writes its access-log buffer at once instead of waiting for the timer.
 constexpr size_t k_log_flush_bytes = 256 * 1024;
+// After refusing a request: how long, and how many bytes, the client's rest is read and
+// dropped before the connection closes.
+constexpr auto k_linger_timeout = std::chrono::seconds(5);
+constexpr size_t k_linger_bytes = 1024 * 1024;
 constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool idempotent(http::verb v) {
@@ -75,6 +79,13 @@ Session::Session(Worker& worker, std::shared_ptr<WorkerEnv> env, asio::ip::tcp::
   auto remote = m_socket.remote_endpoint(ec);
   if (!ec) {
     m_client = remote.address().to_string();
+  }
+  auto local = m_socket.local_endpoint(ec);
+  if (!ec) {
+    m_authority = local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                          : local.address().to_string();
+    m_authority += ':';
+    m_authority += std::to_string(local.port());
   }
   m_socket.non_blocking(true, ec);
   m_worker.add_session(this);
@@ -149,7 +160,7 @@ asio::awaitable<void> Session::send_rest(asio::ip::tcp::socket& socket, Waiting 
 asio::awaitable<void> Session::loop() {
   beast::error_code ec;
   while (true) {
-    m_req.reset(m_client);
+    m_req.reset(m_client, m_authority);
     m_idle = true;
     m_waiting = Waiting::client;
     m_deadline = m_idle_since + k_idle_timeout;
@@ -177,13 +188,7 @@ asio::awaitable<void> Session::loop() {
     m_idle = false;
     if (parse_error) {
       if (m_socket.is_open()) {
-        std::string id;
-        new_request_id(id);
-        std::string page = error_response(400, id, false);
-        m_iov.assign(1, asio::buffer(page));
-        if (!send_now(m_socket, ec)) {
-          co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
-        }
+        co_await refuse(m_req.refusal());
       }
       break;
     }
@@ -193,6 +198,34 @@ asio::awaitable<void> Session::loop() {
   }
   m_socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   m_socket.close(ec);
+}
+
+asio::awaitable<void> Session::refuse(int status) {
+  beast::error_code ec;
+  std::string id;
+  new_request_id(id);
+  std::string page = error_response(status, id, false);
+  m_iov.assign(1, asio::buffer(page));
+  if (!send_now(m_socket, ec)) {
+    co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
+  }
+  if (ec) {
+    co_return;
+  }
+  // What the client sends meanwhile (the rest of a body the proxy does not read) is read and
+  // dropped for a while: closing with unread bytes would reset the connection and could
+  // destroy the answer before the client reads it (nginx's lingering close).
+  m_socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  m_in.clear();
+  size_t dropped = 0;
+  arm(Waiting::client, k_linger_timeout);
+  while (!ec && dropped < k_linger_bytes) {
+    size_t n = co_await m_socket.async_read_some(m_in.prepare(k_body_read),
+                                                 redirect_error(use_awaitable, ec));
+    dropped += n;
+    m_in.clear();
+  }
+  done_waiting();
 }
 
 asio::awaitable<Session::Send> Session::send_body(Millis timeout) {

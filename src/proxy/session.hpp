@@ -19,7 +19,8 @@ namespace ztp::proxy {
 
 // One client connection of a worker: reads requests (keep-alive), forwards each to a backend
 // picked by the balancer, relays bodies both ways as they arrive, and answers 502/503/504
-// itself when no backend can serve. Never throws.
+// itself when no backend can serve; a request whose framing or Host it cannot trust is refused
+// (400, 405, 501) and the connection closed. Never throws.
 //
 // The request path costs one receive and one gathered send per side in the common case: heads
 // are rewritten while Beast parses them into buffers the connection reuses, a response's head
@@ -52,6 +53,9 @@ class Session {
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<bool> serve();
   boost::asio::awaitable<Send> send_body(Millis timeout);
+  // Answers `status` for a request the proxy will not forward, then reads and drops what the
+  // client still sends (bounded) so that closing does not reset the connection.
+  boost::asio::awaitable<void> refuse(int status);
   // Sends what the socket takes of m_iov now, without waiting, and drops it from m_iov. True
   // when nothing is left to send or on an error (in `ec`).
   bool send_now(boost::asio::ip::tcp::socket& socket, boost::beast::error_code& ec);
@@ -73,6 +77,7 @@ class Session {
   std::unique_ptr<Upstream> m_up;  // the backend connection of the current request
   std::vector<boost::asio::const_buffer> m_iov;
   std::string m_client;
+  std::string m_authority;  // the listener's host:port, as the client reached it
   Waiting m_waiting = Waiting::none;
   bool m_timed_out = false;
   bool m_idle = false;

@@ -1,6 +1,7 @@
 // The proxy end to end, with real loopback backends: routing, health, draining, error pages,
 // streaming, forwarded headers, persistence, and a takeover under load.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -182,34 +183,55 @@ class ScriptedBackend {
   testing::TcpTestServer m_server{[this](tcp::socket& s) { serve(s); }};
 };
 
-// Connects to `port`, sends `request`, and returns every byte received until the proxy
-// closes the connection (bounded by a 10 s receive timeout); `after_first` is sent once the
-// first bytes arrived.
-std::string raw_exchange(int port, const std::string& request,
-                         const std::string& after_first = {}) {
+// What the proxy answered on one connection, and how the connection ended.
+struct Exchange {
+  std::string bytes;
+  bool closed = false;  // the proxy closed it cleanly (end of stream, no reset, no timeout)
+  std::string error;
+};
+
+// Connects to `port`, sends `request` (a send error is not fatal: the answer may be there) and
+// reads until the connection ends, for at most 10 s; `after_first` is sent once the first
+// bytes arrived.
+Exchange exchange_until_close(int port, const std::string& request,
+                              const std::string& after_first = {}) {
+  Exchange out;
   asio::io_context ioc;
   tcp::socket socket(ioc);
   boost::system::error_code ec;
   socket.connect(
       tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
   if (ec) {
-    return "connect: " + ec.message();
+    out.error = "connect: " + ec.message();
+    return out;
   }
   timeval tv{10, 0};
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  asio::write(socket, asio::buffer(request), ec);
-  std::string out;
+  boost::system::error_code write_ec;
+  asio::write(socket, asio::buffer(request), write_ec);
   char buf[4096];
   bool sent_more = after_first.empty();
-  while (!ec) {
+  while (true) {
     size_t n = socket.read_some(asio::buffer(buf), ec);
-    out.append(buf, n);
+    out.bytes.append(buf, n);
+    if (ec) {
+      break;
+    }
     if (!sent_more && n > 0) {
       sent_more = true;
-      asio::write(socket, asio::buffer(after_first), ec);
+      asio::write(socket, asio::buffer(after_first), write_ec);
     }
   }
+  out.closed = ec == asio::error::eof;
+  out.error = ec.message() + (write_ec ? " (sending: " + write_ec.message() + ")" : "");
   return out;
+}
+
+// The bytes of exchange_until_close(), or what failed to connect.
+std::string raw_exchange(int port, const std::string& request,
+                         const std::string& after_first = {}) {
+  Exchange ex = exchange_until_close(port, request, after_first);
+  return ex.error.rfind("connect: ", 0) == 0 ? ex.error : ex.bytes;
 }
 
 size_t count_of(const std::string& text, const std::string& what) {
@@ -375,6 +397,15 @@ struct ProxyFixture : ::testing::Test {
     }
   }
   void TearDown() override { stop_proxy(); }
+
+  // Starts the proxy with environment dev on a free `port`, all of it to `backend`, and waits
+  // until the backend is healthy.
+  void serve_dev(const TestBackend& backend, int& port) {
+    start_proxy();
+    port = testing::free_port();
+    put(make_routes("dev", port, {{"1", 100, {&backend}}}));
+    ASSERT_TRUE(testing::wait_until([&] { return all_healthy(*admin, "dev", 1); }));
+  }
 
   void put(const EnvRoutes& routes) {
     auto r = admin->put_env(routes);
@@ -726,6 +757,64 @@ TEST_F(ProxyFixture, ForwardsClientAndRequestIdHeaders) {
     ++n;
   }
   EXPECT_EQ(n, 2);
+}
+
+TEST_F(ProxyFixture, RefusesAmbiguousFramingHostAndConnectAndClosesWithoutForwarding) {
+  TestBackend a("a");
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(serve_dev(a, port));
+  // Each body is a request of its own: a proxy that misreads the framing forwards it too.
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string chunk = fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", smuggled.size(), smuggled);
+  struct Case {
+    std::string head;
+    std::string status;
+  };
+  const std::vector<Case> cases = {
+      {"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n", "400"},
+      {"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n", "501"},
+      {"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n", "501"},
+      {"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n", "400"},
+      {"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n", "400"},
+      {"POST /p HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", "400"},
+      {"GET /p HTTP/1.1\r\n", "400"},
+      {"GET /p HTTP/1.1\r\nHost: x\r\nHost: y\r\n", "400"},
+      {"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n", "405"},
+  };
+  for (const auto& c : cases) {
+    Exchange ex = exchange_until_close(port, c.head + "\r\n" + chunk + smuggled);
+    EXPECT_EQ(ex.bytes.substr(0, 13), "HTTP/1.1 " + c.status + " ") << c.head << ex.bytes;
+    EXPECT_EQ(count_of(ex.bytes, "HTTP/1.1 "), 1u) << c.head << ex.bytes;
+    EXPECT_NE(ex.bytes.find("Connection: close\r\n"), std::string::npos) << c.head << ex.bytes;
+    EXPECT_TRUE(ex.closed) << c.head << ex.error;
+  }
+  // Nothing reached the backend; a sound request still does.
+  EXPECT_EQ(a.requests(), 0);
+  EXPECT_EQ(testing::http_get(port, "/").body, "a");
+  EXPECT_EQ(a.requests(), 1);
+}
+
+TEST_F(ProxyFixture, ReadsTheRestOfARefusedRequestBeforeClosing) {
+  TestBackend a("a");
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(serve_dev(a, port));
+  // A body far larger than one read: closing with it unread would reset the connection.
+  Exchange ex =
+      exchange_until_close(port, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" +
+                                     std::string(512 * 1024, 'x'));
+  EXPECT_EQ(ex.bytes.substr(0, 13), "HTTP/1.1 501 ") << ex.bytes;
+  EXPECT_TRUE(ex.closed) << ex.error;
+  EXPECT_EQ(a.requests(), 0);
+}
+
+TEST_F(ProxyFixture, GivesAnHttp10RequestWithoutHostTheListenersAuthority) {
+  TestBackend a("a");
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(serve_dev(a, port));
+  Exchange ex = exchange_until_close(port, "GET /headers HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(ex.bytes.substr(0, 17), "HTTP/1.0 200 OK\r\n") << ex.bytes;
+  EXPECT_NE(ex.bytes.find("\nHost: 127.0.0.1:" + std::to_string(port) + "\n"), std::string::npos)
+      << ex.bytes;
 }
 
 TEST_F(ProxyFixture, RejectsMalformedRoutesWithAMessage) {

@@ -77,7 +77,8 @@ TEST(RequestHeadTest, JoinsRepeatedForwardedForFields) {
   req.reset("127.0.0.1");
   beast::error_code ec;
   put_all(req,
-          "GET / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nx-forwarded-for: 2.2.2.2, 3.3.3.3\r\n"
+          "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.1.1.1\r\nx-forwarded-for: 2.2.2.2, "
+          "3.3.3.3\r\n"
           "X-Forwarded-For:\r\n\r\n",
           ec);
   ASSERT_FALSE(ec);
@@ -89,7 +90,8 @@ TEST(RequestHeadTest, ReportsAndDropsExpectContinue) {
   RequestHead req;
   req.reset("127.0.0.1");
   beast::error_code ec;
-  std::string head = "POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+  std::string head =
+      "POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
   EXPECT_EQ(put_all(req, head, ec), head.size());
   ASSERT_FALSE(ec);
   EXPECT_TRUE(req.expects_continue());
@@ -116,9 +118,9 @@ TEST(RequestHeadTest, WaitsForAHeadSplitAcrossReads) {
 TEST(RequestHeadTest, ConsumesBodiesWithTheirFramingAndStopsAtTheNextRequest) {
   RequestHead req;
   req.reset("127.0.0.1");
-  std::string head = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string head = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   std::string body = "3\r\nabc\r\n0\r\n\r\n";
-  std::string next = "GET /next HTTP/1.1\r\n\r\n";
+  std::string next = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
   std::string text = head + body + next;
   beast::error_code ec;
   size_t n = put_all(req, text, ec);
@@ -158,6 +160,76 @@ TEST(RequestHeadTest, RejectsAMalformedRequest) {
   put_all(req, "GET / HTTP/1.1\r\nBad Field\r\n\r\n", ec);
   EXPECT_TRUE(ec);
   EXPECT_NE(ec, http::error::need_more);
+  EXPECT_EQ(req.refusal(), 400);
+}
+
+// The status RequestHead refuses `head` with; 0 when it would forward it.
+int refusal_of(std::string_view head) {
+  RequestHead req;
+  req.reset("127.0.0.1", "127.0.0.1:8080");
+  beast::error_code ec;
+  put_all(req, head, ec);
+  if (ec == http::error::need_more) {
+    return -1;
+  }
+  return ec ? req.refusal() : 0;
+}
+
+TEST(RequestHeadTest, RefusesTransferCodingsOtherThanChunked) {
+  const std::string start = "POST /p HTTP/1.1\r\nHost: x\r\n";
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: chunked\r\n\r\n"), 0);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: identity\r\n\r\n"), 501);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: xchunked\r\n\r\n"), 501);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: gzip, chunked\r\n\r\n"), 501);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            501);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: chunked;q=1\r\n\r\n"), 501);
+}
+
+TEST(RequestHeadTest, RefusesChunkedThatIsNotTheLastCoding) {
+  const std::string start = "POST /p HTTP/1.1\r\nHost: x\r\n";
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: chunked, identity\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: chunked , chunked\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            400);
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: ,\r\n\r\n"), 400);
+  // An empty list element is no coding.
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: , chunked\r\n\r\n"), 0);
+}
+
+TEST(RequestHeadTest, RefusesAmbiguousLengths) {
+  const std::string start = "POST /p HTTP/1.1\r\nHost: x\r\n";
+  EXPECT_EQ(refusal_of(start + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of(start + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of(start + "Content-Length: 3\r\nTransfer-Encoding: identity\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of(start + "Content-Length: 3\r\nContent-Length: 4\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of(start + "Content-Length: 3, 4\r\n\r\n"), 400);
+  // HTTP/1.0 has no transfer codings.
+  EXPECT_EQ(refusal_of("POST /p HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+}
+
+TEST(RequestHeadTest, RefusesAMissingOrRepeatedHostAndConnect) {
+  EXPECT_EQ(refusal_of("GET / HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
+  EXPECT_EQ(refusal_of("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"), 405);
+}
+
+TEST(RequestHeadTest, GivesAnHttp10RequestWithoutHostTheListenersAuthority) {
+  RequestHead req;
+  req.reset("10.0.0.9", "127.0.0.1:8080");
+  beast::error_code ec;
+  put_all(req, "GET /old HTTP/1.0\r\nAccept: */*\r\n\r\n", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(req.upstream_head().rfind("GET /old HTTP/1.1\r\n", 0), 0u);
+  EXPECT_TRUE(has_line(req.upstream_head(), "Host: 127.0.0.1:8080"));
+
+  req.reset("10.0.0.9", "127.0.0.1:8080");
+  put_all(req, "GET /old HTTP/1.0\r\nHost: mine\r\n\r\n", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(has_line(req.upstream_head(), "Host: mine"));
+  EXPECT_EQ(req.upstream_head().find("8080"), std::string::npos);
 }
 
 // Reads a whole response through `res` as a session does; returns what the client gets.
