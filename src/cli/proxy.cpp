@@ -27,6 +27,7 @@ struct ProxyFlags {
   unsigned threads = 0;
   bool detach = false;
   bool takeover = false;
+  proxy::AccessLogRotation access_log;
 };
 
 // How long `--detach` waits for the proxy to answer (a takeover waits for the old one to drain).
@@ -54,6 +55,7 @@ int serve(const ProxyFlags& flags, int ready_fd) {
   options.threads = flags.threads;
   options.takeover = flags.takeover;
   options.handle_signals = true;
+  options.access_log = flags.access_log;
   proxy::Proxy p(options);
   auto started = p.start();
   if (!started.ok()) {
@@ -177,6 +179,12 @@ void setup(CLI::App& root, Context& ctx) {
       ->required();
   cmd->add_option("--threads", flags->threads, "Event-loop threads (default: one per core)")
       ->check(CLI::Range(0u, 1024u));
+  cmd->add_option("--access-log-max-size", flags->access_log.max_bytes,
+                  "Rotate an access log once it reaches this size, e.g. 64MiB (default); 0: never")
+      ->transform(CLI::AsSizeValue(false));
+  cmd->add_option("--access-log-files", flags->access_log.files,
+                  "Access-log files kept per environment, the current one included (default 5)")
+      ->check(CLI::Range(2u, 1000u));
   cmd->add_flag("--detach", flags->detach,
                 "Run in the background (log to <state-dir>/proxy.log, pid in proxy.pid); "
                 "return once it answers");

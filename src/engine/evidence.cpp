@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "artifact/oci_layout_store.hpp"
 #include "engine/drift.hpp"
@@ -62,6 +63,22 @@ Result<std::string> tail_file(const sfs::path& path, uint64_t max) {
                        nl == std::string::npos ? text : text.substr(nl + 1));
   }
   return text;
+}
+
+// The "ts" of an access-log line (one JSON object), or "" when it has none.
+std::string access_line_time(std::string_view line) {
+  constexpr std::string_view k_prefix = "{\"ts\":\"";
+  if (line.substr(0, k_prefix.size()) == k_prefix) {
+    auto end = line.find('"', k_prefix.size());
+    return std::string(line.substr(k_prefix.size(), end == std::string_view::npos
+                                                        ? std::string_view::npos
+                                                        : end - k_prefix.size()));
+  }
+  json j = json::parse(line, nullptr, false);
+  if (j.is_object() && j.contains("ts") && j["ts"].is_string()) {
+    return j["ts"].get<std::string>();
+  }
+  return {};
 }
 
 std::string stamp(std::chrono::system_clock::time_point t) {
@@ -274,12 +291,17 @@ void gather_proxy(const EvidenceSources& src, const EvidenceRequest& req, Parts&
     parts.note("proxy/routes.json: " + routes.error().message);
   }
   auto log_path = paths.proxy() / fmt::format("access-{}.log", req.env);
-  std::ifstream in(log_path, std::ios::binary);
-  if (!in) {
+  std::error_code ec;
+  if (!sfs::exists(log_path, ec) && !sfs::exists(log_path.string() + ".1", ec)) {
     parts.note(fmt::format("proxy/access.log: no access log at {}", log_path.string()));
     return;
   }
-  parts.add("proxy/access.log", access_log_since(in, src.clock.wall_now() - req.window));
+  auto window =
+      access_log_window(log_path, src.clock.wall_now() - req.window, req.access_log_bytes);
+  if (!window.cut.empty()) {
+    parts.note("proxy/access.log: " + window.cut);
+  }
+  parts.add("proxy/access.log", std::move(window.lines));
 }
 
 void gather_drift(const EvidenceSources& src, const EvidenceRequest& req,
@@ -312,9 +334,9 @@ void gather_drift(const EvidenceSources& src, const EvidenceRequest& req,
 
 std::string readme(const EvidenceRequest& req, const std::string& at, const Parts& parts) {
   std::string md = fmt::format(
-      "# Evidence bundle of {}\n\nGathered {}. Proxy access log: the last {} minutes. Runs: "
-      "the latest {}.\n\n## Parts\n\n",
-      req.env, at, req.window.count(), req.runs);
+      "# Evidence bundle of {}\n\nGathered {}. Proxy access log: the last {} minutes, at most "
+      "{} KiB. Runs: the latest {}.\n\n## Parts\n\n",
+      req.env, at, req.window.count(), req.access_log_bytes / 1024, req.runs);
   for (const auto& [path, content] : parts.files) {
     md += fmt::format("- `{}` ({} bytes)\n", path, content.size());
   }
@@ -373,27 +395,74 @@ Result<void> write_tar_gz(const sfs::path& file, const std::string& root, const 
 std::string access_log_since(std::istream& log, std::chrono::system_clock::time_point since) {
   // The log's timestamps have one fixed width, so they compare as text.
   const std::string cutoff = target::local::format_time(since);
-  constexpr std::string_view k_prefix = "{\"ts\":\"";
   std::string out;
   std::string line;
   while (std::getline(log, line)) {
     if (line.empty()) {
       continue;
     }
-    std::string ts;
-    if (line.compare(0, k_prefix.size(), k_prefix) == 0) {
-      ts = line.substr(k_prefix.size(), cutoff.size());
-    } else {
-      json j = json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("ts") && j["ts"].is_string()) {
-        ts = j["ts"].get<std::string>();
-      }
-    }
+    std::string ts = access_line_time(line);
     if (ts.size() == cutoff.size() && ts < cutoff) {
       continue;
     }
     out += line;
     out += '\n';
+  }
+  return out;
+}
+
+AccessLogWindow access_log_window(const sfs::path& log, std::chrono::system_clock::time_point since,
+                                  uint64_t max_bytes) {
+  const std::string cutoff = target::local::format_time(since);
+  AccessLogWindow out;
+  std::vector<std::string> pieces;  // newest file first
+  uint64_t budget = max_bytes;
+  for (unsigned n = 0;; ++n) {
+    sfs::path file = n == 0 ? log : sfs::path(log.string() + "." + std::to_string(n));
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      if (n == 0) {
+        continue;  // moved away a moment ago: the rotated ones may still be there
+      }
+      break;
+    }
+    in.seekg(0, std::ios::end);
+    auto size = static_cast<uint64_t>(in.tellg());
+    if (budget == 0) {
+      if (size > 0) {
+        out.cut =
+            fmt::format("the window holds more than {} bytes; {} and older files are left out",
+                        max_bytes, file.string());
+      }
+      break;
+    }
+    uint64_t from = size > budget ? size - budget : 0;
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string text(size - from, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    budget -= std::min<uint64_t>(budget, text.size());
+    if (from > 0) {
+      auto nl = text.find('\n');
+      text.erase(0, nl == std::string::npos ? text.size() : nl + 1);  // a partial first line
+    }
+    // The oldest line read tells whether the window goes on before what was read.
+    std::string first_ts = access_line_time(std::string_view(text).substr(0, text.find('\n')));
+    bool window_starts_here = first_ts.size() == cutoff.size() && first_ts < cutoff;
+    std::istringstream lines(std::move(text));
+    pieces.push_back(access_log_since(lines, since));
+    if (window_starts_here) {
+      break;
+    }
+    if (from > 0) {
+      out.cut = fmt::format(
+          "the window holds more than {} bytes: lines before {} are left out (they stay in {})",
+          max_bytes, first_ts.empty() ? "the first one included" : first_ts, file.string());
+      break;
+    }
+  }
+  for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+    out.lines += *it;
   }
   return out;
 }

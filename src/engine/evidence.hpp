@@ -25,6 +25,9 @@ struct EvidenceRequest {
   // The .tar.gz to write (replaced atomically); empty: ./evidence-ENV-<UTC time>.tar.gz.
   std::filesystem::path output;
   uint64_t log_tail_bytes = 1024 * 1024;  // of each replica log file
+  // Of the access-log lines in `window`, the newest this many bytes are kept (across rotated
+  // files); the README says what was cut.
+  uint64_t access_log_bytes = 16 * 1024 * 1024;
 };
 
 // What the bundle is gathered from. `target_for` gives the target of an environment (the
@@ -58,5 +61,17 @@ Result<EvidenceBundle> write_evidence(const EvidenceSources& src, const Evidence
 // The lines of a JSON access log (one object per line with "ts" in RFC 3339 UTC) stamped at
 // or after `since`; lines without a readable "ts" are kept.
 std::string access_log_since(std::istream& log, std::chrono::system_clock::time_point since);
+
+// What access_log_window() keeps.
+struct AccessLogWindow {
+  std::string lines;  // oldest first
+  std::string cut;    // what of the window was left out for the byte bound; empty: nothing
+};
+
+// The lines of the access log `log` and its rotated files (log.1, log.2, …, each older than
+// the one before) stamped at or after `since`, but only the newest `max_bytes`: no more than
+// that is read, however large the files are.
+AccessLogWindow access_log_window(const std::filesystem::path& log,
+                                  std::chrono::system_clock::time_point since, uint64_t max_bytes);
 
 }  // namespace ztp::engine

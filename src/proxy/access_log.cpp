@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <mutex>
+#include <shared_mutex>
 
 #include "util/log.hpp"
 
@@ -114,8 +117,9 @@ class LineWriter {
 
 }  // namespace
 
-AccessLog::AccessLog(std::filesystem::path path) : m_path(std::move(path)) {
-  m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+AccessLog::AccessLog(std::filesystem::path path, AccessLogRotation rotation)
+    : m_path(std::move(path)), m_rotation(rotation) {
+  m_fd = open_file();
   if (m_fd < 0) {
     log::warn("cannot open the access log; its lines are dropped",
               {{"path", m_path.string()}, {"error", std::strerror(errno)}});
@@ -128,7 +132,26 @@ AccessLog::~AccessLog() {
   }
 }
 
-void AccessLog::append(std::string_view lines) {
+std::filesystem::path AccessLog::rotated(const std::filesystem::path& path, unsigned n) {
+  if (n == 0) {
+    return path;
+  }
+  std::filesystem::path out = path;
+  out += "." + std::to_string(n);
+  return out;
+}
+
+int AccessLog::open_file() const {
+  return ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+bool AccessLog::append(std::string_view lines, bool wait) {
+  std::shared_lock lock(m_mu, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return false;
+  }
   size_t off = 0;
   while (m_fd >= 0 && off < lines.size()) {
     ssize_t n = ::write(m_fd, lines.data() + off, lines.size() - off);
@@ -136,10 +159,64 @@ void AccessLog::append(std::string_view lines) {
       if (errno == EINTR) {
         continue;
       }
-      return;
+      break;
     }
     off += static_cast<size_t>(n);
   }
+  return true;
+}
+
+void AccessLog::swap_fd(int fd) {
+  {
+    std::unique_lock lock(m_mu);  // waits for the writers using the old descriptor
+    std::swap(m_fd, fd);
+  }
+  if (fd >= 0) {
+    ::close(fd);
+  }
+}
+
+void AccessLog::maintain() {
+  // Only this thread changes m_fd, so it reads it without the lock.
+  struct stat open_st {};
+  struct stat path_st {};
+  bool moved = m_fd < 0 || ::fstat(m_fd, &open_st) != 0 || ::stat(m_path.c_str(), &path_st) != 0 ||
+               path_st.st_ino != open_st.st_ino || path_st.st_dev != open_st.st_dev;
+  if (moved) {
+    // Moved or removed (logrotate), or never opened: start a new file at the path.
+    int fd = open_file();
+    if (fd >= 0) {
+      swap_fd(fd);
+    }
+    return;
+  }
+  if (m_rotation.max_bytes > 0 && static_cast<uint64_t>(open_st.st_size) >= m_rotation.max_bytes) {
+    rotate();
+  }
+}
+
+void AccessLog::rotate() {
+  const unsigned files = std::max(m_rotation.files, 2u);
+  std::error_code ec;
+  std::filesystem::remove(rotated(m_path, files - 1), ec);
+  for (unsigned n = files - 2; n >= 1; --n) {
+    std::filesystem::rename(rotated(m_path, n), rotated(m_path, n + 1), ec);  // may be missing
+  }
+  std::filesystem::rename(m_path, rotated(m_path, 1), ec);
+  if (ec) {
+    log::warn("cannot rotate the access log; it grows without bound from now on",
+              {{"path", m_path.string()}, {"error", ec.message()}});
+    m_rotation.max_bytes = 0;
+    return;
+  }
+  // Writers keep appending to the renamed file until the new one is swapped in.
+  int fd = open_file();
+  if (fd < 0) {
+    log::warn("cannot open the access log after rotating it; trying again",
+              {{"path", m_path.string()}, {"error", std::strerror(errno)}});
+    return;  // the next maintain() sees the path missing and opens it
+  }
+  swap_fd(fd);
 }
 
 void format_access_line(std::string& out, const AccessEntry& e) {

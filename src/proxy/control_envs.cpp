@@ -133,8 +133,8 @@ Result<json> Control::apply(EnvRoutes routes, std::shared_ptr<const Maintenance>
   std::shared_ptr<Env> env = created ? std::make_shared<Env>() : it->second;
   if (created) {
     env->routes.env = routes.env;
-    auto log =
-        std::make_shared<AccessLog>(m_options.state_dir / fmt::format("access-{}.log", routes.env));
+    auto log = std::make_shared<AccessLog>(
+        m_options.state_dir / fmt::format("access-{}.log", routes.env), m_options.access_log);
     env->shared = std::make_shared<EnvShared>(routes.env, std::move(log), m_workers.size());
     env->maintenance = std::move(restored);  // before the listener serves a request
   }
@@ -283,6 +283,9 @@ void Control::tick() {
     std::erase_if(env->leaving, [&](const Env::Leaving& l) {
       return l.drained_at && now - *l.drained_at >= k_drained_retention;
     });
+    if (env->shared && env->shared->access_log) {
+      env->shared->access_log->maintain();  // rotation, off the workers' threads
+    }
   }
 }
 

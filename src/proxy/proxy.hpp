@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "proxy/access_log.hpp"
 #include "util/clock.hpp"
 #include "util/result.hpp"
 
@@ -17,6 +18,7 @@ struct ProxyOptions {
   bool takeover = false;
   bool handle_signals = false;   // SIGTERM/SIGINT begin a graceful shutdown
   const Clock* clock = nullptr;  // health checks and drain deadlines; null: the system clock
+  AccessLogRotation access_log;  // of every access-<env>.log
 };
 
 class Control;

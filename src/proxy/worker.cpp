@@ -70,7 +70,7 @@ void Worker::stop() {
   }
   // Flush what the timer did not.
   for (auto& [key, env] : m_envs) {
-    flush_log(*env);
+    flush_log(*env, true);
   }
 }
 
@@ -195,14 +195,13 @@ void Worker::remove_session(Session* s) {
   m_connections.fetch_sub(1, std::memory_order_acq_rel);
 }
 
-void Worker::flush_log(WorkerEnv& env) {
+void Worker::flush_log(WorkerEnv& env, bool wait) {
   if (env.log_buffer.empty()) {
     return;
   }
-  if (env.shared->access_log) {
-    env.shared->access_log->append(env.log_buffer);
+  if (!env.shared->access_log || env.shared->access_log->append(env.log_buffer, wait)) {
+    env.log_buffer.clear();
   }
-  env.log_buffer.clear();
 }
 
 }  // namespace ztp::proxy

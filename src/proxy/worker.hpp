@@ -113,8 +113,9 @@ class Worker {
   void give_back(std::unique_ptr<Upstream> up);
   void add_session(Session* s);
   void remove_session(Session* s);
-  // Writes the buffered access-log lines of `env` now.
-  void flush_log(WorkerEnv& env);
+  // Writes the buffered access-log lines of `env` now; without `wait`, keeps them for the next
+  // flush when the log is being rotated.
+  void flush_log(WorkerEnv& env, bool wait = false);
 
  private:
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<WorkerEnv> env,

@@ -58,6 +58,62 @@ TEST(AccessLogSince, KeepsTheWindowAndUnstampedLines) {
   EXPECT_NE(kept.find("/ts-later"), std::string::npos);
 }
 
+TEST(AccessLogWindow, ReadsTheWindowAcrossRotatedFilesOldestFirst) {
+  testing::TempDir dir;
+  auto log = dir.path() / "access-dev.log";
+  auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  ASSERT_TRUE(
+      fs::atomic_write(log.string() + ".3", access_line(now - minutes(90), "/gone"), 0644).ok());
+  ASSERT_TRUE(fs::atomic_write(
+                  log.string() + ".2",
+                  access_line(now - minutes(50), "/old") + access_line(now - minutes(25), "/two"),
+                  0644)
+                  .ok());
+  ASSERT_TRUE(
+      fs::atomic_write(log.string() + ".1", access_line(now - minutes(20), "/one"), 0644).ok());
+  ASSERT_TRUE(fs::atomic_write(log, access_line(now - minutes(1), "/now"), 0644).ok());
+  auto window = access_log_window(log, now - minutes(30), 1024 * 1024);
+  EXPECT_EQ(window.lines, access_line(now - minutes(25), "/two") +
+                              access_line(now - minutes(20), "/one") +
+                              access_line(now - minutes(1), "/now"));
+  EXPECT_EQ(window.cut, "");
+
+  // Moved away a moment ago (logrotate): the rotated files are still read.
+  std::filesystem::remove(log);
+  window = access_log_window(log, now - minutes(30), 1024 * 1024);
+  EXPECT_NE(window.lines.find("/one"), std::string::npos);
+}
+
+TEST(AccessLogWindow, KeepsOnlyTheNewestBytesAndSaysWhatWasCut) {
+  testing::TempDir dir;
+  auto log = dir.path() / "access-dev.log";
+  auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  std::string older;
+  std::string newer;
+  for (int i = 0; i < 100; ++i) {
+    older += access_line(now - minutes(20) + std::chrono::seconds(i), "/older" + std::to_string(i));
+    newer += access_line(now - minutes(10) + std::chrono::seconds(i), "/newer" + std::to_string(i));
+  }
+  ASSERT_TRUE(fs::atomic_write(log.string() + ".1", older, 0644).ok());
+  ASSERT_TRUE(fs::atomic_write(log, newer, 0644).ok());
+  const uint64_t bound = newer.size() + 1000;
+  auto window = access_log_window(log, now - minutes(30), bound);
+  EXPECT_LE(window.lines.size(), bound);
+  EXPECT_EQ(window.lines.substr(window.lines.size() - newer.size()), newer);
+  EXPECT_EQ(window.lines.find("/older0\""), std::string::npos);
+  EXPECT_NE(window.lines.find("/older99\""), std::string::npos);
+  // Whole lines only.
+  EXPECT_EQ(window.lines.rfind("{\"ts\":", 0), 0u) << window.lines.substr(0, 80);
+  EXPECT_NE(window.cut.find("more than " + std::to_string(bound) + " bytes"), std::string::npos)
+      << window.cut;
+  EXPECT_NE(window.cut.find("access-dev.log.1"), std::string::npos) << window.cut;
+
+  // The same bound with a window that starts inside what was read cuts nothing.
+  window = access_log_window(log, now - minutes(15), bound);
+  EXPECT_EQ(window.lines, newer);
+  EXPECT_EQ(window.cut, "");
+}
+
 class EvidenceTest : public ::testing::Test {
  protected:
   void SetUp() override {
