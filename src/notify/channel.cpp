@@ -74,6 +74,14 @@ std::string_view channel_name(spec::Notifier::Kind kind) {
   return "webhook";
 }
 
+std::string notifier_key(const spec::Notifier& notifier) {
+  // Keyed only so that the fingerprint is not a bare hash of a webhook URL.
+  std::string fingerprint = hmac_sha256_hex(
+      "ztp notifier",
+      fmt::format("{}\n{}\n{}", channel_name(notifier.kind), notifier.url, notifier.routing_key));
+  return fmt::format("{}:{}", channel_name(notifier.kind), fingerprint.substr(0, 16));
+}
+
 bool wants(const spec::Notifier& notifier, NoticeKind kind) {
   return notifier.events.empty() || std::find(notifier.events.begin(), notifier.events.end(),
                                               to_string(kind)) != notifier.events.end();
@@ -128,6 +136,7 @@ Result<std::vector<Delivery>> deliveries_for(const spec::Notifier& notifier, con
 Channel::Channel(spec::Notifier notifier, store::SqliteStore& store, DeliveryOptions options,
                  Poster poster)
     : m_notifier(std::move(notifier)),
+      m_key(notifier_key(m_notifier)),
       m_store(store),
       m_options(options),
       m_poster(std::move(poster)) {
@@ -179,7 +188,8 @@ void Channel::loop() {
     m_queue.pop_front();
     ++m_busy;
     lock.unlock();
-    auto deliveries = deliveries_for(m_notifier, n, m_store);
+    auto deliveries = claim(n) ? deliveries_for(m_notifier, n, m_store)
+                               : Result<std::vector<Delivery>>(std::vector<Delivery>{});
     if (!deliveries.ok()) {
       log::warn("notification not sent", {{"channel", std::string(channel_name(m_notifier.kind))},
                                           {"error", deliveries.error().message}});
@@ -192,6 +202,22 @@ void Channel::loop() {
     --m_busy;
     m_cv.notify_all();
   }
+}
+
+bool Channel::claim(const Notice& n) {
+  if (n.event_id == 0) {
+    return true;  // announced directly, not from the store's events
+  }
+  auto claimed = m_store.claim_notification(n.event_id, m_key);
+  if (!claimed.ok()) {
+    // Better announced twice than not at all.
+    log::warn("notification claim not recorded; sending anyway",
+              {{"channel", std::string(channel_name(m_notifier.kind))},
+               {"event", std::to_string(n.event_id)},
+               {"error", claimed.error().message}});
+    return true;
+  }
+  return *claimed;
 }
 
 void Channel::send(const Delivery& d) {

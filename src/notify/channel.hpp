@@ -49,12 +49,19 @@ Result<bool> incident_open(store::SqliteStore& store, const std::string& key);
 // "slack", "pagerduty" or "webhook": the channel as the notifications table names it.
 std::string_view channel_name(spec::Notifier::Kind kind);
 
+// The notifier's key in the store's notification claims: its kind and a fingerprint of its
+// destination (url, routing key), the same in every process that reads the same ztp.yaml and
+// holding no secret.
+std::string notifier_key(const spec::Notifier& notifier);
+
 // True when the notifier's `events` filter lets `kind` through (an empty filter lets all).
 bool wants(const spec::Notifier& notifier, NoticeKind kind);
 
 // One notifier: a queue and a thread that sends in order, retrying with exponential backoff,
 // and records every delivery or final failure with record_notification. submit() never
-// blocks on the network.
+// blocks on the network. A notice of a store event is sent only after this channel claimed
+// that event in the store (claim_notification), so when several processes follow the same
+// events (`ztp serve` and a `ztp approve` beside it) each event is announced once.
 class Channel {
  public:
   Channel(spec::Notifier notifier, store::SqliteStore& store, DeliveryOptions options,
@@ -75,10 +82,12 @@ class Channel {
 
  private:
   void loop();
+  bool claim(const Notice& n);
   void send(const Delivery& d);
   void record(const Delivery& d, bool delivered, int attempts, const std::string& error);
 
   spec::Notifier m_notifier;
+  std::string m_key;  // notifier_key(m_notifier)
   store::SqliteStore& m_store;
   DeliveryOptions m_options;
   Poster m_poster;

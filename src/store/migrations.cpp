@@ -200,11 +200,22 @@ CREATE TABLE drift_reports (
 CREATE INDEX drift_reports_by_env ON drift_reports (env, id);
 )sql";
 
-constexpr std::array<Migration, 4> k_migrations{{
+// v5: which process announces an event through a notifier: the first to claim it.
+constexpr std::string_view k_v5_notification_claims = R"sql(
+CREATE TABLE notification_claims (
+  event_id INTEGER NOT NULL,
+  notifier TEXT NOT NULL,
+  at       INTEGER NOT NULL,
+  PRIMARY KEY (event_id, notifier)
+);
+)sql";
+
+constexpr std::array<Migration, 5> k_migrations{{
     {1, "runs_and_releases", k_v1_runs_and_releases},
     {2, "gates_and_desired_state", k_v2_gates_and_desired_state},
     {3, "run_image_and_scope", k_v3_run_image_and_scope},
     {4, "controller_and_operations", k_v4_controller_and_operations},
+    {5, "notification_claims", k_v5_notification_claims},
 }};
 
 int64_t wall_ms() {

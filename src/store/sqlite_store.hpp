@@ -189,6 +189,10 @@ class SqliteStore {
 
   // --- notifications ---
 
+  // Claims the announcement of event `event_id` through notifier `notifier` (a stable key of
+  // one notifier): true for the first caller only, in any process sharing the database, so
+  // each event is announced once per notifier. invalid for an empty notifier key.
+  Result<bool> claim_notification(int64_t event_id, const std::string& notifier);
   // Records one delivered or failed notification. invalid when the payload is not JSON.
   Result<Notification> record_notification(const NewNotification& n);
   // Notifications matching `filter`, newest first.

@@ -182,6 +182,23 @@ Result<std::vector<WebhookDelivery>> SqliteStore::list_webhook_deliveries(int li
                    read_delivery, sql_limit(limit));
 }
 
+Result<bool> SqliteStore::claim_notification(int64_t event_id, const std::string& notifier) {
+  std::lock_guard lock(m_mu);
+  std::string operation = fmt::format("claim event {} for notifier {}", event_id, notifier);
+  if (notifier.empty()) {
+    return make_error(Errc::invalid, fmt::format("{}: {}: the notifier key is required",
+                                                 path().string(), operation));
+  }
+  auto changed = execute(m_db, operation,
+                         "INSERT INTO notification_claims (event_id, notifier, at) VALUES "
+                         "(?1, ?2, ?3) ON CONFLICT (event_id, notifier) DO NOTHING",
+                         event_id, notifier, now_ms());
+  if (!changed.ok()) {
+    return changed.take_error();
+  }
+  return *changed > 0;
+}
+
 Result<Notification> SqliteStore::record_notification(const NewNotification& n) {
   std::lock_guard lock(m_mu);
   std::string operation = fmt::format("record {} notification to {}", n.event, n.channel);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "notify_test_util.hpp"
 
 namespace ztp::notify {
@@ -61,6 +63,49 @@ TEST(EventNotifier, FlushGivesUpAtItsDeadlineAndRecordsIt) {
   EXPECT_FALSE(rows[0].delivered);
   EXPECT_NE(rows[0].error.find("exited before the receiver answered"), std::string::npos)
       << rows[0].error;
+}
+
+// `ztp serve` and a `ztp approve` beside it both follow the same state database: each event
+// is announced once, by whichever claims it first.
+TEST(EventNotifier, TwoNotifiersFollowingOneStoreAnnounceEachEventOnce) {
+  store::test::TempStore s;
+  auto other = store::SqliteStore::open(s.db_path, s.clock);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  spec::Spec sp;
+  sp.app = "shop";
+  sp.notify = {test::notifier(Notifier::Kind::webhook), test::notifier(Notifier::Kind::slack)};
+  test::FakePoster serve_fake;
+  test::FakePoster approve_fake;
+  auto options = quick_options();
+  options.after_id = 0;
+  EventNotifier serve(sp, *s.store, options, serve_fake.poster());
+  EventNotifier approve(sp, **other, options, approve_fake.poster());
+  ASSERT_TRUE(serve.start().ok());
+  ASSERT_TRUE(approve.start().ok());
+  constexpr int k_events = 20;
+  for (int i = 0; i < k_events; ++i) {
+    auto& writer = i % 2 == 0 ? *s.store : **other;
+    ASSERT_TRUE(writer
+                    .append_event({std::nullopt, std::string("qa"), "drift.found",
+                                   "d" + std::to_string(i), "{}"})
+                    .ok());
+  }
+  EXPECT_TRUE(serve.flush(std::chrono::steady_clock::now() + 10s));
+  EXPECT_TRUE(approve.flush(std::chrono::steady_clock::now() + 10s));
+  std::map<std::string, int> sent;  // per channel and message
+  for (auto* fake : {&serve_fake, &approve_fake}) {
+    for (const auto& r : fake->requests()) {
+      auto body = nlohmann::json::parse(r.body);
+      auto what = body.contains("headline") ? "webhook " + body["headline"].get<std::string>()
+                                            : "slack " + body["text"].get<std::string>();
+      ++sent[what];
+    }
+  }
+  EXPECT_EQ(sent.size(), 2u * k_events);
+  for (const auto& [what, times] : sent) {
+    EXPECT_EQ(times, 1) << what;
+  }
+  EXPECT_EQ(s->list_notifications()->size(), 2u * k_events);
 }
 
 TEST(EventNotifier, WithoutNotifiersItDoesNothing) {

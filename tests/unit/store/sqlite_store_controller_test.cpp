@@ -45,6 +45,18 @@ TEST(SqliteStoreTokensTest, RoleNamesRoundTrip) {
   EXPECT_FALSE(parse_role("root"));
 }
 
+TEST(SqliteStoreNotificationsTest, AnEventIsClaimedOncePerNotifierAcrossConnections) {
+  TempStore s;
+  auto other = SqliteStore::open(s.db_path, s.clock);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  EXPECT_TRUE(*s->claim_notification(7, "slack:a"));
+  EXPECT_FALSE(*(*other)->claim_notification(7, "slack:a"));
+  EXPECT_FALSE(*s->claim_notification(7, "slack:a"));
+  EXPECT_TRUE(*(*other)->claim_notification(7, "webhook:b"));
+  EXPECT_TRUE(*(*other)->claim_notification(8, "slack:a"));
+  EXPECT_EQ(s->claim_notification(9, "").error().code, Errc::invalid);
+}
+
 TEST(SqliteStoreWebhooksTest, ASecondDeliveryWithTheSameIdIsAReplay) {
   TempStore s;
   EXPECT_TRUE(*s->record_webhook_delivery("d-1", "push"));
