@@ -2,7 +2,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
@@ -17,14 +16,6 @@ struct FreezeFlags {
   std::string reason;
   std::string by;
 };
-
-std::string actor_of(const std::string& by) {
-  if (!by.empty()) {
-    return by;
-  }
-  const char* user = std::getenv("USER");
-  return user != nullptr && *user != '\0' ? user : "cli";
-}
 
 nlohmann::json freeze_json(const store::EnvHold& h) {
   return {{"reason", h.reason}, {"actor", h.actor}, {"at", h.at}};

@@ -15,6 +15,8 @@ struct RollbackFlags {
   int64_t to = 0;
   bool no_wait = false;
   bool force = false;
+  std::string reason;
+  std::string by;
 };
 
 nlohmann::json release_json(const store::Release& r) {
@@ -61,6 +63,8 @@ int run_rollback(Context& ctx, const RollbackFlags& flags, bool has_to) {
   }
   req.wait_for_lock = !flags.no_wait;
   req.force = flags.force;
+  req.actor = actor_of(flags.by);
+  req.reason = flags.reason;
   req.on_lock_wait = [](const std::string& m) { fmt::print(stderr, "{}\n", m); };
   auto outcome = engine::rollback(ws->spec, ws->home, *ws->store, **target, system_clock(), req,
                                   terminal_progress());
@@ -109,6 +113,10 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->add_flag("--no-wait", flags->no_wait,
                 "Fail at once when another rollout holds the environment");
   cmd->add_flag("--force", flags->force, "Go to the revision even when its image is marked bad");
+  cmd->add_option("--reason", flags->reason,
+                  "Why, for the notifications and the audit log (default: \"manual rollback to "
+                  "revision N\")");
+  cmd->add_option("--by", flags->by, "Who rolls back (default: $USER)");
   cmd->callback([&ctx, flags, to] { ctx.exit_code = run_rollback(ctx, *flags, to->count() > 0); });
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 
 namespace ztp::cli {
 
@@ -26,6 +27,14 @@ engine::Progress terminal_progress() {
       fmt::print(stderr, "{:>7.1f}s {}\n", secs, e.message);
     }
   };
+}
+
+std::string actor_of(const std::string& by) {
+  if (!by.empty()) {
+    return by;
+  }
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? user : "cli";
 }
 
 }  // namespace ztp::cli

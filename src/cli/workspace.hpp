@@ -23,4 +23,8 @@ Result<Workspace> open_workspace(const Globals& globals);
 // Prints progress events as timestamped lines on standard error.
 engine::Progress terminal_progress();
 
+// Who acts, as the audit log and the notifications name them: `by` when given (a --by flag),
+// else $USER, else "cli".
+std::string actor_of(const std::string& by);
+
 }  // namespace ztp::cli

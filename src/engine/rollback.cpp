@@ -150,13 +150,16 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
       out.from ? fmt::format("revision {}", out.from->revision) : std::string("no active release");
   ZTP_TRY(store.append_audit(
       req.actor, "rollback", "env " + req.env,
-      fmt::format("from {} to revision {} image {}", from_text, to->revision, to->digest)));
+      fmt::format("from {} to revision {} image {}{}", from_text, to->revision, to->digest,
+                  req.reason.empty() ? std::string() : ": " + req.reason)));
   record({"rollback.started",
           fmt::format("rolling {} back from {} to revision {} ({})", req.env, from_text,
                       to->revision, short_digest(to->digest)),
           {{"from", out.from ? nlohmann::json(out.from->revision) : nlohmann::json()},
            {"to", to->revision},
-           {"digest", to->digest}}});
+           {"digest", to->digest},
+           {"actor", req.actor},
+           {"reason", req.reason}}});
 
   auto obs = target.observe(req.env);
   if (!obs.ok()) {
@@ -242,7 +245,9 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
                                      : std::string()),
           {{"revision", to->revision},
            {"method", rollback_method_name(out.method)},
-           {"marked_bad", out.marked_bad ? nlohmann::json(out.from->digest) : nlohmann::json()}}});
+           {"marked_bad", out.marked_bad ? nlohmann::json(out.from->digest) : nlohmann::json()},
+           {"actor", req.actor},
+           {"reason", req.reason}}});
   return out;
 }
 

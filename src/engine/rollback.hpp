@@ -25,6 +25,7 @@ struct RollbackRequest {
   bool force = false;         // go to a revision even when its digest is marked bad
   std::optional<int64_t> run_id;
   std::string actor = "cli";
+  std::string reason;  // why, in the operator's words ("" when not given)
   std::function<void(const std::string&)> on_lock_wait;
 };
 
@@ -68,7 +69,8 @@ Result<store::Release> rollback_target(store::SqliteStore& store, const std::str
 // digest marked bad in the environment (a later `ztp deploy` of it needs --force). When the rollout
 // fails, the environment is put back on what it ran before and the error is Errc::rolled_back (exit
 // 12), naming both; the records are unchanged. Events: rollback.started, rollback.switched,
-// rollback.succeeded, rollback.failed; one audit entry.
+// rollback.succeeded, rollback.failed (started and succeeded carry the actor and the reason);
+// one audit entry.
 Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::path& home,
                                  store::SqliteStore& store, target::Target& target, Clock& clock,
                                  const RollbackRequest& req, const Progress& progress);

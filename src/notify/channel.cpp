@@ -17,6 +17,16 @@ Delivery make_delivery(HttpRequest req, const Notice& n, std::optional<std::stri
           std::move(recorded)};
 }
 
+// An operator's rollback pages in production, and elsewhere only where the notifier's
+// page_manual_rollbacks names the environment.
+bool pages_manual_rollback(const spec::Notifier& notifier, const Notice& n) {
+  if (!notifier.page_manual_rollbacks) {
+    return n.production;
+  }
+  const auto& envs = *notifier.page_manual_rollbacks;
+  return n.env && std::find(envs.begin(), envs.end(), *n.env) != envs.end();
+}
+
 Result<std::vector<Delivery>> pagerduty_deliveries(const spec::Notifier& notifier, const Notice& n,
                                                    store::SqliteStore& store) {
   const std::string url = notifier.url.empty() ? std::string(k_pagerduty_url) : notifier.url;
@@ -27,6 +37,9 @@ Result<std::vector<Delivery>> pagerduty_deliveries(const spec::Notifier& notifie
     recorded["routing_key"] = "(set)";  // the integration key stays out of the database
     out.push_back(make_delivery(json_request(url, body), n, env, recorded.dump()));
   };
+  if (n.kind == NoticeKind::rolled_back && n.manual && !pages_manual_rollback(notifier, n)) {
+    return out;
+  }
   if (n.kind == NoticeKind::run_failed || n.kind == NoticeKind::rolled_back) {
     if (wants(notifier, n.kind)) {
       add(IncidentAction::trigger, n.env);

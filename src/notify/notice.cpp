@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <array>
 
@@ -74,6 +76,43 @@ Result<void> add_run_details(store::SqliteStore& store, Notice& n) {
   return {};
 }
 
+// Who rolled back and why, from the rollback.succeeded event's data; the actor falls back to
+// the newest rollback of the environment in the audit log (events written before the data
+// carried it).
+Result<void> add_rollback_details(store::SqliteStore& store, const store::Event& event, Notice& n) {
+  n.manual = true;
+  auto data = nlohmann::json::parse(event.data, nullptr, false);
+  if (!data.is_object()) {
+    data = nlohmann::json::object();
+  }
+  auto text = [&](const char* key) {
+    auto it = data.find(key);
+    return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  n.actor = text("actor");
+  n.reason = text("reason");
+  if (n.reason.empty()) {
+    auto revision = data.find("revision");
+    n.reason = revision != data.end() && revision->is_number_integer()
+                   ? fmt::format("manual rollback to revision {}", revision->get<int64_t>())
+                   : std::string("manual rollback");
+  }
+  if (!n.actor.empty() || !n.env) {
+    return {};
+  }
+  auto audit = store.list_audit(50);
+  if (!audit.ok()) {
+    return audit.take_error();
+  }
+  for (const auto& a : *audit) {
+    if (a.action == "rollback" && a.target == "env " + *n.env && a.at <= event.at) {
+      n.actor = a.actor;
+      break;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string_view to_string(NoticeKind kind) {
@@ -130,6 +169,12 @@ std::string headline(const Notice& n) {
       break;
     case NoticeKind::rolled_back:
       what = "rolled back" + where;
+      if (!n.actor.empty()) {
+        what += " by " + n.actor;
+      }
+      if (!n.reason.empty()) {
+        what += " (" + n.reason + ")";
+      }
       break;
     case NoticeKind::drift_found:
       what = "found drift" + where;
@@ -142,7 +187,7 @@ std::string headline(const Notice& n) {
   return line;
 }
 
-Result<std::optional<Notice>> notice_for(store::SqliteStore& store, const std::string& app,
+Result<std::optional<Notice>> notice_for(store::SqliteStore& store, const spec::Spec& spec,
                                          const store::Event& event) {
   auto kind = kind_of_event(event.kind);
   if (!kind) {
@@ -150,14 +195,18 @@ Result<std::optional<Notice>> notice_for(store::SqliteStore& store, const std::s
   }
   Notice n;
   n.kind = *kind;
-  n.app = app;
+  n.app = spec.app;
   n.env = event.env;
+  n.production = n.env && !spec.environments.empty() && spec.environments.back().name == *n.env;
   n.run_id = event.run_id;
   n.message = event.message;
   n.at = event.at;
   n.event_id = event.id;
   if (n.run_id) {
     ZTP_TRY(add_run_details(store, n));
+  }
+  if (event.kind == "rollback.succeeded") {
+    ZTP_TRY(add_rollback_details(store, event, n));
   }
   return std::optional<Notice>(std::move(n));
 }

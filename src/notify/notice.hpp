@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "spec/spec.hpp"
 #include "store/sqlite_store.hpp"
 #include "util/result.hpp"
 
@@ -36,24 +37,32 @@ struct Notice {
   std::string app;
   std::optional<std::string> env;  // the environment concerned (for a failed run: where it failed)
   std::optional<int64_t> run_id;
-  std::string commit_sha;  // of the run, when there is one
+  std::string commit_sha;  // of the run, when there is one ("" otherwise)
   std::string short_sha;
-  std::string message;   // what happened, in words (the event's message)
-  int64_t at = 0;        // unix ms
-  int64_t event_id = 0;  // the store event announced (0: none)
+  // rolled_back: true for a rollback someone asked for (`ztp rollback`, the API), false for
+  // one the pipeline made (a failed rollout or watch, a reconcile).
+  bool manual = false;
+  std::string actor;        // manual: who (the CLI user or the API token's name)
+  std::string reason;       // manual: why (their reason, else "manual rollback to revision N")
+  bool production = false;  // env is the last environment of the pipeline (dev → qa → prod)
+  std::string message;      // what happened, in words (the event's message)
+  int64_t at = 0;           // unix ms
+  int64_t event_id = 0;     // the store event announced (0: none)
   // run_succeeded: the environments the run rolled out (their open incidents are resolved).
   std::vector<std::string> environments;
 };
 
-// One line for people: "sample-site run 12 (abc1234) failed in prod: ...".
+// One line for people: "sample-site run 12 (abc1234) failed in prod: ...", or for a manual
+// rollback "sample-site rolled back in dev by alice (manual rollback to revision 3): ...".
 std::string headline(const Notice& n);
 
-// The notice store event `event` announces, reading the run it belongs to from `store`;
-// nullopt for the events nobody is told about (stage.started, replica.healthy, ...).
-// Mapping: run.started, run.succeeded, run.failed; gate.waiting -> awaiting_approval;
-// rollout.rolled_back, rollback.succeeded (ztp rollback), reconcile.restored -> rolled_back;
-// drift.found.
-Result<std::optional<Notice>> notice_for(store::SqliteStore& store, const std::string& app,
+// The notice store event `event` of `spec`'s application announces, reading the run it
+// belongs to from `store`; nullopt for the events nobody is told about (stage.started,
+// replica.healthy, ...). Mapping: run.started, run.succeeded, run.failed; gate.waiting ->
+// awaiting_approval; rollout.rolled_back, reconcile.restored -> rolled_back;
+// rollback.succeeded (ztp rollback) -> a manual rolled_back, with its actor and reason from the
+// event's data (else from the audit log); drift.found.
+Result<std::optional<Notice>> notice_for(store::SqliteStore& store, const spec::Spec& spec,
                                          const store::Event& event);
 
 }  // namespace ztp::notify

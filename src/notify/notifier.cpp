@@ -80,7 +80,7 @@ Result<void> EventNotifier::catch_up() {
   std::lock_guard lock(m_read_mu);
   auto last = for_each_event(m_store, m_cursor, [this](const store::Event& e) {
     m_cursor = e.id;
-    auto notice = notice_for(m_store, m_spec.app, e);
+    auto notice = notice_for(m_store, m_spec, e);
     if (!notice.ok()) {
       log::warn("event not announced",
                 {{"event", std::to_string(e.id)}, {"error", notice.error().message}});

@@ -38,8 +38,21 @@ std::string_view slack_mark(NoticeKind kind) {
   return "";
 }
 
-std::string_view severity(NoticeKind kind) {
-  return kind == NoticeKind::run_failed || kind == NoticeKind::rolled_back ? "error" : "warning";
+// A failure the pipeline met is an error; a rollback someone asked for is their action, not a
+// failure: a warning in production, information elsewhere.
+std::string_view severity(const Notice& n) {
+  if (n.kind == NoticeKind::rolled_back && n.manual) {
+    return n.production ? "warning" : "info";
+  }
+  return n.kind == NoticeKind::run_failed || n.kind == NoticeKind::rolled_back ? "error"
+                                                                               : "warning";
+}
+
+// Adds `key` to `j` when `value` is not empty: absent rather than "".
+void add_text(nlohmann::json& j, const char* key, const std::string& value) {
+  if (!value.empty()) {
+    j[key] = value;
+  }
 }
 
 }  // namespace
@@ -63,6 +76,12 @@ nlohmann::json slack_message(const Notice& n) {
   }
   if (!n.short_sha.empty()) {
     facts.push_back(fmt::format("*commit* `{}`", n.short_sha));
+  }
+  if (!n.actor.empty()) {
+    facts.push_back(fmt::format("*by* {}", n.actor));
+  }
+  if (!n.reason.empty()) {
+    facts.push_back(fmt::format("*why* {}", n.reason));
   }
   facts.push_back(iso8601_utc(n.at));
   nlohmann::json context = nlohmann::json::array();
@@ -88,13 +107,14 @@ nlohmann::json pagerduty_event(const Notice& n, const std::string& routing_key,
   if (action == IncidentAction::resolve) {
     return j;
   }
-  nlohmann::json details{{"event", to_string(n.kind)},
-                         {"run_id", optional_json(n.run_id)},
-                         {"commit", n.commit_sha},
-                         {"message", n.message}};
+  nlohmann::json details{
+      {"event", to_string(n.kind)}, {"run_id", optional_json(n.run_id)}, {"message", n.message}};
+  add_text(details, "commit", n.commit_sha);
+  add_text(details, "actor", n.actor);
+  add_text(details, "reason", n.reason);
   j["payload"] = {{"summary", headline(n).substr(0, k_summary_max)},
                   {"source", env ? fmt::format("{}/{}", n.app, *env) : n.app},
-                  {"severity", severity(n.kind)},
+                  {"severity", severity(n)},
                   {"timestamp", iso8601_utc(n.at)},
                   {"component", n.app},
                   {"group", env ? *env : std::string("pipeline")},
@@ -105,12 +125,18 @@ nlohmann::json pagerduty_event(const Notice& n, const std::string& routing_key,
 }
 
 nlohmann::json webhook_body(const Notice& n) {
-  return {{"event", to_string(n.kind)},  {"app", n.app},
-          {"env", optional_json(n.env)}, {"run_id", optional_json(n.run_id)},
-          {"commit", n.commit_sha},      {"short_sha", n.short_sha},
-          {"message", n.message},        {"headline", headline(n)},
-          {"at", iso8601_utc(n.at)},     {"at_ms", n.at},
-          {"event_id", n.event_id}};
+  nlohmann::json j{
+      {"event", to_string(n.kind)},        {"app", n.app},         {"env", optional_json(n.env)},
+      {"run_id", optional_json(n.run_id)}, {"message", n.message}, {"headline", headline(n)},
+      {"at", iso8601_utc(n.at)},           {"at_ms", n.at},        {"event_id", n.event_id}};
+  add_text(j, "commit", n.commit_sha);
+  add_text(j, "short_sha", n.short_sha);
+  if (n.kind == NoticeKind::rolled_back) {
+    j["manual"] = n.manual;
+  }
+  add_text(j, "actor", n.actor);
+  add_text(j, "reason", n.reason);
+  return j;
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {

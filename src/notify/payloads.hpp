@@ -36,12 +36,15 @@ std::string dedup_key(const std::string& app, const std::optional<std::string>& 
 
 // A PagerDuty Events API v2 alert event. A trigger carries payload.{summary, source, severity,
 // timestamp, component, group, class, custom_details}; a resolve only routing_key, dedup_key
-// and event_action.
+// and event_action. Severity: error for a failed run or an automatic rollback; for a manual
+// rollback warning in production, info elsewhere. custom_details leaves out the fields that
+// do not apply (commit without a run; actor and reason but for a manual rollback).
 nlohmann::json pagerduty_event(const Notice& n, const std::string& routing_key,
                                IncidentAction action, const std::optional<std::string>& env);
 
 // The JSON a generic webhook receives: event, app, env, run_id, commit, short_sha, message,
-// headline, at (ISO 8601 UTC), at_ms, event_id.
+// headline, at (ISO 8601 UTC), at_ms, event_id; for rolled_back also manual, and for a manual
+// one actor and reason. commit and short_sha are absent when there is no commit.
 nlohmann::json webhook_body(const Notice& n);
 
 // Lower-case hex HMAC-SHA256 of `data` under `key`.

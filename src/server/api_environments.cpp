@@ -135,6 +135,12 @@ Response Api::rollback(const Request& req, const Caller& caller,
     }
     rollback.force = it->get<bool>();
   }
+  if (auto it = body->find("reason"); it != body->end() && !it->is_null()) {
+    if (!it->is_string()) {
+      return error_response(400, "field reason must be a string");
+    }
+    rollback.reason = it->get<std::string>();
+  }
   auto target = target_for()(rollback.env);
   if (!target.ok()) {
     return error_response(target.error());

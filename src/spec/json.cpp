@@ -198,12 +198,15 @@ nlohmann::json to_json(const Spec& spec) {
 
   json notify = json::array();
   for (const auto& n : spec.notify) {
-    notify.push_back(json{{"type", notifier_kind(n.kind)},
-                          {"url", n.url},
-                          {"routing_key", n.routing_key},
-                          {"secret", n.secret.empty() ? "" : "(set)"},
-                          {"events", n.events},
-                          {"position", position(n.pos)}});
+    notify.push_back(
+        json{{"type", notifier_kind(n.kind)},
+             {"url", n.url},
+             {"routing_key", n.routing_key},
+             {"secret", n.secret.empty() ? "" : "(set)"},
+             {"events", n.events},
+             {"page_manual_rollbacks",
+              n.page_manual_rollbacks ? json(*n.page_manual_rollbacks) : json(nullptr)},
+             {"position", position(n.pos)}});
   }
   j["notify"] = notify;
   return j;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <regex>
@@ -187,7 +188,8 @@ void parse_service(Reader& r, const Value& v, Service& out) {
   f.read_duration("drain_timeout", out.drain_timeout, true);
 }
 
-void parse_notify(Reader& r, const Value& v, std::vector<Notifier>& out) {
+void parse_notify(Reader& r, const Value& v, const std::vector<Environment>& envs,
+                  std::vector<Notifier>& out) {
   auto items = r.list(v);
   if (!items) {
     return;
@@ -196,7 +198,8 @@ void parse_notify(Reader& r, const Value& v, std::vector<Notifier>& out) {
     item.name = "notifier";
     Notifier n;
     n.pos = item.pos;
-    Fields f(r, item, "notifier", {"type", "url", "routing_key", "secret", "events"});
+    Fields f(r, item, "notifier",
+             {"type", "url", "routing_key", "secret", "events", "page_manual_rollbacks"});
     if (!f.ok()) {
       continue;
     }
@@ -248,6 +251,27 @@ void parse_notify(Reader& r, const Value& v, std::vector<Notifier>& out) {
         }
       }
     }
+    if (auto pages = f.get("page_manual_rollbacks")) {
+      if (type && *type != "pagerduty") {
+        r.error(pages->pos, "page_manual_rollbacks applies to pagerduty notifiers only");
+      } else if (auto list = r.list(*pages)) {
+        n.page_manual_rollbacks.emplace();
+        for (const auto& e : *list) {
+          auto name = r.string(e);
+          if (!name) {
+            continue;
+          }
+          bool known = std::any_of(envs.begin(), envs.end(),
+                                   [&](const Environment& env) { return env.name == *name; });
+          if (!known) {
+            r.error(e.pos, fmt::format("unknown environment `{}` in page_manual_rollbacks", *name),
+                    "name environments listed under `environments`");
+          } else {
+            n.page_manual_rollbacks->push_back(std::move(*name));
+          }
+        }
+      }
+    }
     out.push_back(std::move(n));
   }
 }
@@ -285,7 +309,7 @@ void parse_document(Reader& r, const YAML::Node& root, Spec& spec) {
     parse_environments(r, *envs, spec.environments, marks);
   }
   if (auto notify = f.get("notify")) {
-    parse_notify(r, *notify, spec.notify);
+    parse_notify(r, *notify, spec.environments, spec.notify);
   }
   check_environments(r, spec, marks);
 }

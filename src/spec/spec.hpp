@@ -217,6 +217,9 @@ struct Notifier {
   std::string routing_key;          // pagerduty
   std::string secret;               // webhook: HMAC-SHA256 key
   std::vector<std::string> events;  // empty: all
+  // pagerduty: the environments whose manual rollbacks page; nullopt: the last environment
+  // (production, by the pipeline's order) only.
+  std::optional<std::vector<std::string>> page_manual_rollbacks;
   Position pos;
 };
 

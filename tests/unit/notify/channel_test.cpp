@@ -106,6 +106,43 @@ TEST(Channel, PagerDutyTriggersOnFailureAndResolvesOnTheNextSuccessOnly) {
   EXPECT_FALSE(*incident_open(*s.store, "ztp/shop/prod"));
 }
 
+// An operator's rollback pages only in production, unless page_manual_rollbacks names the
+// environment; the pipeline's own rollbacks page everywhere.
+TEST(Channel, PagerDutyPagesForAManualRollbackOnlyWhereItShould) {
+  auto manual = [](const std::string& env, bool production) {
+    auto n = notice(NoticeKind::rolled_back, env);
+    n.manual = true;
+    n.production = production;
+    n.actor = "alice";
+    n.reason = "manual rollback to revision 3";
+    return n;
+  };
+  auto paged_envs = [&](const Notifier& pd) {
+    store::test::TempStore s;
+    std::vector<std::string> envs;
+    for (const auto& [env, production] :
+         {std::pair{"dev", false}, std::pair{"qa", false}, std::pair{"prod", true}}) {
+      auto out = deliveries_for(pd, manual(env, production), *s.store);
+      EXPECT_TRUE(out.ok());
+      for (const auto& d : *out) {
+        auto body = nlohmann::json::parse(d.request.body);
+        EXPECT_EQ(body["event_action"], "trigger");
+        EXPECT_NE(body["payload"]["severity"], "error");
+        envs.push_back(*d.env);
+      }
+    }
+    auto automatic = deliveries_for(pd, notice(NoticeKind::rolled_back, "dev"), *s.store);
+    EXPECT_EQ(automatic->size(), 1u) << "a failed rollout's rollback pages in every environment";
+    return envs;
+  };
+  auto pd = test::notifier(Notifier::Kind::pagerduty);
+  EXPECT_EQ(paged_envs(pd), std::vector<std::string>{"prod"});
+  pd.page_manual_rollbacks = std::vector<std::string>{"dev"};
+  EXPECT_EQ(paged_envs(pd), std::vector<std::string>{"dev"});
+  pd.page_manual_rollbacks = std::vector<std::string>{};
+  EXPECT_TRUE(paged_envs(pd).empty());
+}
+
 TEST(Channel, AFailedTriggerOpensNoIncident) {
   store::test::TempStore s;
   test::FakePoster fake;

@@ -24,6 +24,17 @@ Notice failed_notice() {
   return n;
 }
 
+spec::Spec shop_spec() {
+  spec::Spec sp;
+  sp.app = "shop";
+  for (const char* name : {"dev", "qa", "prod"}) {
+    spec::Environment env;
+    env.name = name;
+    sp.environments.push_back(env);
+  }
+  return sp;
+}
+
 TEST(Payloads, HmacMatchesGithubsDocumentedVector) {
   std::ifstream in(testing::vectors_dir() / "github-webhooks" / "x-hub-signature-256-vector.json");
   ASSERT_TRUE(in) << "vector missing";
@@ -107,6 +118,7 @@ TEST(Notice, NamesRoundTrip) {
 
 TEST(Notice, MapsStoreEventsAndFindsWhereARunFailed) {
   store::test::TempStore s;
+  auto sp = shop_spec();
   auto run = s->create_run({"shop", "abc1234def", "abc1234", store::Trigger::manual, ""});
   ASSERT_TRUE(run.ok());
   auto build = s->start_stage(run->id, "build");
@@ -117,25 +129,96 @@ TEST(Notice, MapsStoreEventsAndFindsWhereARunFailed) {
   ASSERT_TRUE(s->finish_stage(prod->id, store::StageStatus::failed, "boom").ok());
 
   auto failed = s->append_event({run->id, std::nullopt, "run.failed", "prod: boom", "{}"});
-  auto n = notice_for(*s.store, "shop", *failed);
+  auto n = notice_for(*s.store, sp, *failed);
   ASSERT_TRUE(n.ok() && n->has_value());
   EXPECT_EQ((*n)->kind, NoticeKind::run_failed);
   EXPECT_EQ((*n)->env, "prod");
   EXPECT_EQ((*n)->short_sha, "abc1234");
 
   auto ok = s->append_event({run->id, std::nullopt, "run.succeeded", "out", "{}"});
-  auto done = notice_for(*s.store, "shop", *ok);
+  auto done = notice_for(*s.store, sp, *ok);
   ASSERT_TRUE(done.ok() && done->has_value());
   EXPECT_EQ((*done)->environments, std::vector<std::string>{"dev"});
 
   auto waiting = s->append_event({run->id, std::string("prod"), "gate.waiting", "wait", "{}"});
-  EXPECT_EQ((*notice_for(*s.store, "shop", *waiting))->kind, NoticeKind::awaiting_approval);
+  EXPECT_EQ((*notice_for(*s.store, sp, *waiting))->kind, NoticeKind::awaiting_approval);
   auto rolled = s->append_event({std::nullopt, std::string("qa"), "rollback.succeeded", "r", "{}"});
-  EXPECT_EQ((*notice_for(*s.store, "shop", *rolled))->kind, NoticeKind::rolled_back);
+  EXPECT_EQ((*notice_for(*s.store, sp, *rolled))->kind, NoticeKind::rolled_back);
   auto drift = s->append_event({std::nullopt, std::string("qa"), "drift.found", "d", "{}"});
-  EXPECT_EQ((*notice_for(*s.store, "shop", *drift))->kind, NoticeKind::drift_found);
+  EXPECT_EQ((*notice_for(*s.store, sp, *drift))->kind, NoticeKind::drift_found);
   auto other = s->append_event({run->id, std::string("qa"), "replica.healthy", "h", "{}"});
-  EXPECT_FALSE(notice_for(*s.store, "shop", *other)->has_value());
+  EXPECT_FALSE(notice_for(*s.store, sp, *other)->has_value());
+}
+
+// `ztp rollback dev` by alice: an operator's action, named as such, with no commit to show.
+TEST(Notice, AManualRollbackNamesWhoAndWhyAndHasNoCommit) {
+  store::test::TempStore s;
+  auto sp = shop_spec();
+  auto rolled = s->append_event({std::nullopt, std::string("dev"), "rollback.succeeded",
+                                 "dev runs revision 3 again (rollout)",
+                                 R"({"revision": 3, "actor": "alice", "reason": ""})"});
+  auto n = notice_for(*s.store, sp, *rolled);
+  ASSERT_TRUE(n.ok() && n->has_value());
+  const Notice& notice = **n;
+  EXPECT_EQ(notice.kind, NoticeKind::rolled_back);
+  EXPECT_TRUE(notice.manual);
+  EXPECT_FALSE(notice.production);
+  EXPECT_EQ(notice.actor, "alice");
+  EXPECT_EQ(notice.reason, "manual rollback to revision 3");
+  EXPECT_EQ(headline(notice),
+            "shop rolled back in dev by alice (manual rollback to revision 3): dev runs revision "
+            "3 again (rollout)");
+
+  auto body = webhook_body(notice);
+  EXPECT_FALSE(body.contains("commit")) << body.dump();
+  EXPECT_FALSE(body.contains("short_sha")) << body.dump();
+  EXPECT_EQ(body["actor"], "alice");
+  EXPECT_EQ(body["manual"], true);
+  auto page = pagerduty_event(notice, "k", IncidentAction::trigger, notice.env);
+  EXPECT_EQ(page["payload"]["severity"], "info");
+  EXPECT_FALSE(page["payload"]["custom_details"].contains("commit")) << page.dump();
+  EXPECT_EQ(page["payload"]["custom_details"]["actor"], "alice");
+  EXPECT_EQ(page["payload"]["custom_details"]["reason"], "manual rollback to revision 3");
+  auto slack = slack_message(notice).dump();
+  EXPECT_NE(slack.find("*by* alice"), std::string::npos) << slack;
+
+  // In production, with the operator's own reason: a warning, not an error.
+  auto prod = s->append_event({std::nullopt, std::string("prod"), "rollback.succeeded", "back",
+                               R"({"revision": 7, "actor": "deploy-bot", "reason": "bad copy"})"});
+  auto p = **notice_for(*s.store, sp, *prod);
+  EXPECT_TRUE(p.production);
+  EXPECT_EQ(p.reason, "bad copy");
+  EXPECT_EQ(pagerduty_event(p, "k", IncidentAction::trigger, p.env)["payload"]["severity"],
+            "warning");
+}
+
+TEST(Notice, AnAutomaticRollbackStaysAnErrorAndARunKeepsItsCommit) {
+  store::test::TempStore s;
+  auto sp = shop_spec();
+  auto run = s->create_run({"shop", "abc1234def", "abc1234", store::Trigger::manual, ""});
+  ASSERT_TRUE(run.ok());
+  auto rolled =
+      s->append_event({run->id, std::string("prod"), "rollout.rolled_back", "verify failed", "{}"});
+  auto n = **notice_for(*s.store, sp, *rolled);
+  EXPECT_FALSE(n.manual);
+  EXPECT_TRUE(n.actor.empty());
+  EXPECT_EQ(pagerduty_event(n, "k", IncidentAction::trigger, n.env)["payload"]["severity"],
+            "error");
+  auto body = webhook_body(n);
+  EXPECT_EQ(body["commit"], "abc1234def");
+  EXPECT_EQ(body["manual"], false);
+  EXPECT_FALSE(body.contains("actor"));
+}
+
+// A rollback event written without the actor in its data: the audit log says who.
+TEST(Notice, AManualRollbackFindsItsActorInTheAuditLog) {
+  store::test::TempStore s;
+  auto sp = shop_spec();
+  ASSERT_TRUE(s->append_audit("bob", "rollback", "env qa", "from revision 4 to revision 3").ok());
+  auto rolled = s->append_event({std::nullopt, std::string("qa"), "rollback.succeeded", "r", "{}"});
+  auto n = **notice_for(*s.store, sp, *rolled);
+  EXPECT_EQ(n.actor, "bob");
+  EXPECT_EQ(n.reason, "manual rollback");
 }
 
 }  // namespace

@@ -245,6 +245,30 @@ TEST(SpecParseTest, ValueProblemsAfterExpansionPointAtTheScalar) {
   EXPECT_THAT(located(out), ElementsAre("5:15: replicas must be an integer"));
 }
 
+TEST(SpecParseTest, PageManualRollbacksNamesEnvironmentsOfAPagerDutyNotifier) {
+  const std::string head = std::string(k_minimal) +
+                           "  - name: prod\n"
+                           "    listen: 127.0.0.1:8083\n"
+                           "notify:\n";
+  auto out = parse_text(head +
+                        "  - type: pagerduty\n"
+                        "    routing_key: k\n"
+                        "    page_manual_rollbacks: [dev]\n"
+                        "  - type: pagerduty\n"
+                        "    routing_key: k\n");
+  ASSERT_TRUE(out.spec) << located(out).front();
+  EXPECT_EQ(out.spec->notify[0].page_manual_rollbacks, std::vector<std::string>{"dev"});
+  EXPECT_FALSE(out.spec->notify[1].page_manual_rollbacks) << "unset: production only";
+  EXPECT_THAT(located(parse_text(head + "  - type: pagerduty\n"
+                                        "    routing_key: k\n"
+                                        "    page_manual_rollbacks: [qa]\n")),
+              ElementsAre("10:29: unknown environment `qa` in page_manual_rollbacks"));
+  EXPECT_THAT(located(parse_text(head + "  - type: slack\n"
+                                        "    url: https://hooks.example.com/x\n"
+                                        "    page_manual_rollbacks: [dev]\n")),
+              ElementsAre("10:28: page_manual_rollbacks applies to pagerduty notifiers only"));
+}
+
 TEST(SpecParseTest, DiagnosticPrintsFileLineColumnAndHint) {
   Diagnostic d{"app/ztp.yaml", 12, 5, "unknown key `replica` in environment",
                "did you mean `replicas`?"};
