@@ -150,8 +150,6 @@ Result<IncidentReport> build_incident_report(store::SqliteStore& store,
     rep.run = *run;
     since = run->created_at;
     until = run->finished_at.value_or(now_ms);
-    rep.subject.since_ms = since;
-    rep.subject.until_ms = until;
     auto stages = store.list_stages(run->id);
     ZTP_TRY(stages);
     rep.stages = std::move(*stages);
@@ -200,6 +198,9 @@ Result<IncidentReport> build_incident_report(store::SqliteStore& store,
               [](const store::Event& a, const store::Event& b) { return a.id < b.id; });
     rep.title = fmt::format("environment {}", subject.env);
   }
+  // The span as covered, whatever the subject: the report says where it starts and ends.
+  rep.subject.since_ms = since;
+  rep.subject.until_ms = until;
   rep.envs.assign(envs.begin(), envs.end());
 
   // Actions: the audit entries about the run, its runs or its environments, in the span.

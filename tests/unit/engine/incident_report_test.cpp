@@ -5,6 +5,7 @@
 
 #include "support/fake_clock.hpp"
 #include "support/support.hpp"
+#include "target/local/process.hpp"
 
 namespace ztp::engine {
 namespace {
@@ -159,6 +160,26 @@ TEST_F(IncidentReportTest, EnvironmentReportCoversItsSpan) {
   EXPECT_NE(md.find("# Post-incident report: environment dev"), std::string::npos);
   EXPECT_NE(md.find("### Rollbacks\n\nNone."), std::string::npos);
   EXPECT_EQ(md.find("too old"), std::string::npos);
+}
+
+TEST_F(IncidentReportTest, EnvironmentReportEndsWhenItIsWritten) {
+  int64_t since = now_ms();
+  event(std::nullopt, std::string("dev"), "env.isolated", "dev isolated by cli: leak");
+  int64_t now = now_ms();
+  auto rep = build_incident_report(*store, {std::nullopt, "dev", since, 0}, now);
+  ASSERT_TRUE(rep.ok()) << rep.error().message;
+  EXPECT_EQ(rep->to_json()["since"], since);
+  EXPECT_EQ(rep->to_json()["until"], now);
+  std::string md = rep->to_markdown();
+  auto covers = md.find("Covers ");
+  ASSERT_NE(covers, std::string::npos) << md;
+  std::string line = md.substr(covers, md.find('\n', covers) - covers);
+  EXPECT_EQ(line.find("1970"), std::string::npos) << line;
+  EXPECT_NE(line.find(fmt::format("to {}",
+                                  target::local::format_time(std::chrono::system_clock::time_point(
+                                      std::chrono::milliseconds(now))))),
+            std::string::npos)
+      << line;
 }
 
 TEST_F(IncidentReportTest, UnknownRunIsNotFound) {
