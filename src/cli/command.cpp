@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
+#include "spec/suggest.hpp"
 #include "util/log.hpp"
 
 namespace ztp::cli {
@@ -21,6 +23,35 @@ struct Entry {
 std::vector<Entry>& registry() {
   static std::vector<Entry> entries;
   return entries;
+}
+
+// When parsing stopped because a word names no command of the group it was given to (`ztp
+// stauts`, `ztp token lsit`; CLI11 only says that a subcommand is required), the error naming
+// it and the nearest command.
+std::optional<Error> unknown_command(CLI::App& root) {
+  CLI::App* group = &root;
+  std::string path;  // of the group, after `ztp`
+  while (!group->get_subcommands().empty()) {
+    group = group->get_subcommands().front();
+    path += group->get_name() + " ";
+  }
+  auto all = [](CLI::App*) { return true; };
+  if (group->get_subcommands(all).empty()) {
+    return std::nullopt;  // a command that takes no subcommands: CLI11's message is right
+  }
+  for (const auto& arg : root.remaining(true)) {
+    if (arg.empty() || arg[0] == '-') {
+      continue;
+    }
+    std::vector<std::string> names;
+    for (auto* sub : group->get_subcommands(all)) {
+      names.push_back(sub->get_name());
+    }
+    return make_error(Errc::invalid,
+                      fmt::format("unknown command `{}{}`: {} (`ztp {}--help` lists the commands)",
+                                  path, arg, spec::suggest(arg, names, "the commands are"), path));
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -98,6 +129,9 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (auto unknown = unknown_command(app)) {
+      return report(ctx, *unknown);
+    }
     int code = app.exit(e);
     return code == 0 ? 0 : 1;
   }
