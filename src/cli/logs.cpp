@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/command.hpp"
@@ -20,10 +21,17 @@ struct LogsFlags {
   int lines = 50;
 };
 
-// The log files of the live replicas of `env`, keyed by "replica stream".
-std::map<std::string, std::filesystem::path> log_files(const std::filesystem::path& env_dir,
-                                                       const std::string& only) {
-  std::map<std::string, std::filesystem::path> files;
+// One log file: a replica's standard output or error.
+struct LogKey {
+  std::string replica;
+  std::string stream;  // stdout | stderr
+  auto operator<=>(const LogKey&) const = default;
+};
+
+// The log files of the live replicas of `env`.
+std::map<LogKey, std::filesystem::path> log_files(const std::filesystem::path& env_dir,
+                                                  const std::string& only) {
+  std::map<LogKey, std::filesystem::path> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(env_dir, ec)) {
     auto id = entry.path().filename().string();
@@ -33,11 +41,23 @@ std::map<std::string, std::filesystem::path> log_files(const std::filesystem::pa
     for (auto name : {target::local::k_stdout_log, target::local::k_stderr_log}) {
       auto path = entry.path() / std::string(name);
       if (std::filesystem::exists(path)) {
-        files[id + (name == target::local::k_stderr_log ? " err" : " out")] = path;
+        files[{id, name == target::local::k_stderr_log ? "stderr" : "stdout"}] = path;
       }
     }
   }
   return files;
+}
+
+// One line of a replica's log: `REPLICA out|err  LINE`, or with --output json one JSON object
+// per line, {env, replica, stream, line}.
+void print_log_line(bool json, const std::string& env, const LogKey& key, const std::string& line) {
+  if (json) {
+    nlohmann::json j{
+        {"env", env}, {"replica", key.replica}, {"stream", key.stream}, {"line", line}};
+    fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return;
+  }
+  fmt::print("{:<20} {}\n", key.replica + (key.stream == "stderr" ? " err" : " out"), line);
 }
 
 std::vector<std::string> last_lines(const std::filesystem::path& path, int n, std::streamoff& end) {
@@ -79,11 +99,12 @@ int run_logs(Context& ctx, const LogsFlags& flags) {
                                     flags.env, flags.replica.empty() ? "" : " for " + flags.replica,
                                     flags.env)));
   }
-  std::map<std::string, std::streamoff> offsets;
+  const bool json = ctx.globals.json();
+  std::map<LogKey, std::streamoff> offsets;
   for (const auto& [key, path] : files) {
     std::streamoff end = 0;
     for (const auto& line : last_lines(path, flags.lines, end)) {
-      fmt::print("{:<20} {}\n", key, line);
+      print_log_line(json, flags.env, key, line);
     }
     offsets[key] = end;
   }
@@ -110,7 +131,7 @@ int run_logs(Context& ctx, const LogsFlags& flags) {
         if (in.eof()) {
           break;  // a partial line: wait for the rest
         }
-        fmt::print("{:<20} {}\n", key, line);
+        print_log_line(json, flags.env, key, line);
         offset = in.tellg();
       }
       std::fflush(stdout);
@@ -122,6 +143,11 @@ int run_logs(Context& ctx, const LogsFlags& flags) {
 void setup(CLI::App& root, Context& ctx) {
   auto flags = std::make_shared<LogsFlags>();
   auto* cmd = root.add_subcommand("logs", "Show the replica logs of an environment");
+  cmd->footer(
+      "Prints the last --lines of each replica's standard output and error, each line after\n"
+      "its replica and stream (`dev-1 out`). --output json prints one JSON object per line\n"
+      "instead (JSON Lines: {\"env\", \"replica\", \"stream\": \"stdout\"|\"stderr\", \"line\"}),\n"
+      "also while following. After `logs`, -f is --follow; name the spec with --file.");
   cmd->add_option("ENV", flags->env, "The environment")->required();
   cmd->add_option("--replica", flags->replica, "Only this replica (as `ztp status` names it)");
   cmd->add_option("-n,--lines", flags->lines, "Lines to show from the end of each log")

@@ -1,8 +1,12 @@
 // The command line itself, through the ztp binary, on the sample application's spec with nothing
-// deployed: what it says about a command it does not know.
+// deployed: what it says about a command it does not know, and the JSON of `ztp logs`.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/sample_app.hpp"
 #include "support/support.hpp"
@@ -61,6 +65,61 @@ TEST_F(CliTest, AnUnknownCommandIsNamedWithTheNearestOne) {
 
   auto none = ztp({});
   EXPECT_EQ(none.exit_code, 1);
+}
+
+TEST_F(CliTest, LogsPrintJsonLinesWithOutputJson) {
+  // The files a supervisor writes in each replica's directory.
+  testing::write_text(home() / "envs" / "dev" / "dev-1" / "stdout.log",
+                      "GET / 200\nGET /about.html 200\n");
+  testing::write_text(home() / "envs" / "dev" / "dev-1" / "stderr.log", "warn: \"slow\"\n");
+
+  auto r = ztp({"logs", "dev", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<json> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(json::parse(line));
+  }
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(
+      lines[0],
+      (json{
+          {"env", "dev"}, {"replica", "dev-1"}, {"stream", "stderr"}, {"line", "warn: \"slow\""}}));
+  EXPECT_EQ(lines[1]["stream"], "stdout");
+  EXPECT_EQ(lines[1]["line"], "GET / 200");
+  EXPECT_EQ(lines[2]["line"], "GET /about.html 200");
+
+  // Following streams the new lines as JSON too.
+  auto followed = dir / "followed.jsonl";
+  pid_t pid =
+      testing::spawn_process({testing::ztp_binary().string(), "-f", (dir / "ztp.yaml").string(),
+                              "logs", "dev", "-f", "-o", "json", "-n", "1"},
+                             env, followed, dir.path());
+  ASSERT_GT(pid, 0);
+  // Once it printed the last line there, it follows from the end.
+  bool started = testing::wait_until([&] {
+    return testing::read_text(followed).find("GET /about.html 200") != std::string::npos;
+  });
+  if (!started) {
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+    FAIL() << testing::read_text(followed);
+  }
+  std::ofstream(home() / "envs" / "dev" / "dev-1" / "stdout.log", std::ios::app)
+      << "GET /new 200\n";
+  bool streamed = testing::wait_until([&] {
+    return testing::read_text(followed).find(
+               R"({"env":"dev","line":"GET /new 200","replica":"dev-1","stream":"stdout"})") !=
+           std::string::npos;
+  });
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_TRUE(streamed) << testing::read_text(followed);
+
+  auto text = ztp({"logs", "dev"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("dev-1 out"), std::string::npos) << text.out;
+  EXPECT_THROW(json::parse(text.out), json::parse_error);
 }
 
 }  // namespace
