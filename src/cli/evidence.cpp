@@ -13,7 +13,7 @@ struct EvidenceFlags {
   std::string env;
   int minutes = 30;
   int runs = 10;
-  std::string output;
+  std::string to;  // --to: the file to write
 };
 
 int run_evidence(Context& ctx, const EvidenceFlags& flags) {
@@ -29,7 +29,7 @@ int run_evidence(Context& ctx, const EvidenceFlags& flags) {
   req.env = flags.env;
   req.window = std::chrono::minutes(flags.minutes);
   req.runs = flags.runs;
-  req.output = flags.output;
+  req.output = flags.to;
   Workspace& w = *ws;
   engine::EvidenceSources src{w.spec, w.home, *w.store, system_clock(),
                               [&w](const std::string& e) { return w.target_for(e); }};
@@ -63,14 +63,15 @@ void setup(CLI::App& root, Context& ctx) {
       "manifests of its releases; the replicas' status and log tails; the proxy's routes of\n"
       "ENV and its access-log lines of the last --minutes; a fresh drift report (or the latest\n"
       "stored one when a rollout holds the environment). README.md inside lists the parts and\n"
-      "what could not be gathered.\n"
+      "what could not be gathered. --to FILE names the bundle; --output json prints where it\n"
+      "went and what it holds as JSON.\n"
       "Exit 0 written; 1 usage (unknown environment) or the file cannot be written.");
   cmd->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
   cmd->add_option("--minutes", flags->minutes, "Access-log lines of the last N minutes (30)")
       ->check(CLI::Range(1, 7 * 24 * 60));
   cmd->add_option("--runs", flags->runs, "The latest N runs of ENV (10)")
       ->check(CLI::Range(1, 1000));
-  cmd->add_option("-o,--out", flags->output,
+  cmd->add_option("--to", flags->to,
                   "The bundle to write (default: evidence-ENV-<UTC time>.tar.gz here)");
   cmd->callback([&ctx, flags] { ctx.exit_code = run_evidence(ctx, *flags); });
 }

@@ -13,7 +13,7 @@ namespace {
 struct ReportFlags {
   std::string subject;
   int hours = 24;
-  std::string output;
+  std::string to;  // --to: the file to write
 };
 
 int run_report(Context& ctx, const ReportFlags& flags) {
@@ -39,15 +39,15 @@ int run_report(Context& ctx, const ReportFlags& flags) {
     return report(ctx, rep.error());
   }
   std::string text = ctx.globals.json() ? rep->to_json().dump(2) + "\n" : rep->to_markdown();
-  if (flags.output.empty()) {
+  if (flags.to.empty()) {
     fmt::print("{}", text);
     return 0;
   }
-  auto written = fs::atomic_write(flags.output, text, 0644);
+  auto written = fs::atomic_write(flags.to, text, 0644);
   if (!written.ok()) {
     return report(ctx, written.error());
   }
-  fmt::print(stderr, "wrote {}\n", flags.output);
+  fmt::print(stderr, "wrote {}\n", flags.to);
   return 0;
 }
 
@@ -64,7 +64,7 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->add_option("SUBJECT", flags->subject, "A run id, or an environment")->required();
   cmd->add_option("--hours", flags->hours, "For an environment: the last N hours (24)")
       ->check(CLI::Range(1, 24 * 366));
-  cmd->add_option("-o,--out", flags->output, "Write the report to FILE instead of printing it");
+  cmd->add_option("--to", flags->to, "Write the report to FILE instead of printing it");
   cmd->callback([&ctx, flags] { ctx.exit_code = run_report(ctx, *flags); });
 }
 

@@ -1,5 +1,6 @@
 // The command line itself, through the ztp binary, on the sample application's spec with nothing
-// deployed: what it says about a command it does not know, and the JSON of `ztp logs`.
+// deployed: what it says about a command it does not know, that `-o` is the output format after
+// every command, and the JSON of `ztp logs`.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -65,6 +66,34 @@ TEST_F(CliTest, AnUnknownCommandIsNamedWithTheNearestOne) {
 
   auto none = ztp({});
   EXPECT_EQ(none.exit_code, 1);
+}
+
+TEST_F(CliTest, DashOIsTheOutputFormatAfterEveryCommand) {
+  auto bundle = dir / "bundle.tar.gz";
+  auto ev = ztp({"evidence", "dev", "-o", "json", "--to", bundle.string()});
+  ASSERT_EQ(ev.exit_code, 0) << ev.out << ev.err;
+  auto written = json::parse(ev.out);
+  EXPECT_EQ(written["file"], bundle.string());
+  EXPECT_TRUE(std::filesystem::exists(bundle));
+  EXPECT_FALSE(std::filesystem::exists(dir / "json")) << "-o is the format, never a file";
+
+  // Without --to the bundle gets its default name here; -o still means the format.
+  auto default_name = ztp({"evidence", "dev", "-o", "json"});
+  ASSERT_EQ(default_name.exit_code, 0) << default_name.out << default_name.err;
+  auto file = json::parse(default_name.out)["file"].get<std::string>();
+  EXPECT_EQ(std::filesystem::path(file).filename().string().rfind("evidence-dev-", 0), 0u) << file;
+  EXPECT_FALSE(std::filesystem::exists(dir / "json"));
+
+  auto rep = ztp({"report", "dev", "-o", "json"});
+  ASSERT_EQ(rep.exit_code, 0) << rep.out << rep.err;
+  EXPECT_EQ(json::parse(rep.out)["title"], "environment dev");
+  EXPECT_FALSE(std::filesystem::exists(dir / "json"));
+
+  auto md = dir / "report.md";
+  auto to_file = ztp({"report", "dev", "--to", md.string()});
+  ASSERT_EQ(to_file.exit_code, 0) << to_file.out << to_file.err;
+  EXPECT_NE(testing::read_text(md).find("# Post-incident report: environment dev"),
+            std::string::npos);
 }
 
 TEST_F(CliTest, LogsPrintJsonLinesWithOutputJson) {

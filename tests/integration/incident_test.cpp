@@ -126,7 +126,7 @@ TEST_F(IncidentTest, IsolateCollectEvidenceReportAndRestore) {
 
   // Evidence: the bundle unpacks with tar and holds each part.
   auto bundle = dir / "evidence.tar.gz";
-  auto ev = ztp({"evidence", "dev", "--minutes", "10", "-o", bundle.string()});
+  auto ev = ztp({"evidence", "dev", "--minutes", "10", "--to", bundle.string()});
   ASSERT_EQ(ev.exit_code, 0) << ev.out << ev.err;
   auto unpacked = dir / "unpacked";
   std::filesystem::create_directories(unpacked);
@@ -186,7 +186,7 @@ TEST_F(IncidentTest, IsolateCollectEvidenceReportAndRestore) {
   EXPECT_NE(again.err.find("not isolated"), std::string::npos) << again.err;
 
   auto out = dir / "report.md";
-  auto env_rep = ztp({"report", "dev", "-o", out.string()});
+  auto env_rep = ztp({"report", "dev", "--to", out.string()});
   ASSERT_EQ(env_rep.exit_code, 0) << env_rep.err;
   auto md = testing::read_text(out);
   EXPECT_NE(md.find("`env.isolated`"), std::string::npos) << md;
