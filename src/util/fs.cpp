@@ -88,4 +88,18 @@ Result<void> atomic_write(const std::filesystem::path& path, std::string_view co
   return {};
 }
 
+const std::filesystem::path& self_executable() {
+  static const std::filesystem::path path = [] {
+    const std::filesystem::path link = "/proc/self/exe";
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(link, ec);
+    // A replaced binary reads as "PATH (deleted)": only the link still runs this program.
+    if (ec || !target.is_absolute() || !std::filesystem::exists(target, ec)) {
+      return link;
+    }
+    return target;
+  }();
+  return path;
+}
+
 }  // namespace ztp::fs

@@ -20,4 +20,9 @@ Result<void> atomic_write(const std::filesystem::path& path, std::string_view co
 // Creates `dir` and its parents; an existing directory is fine.
 Result<void> ensure_dir(const std::filesystem::path& dir);
 
+// This process's executable as a real path (read once from /proc/self/exe), so that a child
+// started from it shows under its name in `ps` and `pgrep`. "/proc/self/exe" itself when the
+// link cannot be read or the file was replaced since this process started.
+const std::filesystem::path& self_executable();
+
 }  // namespace ztp::fs

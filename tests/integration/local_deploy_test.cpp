@@ -89,6 +89,42 @@ TEST_F(LocalDeployTest, DeploysThreeHealthyReplicasBehindTheFrontDoor) {
   EXPECT_EQ(s["release"]["revision"], 1);
 }
 
+// The argv of process `pid`.
+std::vector<std::string> cmdline(int pid) {
+  std::string raw = testing::read_text("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> out;
+  for (size_t at = 0; at < raw.size();) {
+    size_t end = raw.find('\0', at);
+    out.push_back(raw.substr(at, end - at));
+    at = end == std::string::npos ? raw.size() : end + 1;
+  }
+  return out;
+}
+
+TEST_F(LocalDeployTest, SupervisorsAndTheProxyRunAsTheZtpBinaryByItsRealPath) {
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
+  auto real = std::filesystem::canonical(testing::ztp_binary()).string();
+  std::vector<int> pids;
+  for (const auto& set : status()["sets"]) {
+    for (const auto& r : set["replicas"]) {
+      pids.push_back(replica_status(r["id"])["supervisor_pid"]);
+    }
+  }
+  ASSERT_EQ(pids.size(), 3u);
+  auto proxy =
+      nlohmann::json::parse(testing::read_text(home() / "proxy" / "supervisor" / "status.json"));
+  pids.push_back(proxy["supervisor_pid"]);
+  pids.push_back(proxy["pid"]);  // the proxy itself, started by its supervisor
+  for (int pid : pids) {
+    auto argv = cmdline(pid);
+    ASSERT_GE(argv.size(), 2u) << pid;
+    EXPECT_EQ(argv[0], real) << "pid " << pid << ": ps and pgrep must see the ztp binary";
+    EXPECT_EQ(testing::read_text("/proc/" + std::to_string(pid) + "/comm"),
+              std::filesystem::path(real).filename().string().substr(0, 15) + "\n")
+        << pid;
+  }
+}
+
 TEST_F(LocalDeployTest, UpgradeUnderLoadLosesNoRequestAndSwitchesContent) {
   ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
   replace_in(app() / "src" / "index.html", "AWS ECS Demo", "AWS ECS Demo Version 2");

@@ -10,6 +10,7 @@
 #include "spec/spec.hpp"
 #include "target/target.hpp"
 #include "util/clock.hpp"
+#include "util/fs.hpp"
 
 namespace ztp::target::local {
 
@@ -34,9 +35,10 @@ struct LocalPaths {
 // process adopts what an earlier one started.
 class LocalTarget final : public Target {
  public:
-  // `spec` must outlive the target. `ztp_binary` is what runs `supervise` and `proxy`.
+  // `spec` must outlive the target. `ztp_binary` is what runs `supervise` and `proxy` (by
+  // default this process's executable, by its real path).
   LocalTarget(const spec::Spec& spec, std::filesystem::path home, Clock& clock,
-              std::filesystem::path ztp_binary = "/proc/self/exe");
+              std::filesystem::path ztp_binary = fs::self_executable());
   ~LocalTarget() override;
 
   Result<void> prepare(const ReleaseRef& release) override;

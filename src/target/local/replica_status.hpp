@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/fs.hpp"
 #include "util/result.hpp"
 
 // What the local target needs to know about `ztp supervise`: how to start one for a replica,
@@ -40,9 +41,10 @@ struct SuperviseOptions {
   std::vector<std::pair<std::string, std::string>> env_vars;  // more environment variables
   std::vector<std::string> command;                           // argv; [0] is searched on PATH
 
-  // spawn_supervisor only: the ztp binary to run (the default is right when the caller is the
-  // ztp binary itself) and how long to wait for the supervisor to report the app started.
-  std::filesystem::path ztp_binary = "/proc/self/exe";
+  // spawn_supervisor only: the ztp binary to run (the default, this process's executable by
+  // its real path, is right when the caller is the ztp binary itself) and how long to wait for
+  // the supervisor to report the app started.
+  std::filesystem::path ztp_binary = fs::self_executable();
   std::chrono::milliseconds start_timeout = std::chrono::seconds(30);
 };
 
