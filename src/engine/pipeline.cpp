@@ -198,6 +198,14 @@ Result<RunResult> end_run(Pipeline& p, int64_t run_id, RunStatus status, const E
   return result;
 }
 
+// How a gate that ended the run refused it: "rejected" when someone rejected the approval,
+// else "cancelled" (a hold it may not wait for, or superseded while it waited).
+std::string gate_refusal(const Pipeline& p, int64_t run_id, const std::string& env) {
+  auto approval = p.store.get_approval(run_id, env);
+  return approval.ok() && approval->status == store::ApprovalStatus::rejected ? "rejected"
+                                                                              : "cancelled";
+}
+
 }  // namespace
 
 Result<TriggerCheck> check_trigger(const Pipeline& p, const source::GitRepo& repo,
@@ -309,10 +317,14 @@ Result<RunResult> describe_run(const Pipeline& p, int64_t run_id) {
       }
       r.detail = s.detail;
       if (s.name == "gate") {
-        r.status = s.status == StageStatus::failed               ? "rejected"
-                   : s.status != StageStatus::running            ? "approved"
+        r.status = s.status == StageStatus::failed    ? gate_refusal(p, run_id, env->name)
+                   : s.status != StageStatus::running ? "approved"
                    : run->status == RunStatus::awaiting_approval ? "awaiting_approval"
+                   : store::is_final(run->status)                ? "cancelled"
                                                                  : "held";
+        if (s.status == StageStatus::running && store::is_final(run->status)) {
+          r.detail = run->reason;  // ended from outside while it waited (superseded, coalesced)
+        }
       } else if (s.status == StageStatus::failed) {
         r.status = run->status == RunStatus::rolled_back ? "rolled_back" : "failed";
       } else if (s.status == StageStatus::running) {

@@ -71,7 +71,8 @@ Result<store::Run> create_run(const Pipeline& p, const source::CommitInfo& commi
 struct EnvResult {
   std::string env;
   std::string status;  // succeeded | failed | rolled_back | awaiting_approval | held |
-                       // rejected | not_reached
+                       // rejected (an approval was refused) | cancelled (ended at the gate
+                       // otherwise: a hold it may not wait for, superseded) | not_reached
   int64_t revision = 0;
   std::string url;
   std::string detail;

@@ -63,7 +63,7 @@ Result<GateAnswer> wait_while_held(Pipeline& p, store::Run& run, const spec::Env
       stage_id = *id;
     }
     if (!p.wait_when_held) {
-      detail = why;
+      detail = fmt::format("held at {}'s gate, and the run may not wait: {}", env.name, why);
       ZTP_TRY(stages.finish(stage_id, StageStatus::failed, detail));
       return GateAnswer::rejected;
     }

@@ -179,11 +179,27 @@ TEST_F(PipelineHoldsTest, ARunThatMayNotWaitEndsRefusedAtAFrozenGate) {
   EXPECT_EQ(result->error->code, Errc::refused);
   EXPECT_EQ(exit_code(result->error->code), 14);
   EXPECT_EQ(result->error->message,
-            "prod is frozen by alice: incident 42 (`ztp unfreeze prod` lifts it)");
+            "held at prod's gate, and the run may not wait: prod is frozen by alice: incident 42 "
+            "(`ztp unfreeze prod` lifts it)");
+  EXPECT_EQ(result->run.reason, result->error->message);
   EXPECT_EQ(result->envs[0].status, "succeeded");
-  EXPECT_EQ(result->envs[1].status, "rejected");
+  // Nobody rejected it: the summary says cancelled, and why.
+  EXPECT_EQ(result->envs[1].status, "cancelled");
+  EXPECT_EQ(result->envs[1].detail, result->error->message);
   EXPECT_EQ(gate_status(result->run.id), "failed");
   EXPECT_EQ(prod_releases(), 0u);
+}
+
+TEST_F(PipelineHoldsTest, ARejectedGateStaysRejected) {
+  use_prod("    gate: approval\n");
+  auto p = pipeline(/*wait=*/false);
+  int64_t run_id = create(p);
+  ASSERT_TRUE(drive_run(p, run_id).ok());
+  ASSERT_TRUE(store->decide_approval(run_id, store::ApprovalStatus::rejected, "bob").ok());
+  auto result = drive_run(p, run_id);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->run.status, RunStatus::cancelled);
+  EXPECT_EQ(result->envs[1].status, "rejected");
 }
 
 TEST_F(PipelineHoldsTest, AStopRequestedWhileHeldPutsTheRunBackInTheQueue) {
