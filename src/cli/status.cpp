@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
+#include "engine/holds.hpp"
 #include "engine/reap.hpp"
 
 namespace ztp::cli {
@@ -100,6 +101,12 @@ nlohmann::json open_runs(Workspace& ws) {
           j["awaiting"] = approval->env;
         }
       }
+      auto held = engine::held_run(*ws.store, ws.spec, r, system_clock().wall_now());
+      if (held.ok() && held->has_value()) {
+        j["held"] = (*held)->to_json();
+      } else if (!held.ok()) {
+        j["warning"] = "why it waits could not be read: " + held.error().message;
+      }
       out.push_back(j);
     }
   }
@@ -166,6 +173,10 @@ int run_status(Context& ctx, const std::string& only) {
                    r["id"].get<int64_t>(), r["short_sha"].get<std::string>(),
                    r["awaiting"].get<std::string>(), r["id"].get<int64_t>(),
                    r["id"].get<int64_t>());
+      } else if (r.contains("held")) {
+        fmt::print("run {} ({}) is {}, {}\n", r["id"].get<int64_t>(),
+                   r["short_sha"].get<std::string>(), r["status"].get<std::string>(),
+                   r["held"]["message"].get<std::string>());
       } else {
         fmt::print("run {} ({}) is {}\n", r["id"].get<int64_t>(), r["short_sha"].get<std::string>(),
                    r["status"].get<std::string>());

@@ -1,5 +1,6 @@
 #include "engine/holds.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <time.h>
 
@@ -236,6 +237,60 @@ std::string describe(const std::vector<Hold>& holds) {
     out += (out.empty() ? "" : "; ") + h.describe();
   }
   return out;
+}
+
+std::string HeldRun::describe() const {
+  std::string why = holds.empty() ? fmt::format(
+                                        "no hold is left; it goes on when its driver "
+                                        "looks again (last: {})",
+                                        recorded_reason)
+                                  : engine::describe(holds);
+  return fmt::format("held at {}'s gate since {:%Y-%m-%d %H:%M} UTC: {}", env,
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(since)), why);
+}
+
+nlohmann::json HeldRun::to_json() const {
+  nlohmann::json listed = nlohmann::json::array();
+  for (const auto& h : holds) {
+    listed.push_back(h.to_json());
+  }
+  return {{"env", env},
+          {"since", ms_since_epoch(since)},
+          {"holds", listed},
+          {"reason", recorded_reason},
+          {"message", describe()}};
+}
+
+Result<std::optional<HeldRun>> held_run(store::SqliteStore& store, const spec::Spec& spec,
+                                        const store::Run& run, WallTime now) {
+  if (run.status != store::RunStatus::running && run.status != store::RunStatus::queued) {
+    return std::optional<HeldRun>();
+  }
+  auto stages = store.list_stages(run.id);
+  if (!stages.ok()) {
+    return stages.take_error();
+  }
+  const store::Stage* gate = nullptr;
+  for (const auto& s : *stages) {
+    if (s.name == "gate" && s.env && s.status == store::StageStatus::running) {
+      gate = &s;
+    }
+  }
+  const spec::Environment* env = gate != nullptr ? spec.find_environment(*gate->env) : nullptr;
+  if (env == nullptr) {
+    return std::optional<HeldRun>();
+  }
+  auto holds = holds_on(store, *env, now);
+  if (!holds.ok()) {
+    return holds.take_error();
+  }
+  HeldRun out;
+  out.run_id = run.id;
+  out.env = env->name;
+  out.since = WallTime(std::chrono::milliseconds(gate->started_at.value_or(run.created_at)));
+  out.holds = std::move(*holds);
+  out.recorded_reason = run.reason;
+  return std::optional<HeldRun>(std::move(out));
 }
 
 }  // namespace ztp::engine

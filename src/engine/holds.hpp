@@ -57,4 +57,25 @@ Result<std::vector<Hold>> holds_on(store::SqliteStore& store, const spec::Enviro
 // One line for a list of holds: their describe() joined with "; ".
 std::string describe(const std::vector<Hold>& holds);
 
+// An unfinished run that waits at an environment's gate while holds keep it shut.
+struct HeldRun {
+  int64_t run_id = 0;
+  std::string env;              // whose gate it waits at
+  WallTime since;               // when it began to wait there
+  std::vector<Hold> holds;      // what holds the environment now
+  std::string recorded_reason;  // the run's reason (when no hold is left: the last one it saw)
+
+  // "held at prod's gate since 2027-01-15 08:00 UTC: prod is frozen by alice: incident 42
+  // (`ztp unfreeze prod` lifts it)"
+  std::string describe() const;
+  // {env, since (ms), holds: [Hold::to_json()], reason, message: describe()}
+  nlohmann::json to_json() const;
+};
+
+// Where and why `run` waits when it is running or queued with its gate stage open: the
+// environment, since when, and the holds on it at `now`. nullopt when it does not wait at a
+// gate (or waits for an approval). Errors are the store's or holds_on's.
+Result<std::optional<HeldRun>> held_run(store::SqliteStore& store, const spec::Spec& spec,
+                                        const store::Run& run, WallTime now);
+
 }  // namespace ztp::engine

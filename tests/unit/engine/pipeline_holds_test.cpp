@@ -202,6 +202,47 @@ TEST_F(PipelineHoldsTest, ARejectedGateStaysRejected) {
   EXPECT_EQ(result->envs[1].status, "rejected");
 }
 
+TEST_F(PipelineHoldsTest, ARunHeldAtAGateSaysWhereWhyAndSinceWhen) {
+  ASSERT_TRUE(store->set_freeze("prod", "incident 42", "alice").ok());
+  auto p = pipeline(/*wait=*/true);
+  p.stop_requested = [] { return true; };  // parks it at the gate, queued
+  int64_t run_id = create(p);
+  auto parked = drive_run(p, run_id);
+  ASSERT_TRUE(parked.ok()) << parked.error().message;
+  ASSERT_EQ(parked->run.status, RunStatus::queued);
+
+  auto held = held_run(*store, *spec, parked->run, clock.wall_now());
+  ASSERT_TRUE(held.ok()) << held.error().message;
+  ASSERT_TRUE(held->has_value());
+  const auto& h = **held;
+  EXPECT_EQ(h.env, "prod");
+  ASSERT_EQ(h.holds.size(), 1u);
+  EXPECT_EQ(h.holds[0].actor, "alice");
+  EXPECT_EQ(h.describe(),
+            "held at prod's gate since 2027-01-15 08:00 UTC: prod is frozen by alice: incident "
+            "42 (`ztp unfreeze prod` lifts it)");
+  auto j = h.to_json();
+  EXPECT_EQ(j["env"], "prod");
+  EXPECT_EQ(j["holds"][0]["reason"], "incident 42");
+  EXPECT_EQ(j["message"], h.describe());
+
+  // Lifted: it no longer names a hold, but says it goes on.
+  ASSERT_TRUE(store->clear_freeze("prod").ok());
+  auto lifted = held_run(*store, *spec, parked->run, clock.wall_now());
+  ASSERT_TRUE(lifted.ok() && lifted->has_value());
+  EXPECT_TRUE((*lifted)->holds.empty());
+  EXPECT_NE((*lifted)->describe().find("no hold is left"), std::string::npos);
+
+  // A finished run waits nowhere.
+  auto next = pipeline(/*wait=*/true);
+  auto done = drive_run(next, run_id);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  ASSERT_EQ(done->run.status, RunStatus::succeeded);
+  auto none = held_run(*store, *spec, done->run, clock.wall_now());
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
 TEST_F(PipelineHoldsTest, AStopRequestedWhileHeldPutsTheRunBackInTheQueue) {
   ASSERT_TRUE(store->set_freeze("prod", "incident 42", "alice").ok());
   auto p = pipeline(/*wait=*/true);
