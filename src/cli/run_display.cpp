@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/workspace.hpp"
+#include "util/log.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -26,8 +27,11 @@ std::string weights_text(const nlohmann::json& weights) {
 
 }  // namespace
 
-RunDisplay::RunDisplay()
-    : m_tty(::isatty(STDERR_FILENO) != 0), m_start(std::chrono::steady_clock::now()) {
+RunDisplay::RunDisplay() : RunDisplay(stderr, ::isatty(STDERR_FILENO) != 0) {}
+
+RunDisplay::RunDisplay(std::FILE* out, bool tty)
+    : m_out(out), m_tty(tty), m_start(std::chrono::steady_clock::now()) {
+  log::set_writer([this](std::string_view line) { print_log_line(line); });
   if (m_tty) {
     m_ticker = std::thread([this] {
       std::unique_lock lock(m_mu);
@@ -44,6 +48,7 @@ RunDisplay::RunDisplay()
 RunDisplay::~RunDisplay() { stop(); }
 
 void RunDisplay::stop() {
+  log::set_writer({});  // first: a log line being written may still take m_mu
   {
     std::lock_guard lock(m_mu);
     if (m_stopped) {
@@ -70,7 +75,7 @@ void RunDisplay::note(const std::string& message) { print_line("", message, fals
 
 void RunDisplay::clear_status_locked() {
   if (m_status_shown) {
-    fmt::print(stderr, "\r\033[K");
+    fmt::print(m_out, "\r\033[K");
     m_status_shown = false;
   }
 }
@@ -93,8 +98,8 @@ void RunDisplay::draw_status_locked() {
     text += fmt::format(" · checks {} ok {} failed", v.checks_passed, v.checks_failed);
   }
   text += fmt::format(" · {:.0f}s", elapsed());
-  fmt::print(stderr, "\r\033[K\033[1m{}\033[0m", text);
-  std::fflush(stderr);
+  fmt::print(m_out, "\r\033[K\033[1m{}\033[0m", text);
+  std::fflush(m_out);
   m_status_shown = true;
 }
 
@@ -103,14 +108,26 @@ void RunDisplay::print_line(const std::string& env, const std::string& message, 
   std::string where = env.empty() ? "" : fmt::format("[{}] ", env);
   if (m_tty) {
     clear_status_locked();
-    fmt::print(stderr, "\033[2m{:>7.1f}s\033[0m {}{}{}{}\n", elapsed(), where,
-               bad ? "\033[31m" : "", message, bad ? "\033[0m" : "");
+    fmt::print(m_out, "\033[2m{:>7.1f}s\033[0m {}{}{}{}\n", elapsed(), where, bad ? "\033[31m" : "",
+               message, bad ? "\033[0m" : "");
     if (!m_stopped && !m_env.empty()) {
       draw_status_locked();
     }
   } else {
-    fmt::print(stderr, "{:>7.1f}s {}{}\n", elapsed(), where, message);
+    fmt::print(m_out, "{:>7.1f}s {}{}\n", elapsed(), where, message);
   }
+}
+
+void RunDisplay::print_log_line(std::string_view line) {
+  std::lock_guard lock(m_mu);
+  if (m_tty) {
+    clear_status_locked();
+  }
+  fmt::print(m_out, "{}\n", line);
+  if (m_tty && !m_stopped && !m_env.empty()) {
+    draw_status_locked();
+  }
+  std::fflush(m_out);
 }
 
 void RunDisplay::on_event(const engine::ProgressEvent& e) {

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "cli/workspace.hpp"
@@ -16,10 +18,13 @@ namespace ztp::cli {
 // Shows a run as it happens, on standard error. Every event is a line with the elapsed time and
 // its environment; in a terminal a status line below them keeps the current stage, the new
 // release's healthy replicas, the weights, the check results and the elapsed time up to date
-// (redrawn every second). Not a terminal: plain lines only.
+// (redrawn every second). Not a terminal: plain lines only. While it shows, the log's lines
+// (util/log.hpp) are written through it too, so that none cuts the status line.
 class RunDisplay {
  public:
   RunDisplay();
+  // Writes to `out` (which must outlive it), drawing the status line when `tty`.
+  RunDisplay(std::FILE* out, bool tty);
   ~RunDisplay();
   RunDisplay(const RunDisplay&) = delete;
   RunDisplay& operator=(const RunDisplay&) = delete;
@@ -43,10 +48,12 @@ class RunDisplay {
   };
   void on_event(const engine::ProgressEvent& e);
   void print_line(const std::string& env, const std::string& message, bool bad);
+  void print_log_line(std::string_view line);
   void draw_status_locked();
   void clear_status_locked();
   double elapsed() const;
 
+  std::FILE* const m_out;
   const bool m_tty;
   const std::chrono::steady_clock::time_point m_start;
   std::mutex m_mu;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace ztp::log {
@@ -14,6 +15,10 @@ namespace {
 std::atomic<Format> g_format{Format::text};
 std::atomic<Level> g_level{Level::info};
 thread_local std::vector<Field> t_scope;
+
+// The writer of set_writer and the lock that serialises every line written.
+std::mutex g_writer_mu;
+LineWriter g_writer;
 
 std::shared_ptr<spdlog::logger> logger() {
   static std::shared_ptr<spdlog::logger> instance = [] {
@@ -58,6 +63,11 @@ bool needs_quotes(std::string_view v) {
 }
 
 }  // namespace
+
+void set_writer(LineWriter writer) {
+  std::lock_guard lock(g_writer_mu);
+  g_writer = std::move(writer);
+}
 
 void init(Format format, Level level) {
   g_format = format;
@@ -116,7 +126,13 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
   }
   std::vector<Field> all = t_scope;
   all.insert(all.end(), fields.begin(), fields.end());
-  logger()->info(format_line(g_format.load(), level, message, all));
+  std::string line = format_line(g_format.load(), level, message, all);
+  std::lock_guard lock(g_writer_mu);
+  if (g_writer) {
+    g_writer(line);
+    return;
+  }
+  logger()->info(line);
 }
 
 Scope::Scope(std::initializer_list<Field> fields) : m_count(fields.size()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -21,6 +22,13 @@ struct Field {
 void init(Format format, Level level);
 // Parses "text" | "json"; false when neither.
 bool parse_format(std::string_view text, Format& out);
+
+// Receives every line written (without its newline) instead of standard error while set, one
+// call at a time: a live display gives lines between its own, so none cuts another. An empty
+// writer puts standard error back; set_writer returns once no call to the old writer runs.
+// The writer must not log.
+using LineWriter = std::function<void(std::string_view line)>;
+void set_writer(LineWriter writer);
 
 // Writes one line with the message and fields, plus the fields of every live Scope on this
 // thread (run id, environment, release).

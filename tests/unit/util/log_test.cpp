@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace ztp::log {
 namespace {
@@ -29,6 +33,34 @@ TEST(LogTest, ParsesFormats) {
   EXPECT_TRUE(parse_format("json", f));
   EXPECT_EQ(f, Format::json);
   EXPECT_FALSE(parse_format("xml", f));
+}
+
+TEST(LogTest, AWriterTakesEveryLineWholeUntilItIsRemoved) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  set_writer([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    lines.emplace_back(line);
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t] {
+      for (int i = 0; i < 50; ++i) {
+        warn("line", {{"thread", std::to_string(t)}, {"i", std::to_string(i)}});
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  set_writer({});
+  warn("after the writer was removed");
+  std::lock_guard lock(mu);
+  ASSERT_EQ(lines.size(), 200u);
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.find('\n'), std::string::npos) << l;
+    EXPECT_NE(l.find("WARN  line thread="), std::string::npos) << l;
+  }
 }
 
 }  // namespace
