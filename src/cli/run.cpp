@@ -40,8 +40,8 @@ int finish(Context& ctx, RunDisplay& display, const Result<engine::RunResult>& r
     return report(ctx, result.error());
   }
   print_run_result(*result, ctx.globals.json());
-  if (!ctx.globals.json() && result->error) {
-    fmt::print(stderr, "error: {}\n", result->error->message);
+  if (!ctx.globals.json() && result->error && result->error->message != result->run.reason) {
+    fmt::print(stderr, "error: {}\n", result->error->message);  // the summary did not say it
   }
   if (!ctx.globals.json() && result->run.status == store::RunStatus::awaiting_approval) {
     fmt::print(stderr, "run {} waits: `ztp approve {}` continues it, `ztp reject {}` ends it\n",

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cli/workspace.hpp"
@@ -164,7 +165,64 @@ void RunDisplay::on_event(const engine::ProgressEvent& e) {
       (e.kind == "stage.started" && stage == "verify")) {
     return;
   }
-  print_line(env, e.message, is_bad(e.kind));
+  if (!is_bad(e.kind)) {
+    print_line(env, e.message, false);
+    return;
+  }
+  auto text = failure_text(e, stage);
+  if (text) {
+    print_line(env, *text, true);
+  }
+}
+
+std::optional<std::string> RunDisplay::failure_text(const engine::ProgressEvent& e,
+                                                    const std::string& stage) {
+  std::lock_guard lock(m_mu);
+  if (e.kind == "check.failed") {
+    // As the verification's failure lists it later ("suite / check: reason").
+    if (e.data.is_object()) {
+      m_failures.push_back(fmt::format("{} / {}: {}", e.data.value("suite", std::string()),
+                                       e.data.value("name", std::string()),
+                                       e.data.value("reason", std::string())));
+    }
+    return e.message;
+  }
+  // Later events carry the failure again (the stage that failed, the run's end): each says
+  // only what it adds. The longest texts first, so a failure is taken out whole.
+  std::string rest = e.message;
+  bool repeated = false;
+  std::vector<std::string> shown = m_failures;
+  std::sort(shown.begin(), shown.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& f : shown) {
+    for (auto at = rest.find(f); !f.empty() && at != std::string::npos; at = rest.find(f)) {
+      rest.erase(at, f.size());
+      repeated = true;
+    }
+  }
+  m_failures.push_back(e.message);
+  if (!repeated) {
+    return e.message;
+  }
+  // What is left, without the lines the failures left empty.
+  std::string left;
+  for (size_t at = 0; at <= rest.size();) {
+    size_t end = std::min(rest.find('\n', at), rest.size());
+    std::string line = rest.substr(at, end - at);
+    if (line.find_first_not_of(" :;") != std::string::npos) {
+      left += (left.empty() ? "" : "\n") + line;
+    }
+    at = end + 1;
+  }
+  if (e.kind.rfind("run.", 0) == 0) {
+    return std::nullopt;  // the run's outcome follows, with its reason
+  }
+  if (e.kind == "stage.failed") {
+    auto trimmed = left.substr(std::min(left.find_first_not_of(" :"), left.size()));
+    return fmt::format("{} failed{}{}", stage.empty() ? "stage" : stage,
+                       trimmed.empty() || trimmed[0] == ';' ? "" : ": ", trimmed);
+  }
+  return left.empty() ? std::nullopt : std::optional<std::string>(left);
 }
 
 void print_run_result(const engine::RunResult& result, bool json) {

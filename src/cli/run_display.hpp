@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "cli/workspace.hpp"
 #include "engine/pipeline.hpp"
@@ -49,6 +51,9 @@ class RunDisplay {
   void on_event(const engine::ProgressEvent& e);
   void print_line(const std::string& env, const std::string& message, bool bad);
   void print_log_line(std::string_view line);
+  // The line to show for failure event `e` (of `stage`, if any): a failure shown before is
+  // not repeated (nullopt: nothing new to show).
+  std::optional<std::string> failure_text(const engine::ProgressEvent& e, const std::string& stage);
   void draw_status_locked();
   void clear_status_locked();
   double elapsed() const;
@@ -63,6 +68,7 @@ class RunDisplay {
   std::string m_env;  // the environment the run is in now
   std::string m_run;
   std::map<std::string, EnvView> m_envs;
+  std::vector<std::string> m_failures;  // failure texts shown, as later events repeat them
   std::thread m_ticker;
 };
 

@@ -87,5 +87,61 @@ TEST(RunDisplayTest, NotATerminalPrintsLogLinesPlain) {
   EXPECT_NE(text.find("INFO  a line of the log\n"), std::string::npos) << text;
 }
 
+// How often `what` occurs in `text`.
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(RunDisplayTest, AFailureIsShownOnceAsItHappens) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  const std::string reason = "body does not contain \"About Our Application\"";
+  const std::string failure =
+      "verification of release 2 of qa failed:\nverification of http://127.0.0.1:1/ failed:\n"
+      "  smoke / about: " +
+      reason;
+  {
+    // The events of a failed verification, as the pipeline and the rollout send them.
+    RunDisplay display(out, /*tty=*/false);
+    auto progress = display.progress();
+    progress(
+        {"check.failed",
+         "FAIL smoke/about 3 ms: " + reason,
+         {{"env", "qa"}, {"run", 2}, {"suite", "smoke"}, {"name", "about"}, {"reason", reason}}});
+    progress({"rollout.failed", failure, {{"env", "qa"}, {"run", 2}}});
+    progress({"rollout.rolled_back",
+              "qa restored to its previous state; release 2 stopped",
+              {{"env", "qa"}, {"run", 2}}});
+    progress({"stage.failed",
+              failure + "; rolled back",
+              {{"env", "qa"}, {"run", 2}, {"stage", "verify"}, {"status", "failed"}}});
+    progress({"run.rolled_back", "qa: " + failure + "; rolled back", {{"run", 2}}});
+  }
+  std::string text = content(out);
+  std::fclose(out);
+  EXPECT_EQ(count(text, reason), 1) << text;
+  EXPECT_EQ(count(text, "verification of release 2 of qa failed:"), 1) << text;
+  EXPECT_NE(text.find("[qa] verify failed; rolled back\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("qa restored to its previous state"), std::string::npos) << text;
+}
+
+TEST(RunDisplayTest, AFailureOfItsOwnIsShownWhole) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  {
+    RunDisplay display(out, /*tty=*/false);
+    auto progress = display.progress();
+    progress({"stage.failed", "libarchive failed: disk full", {{"run", 3}, {"stage", "build"}}});
+    progress({"run.failed", "libarchive failed: disk full", {{"run", 3}}});
+  }
+  std::string text = content(out);
+  std::fclose(out);
+  EXPECT_EQ(count(text, "libarchive failed: disk full"), 1) << text;
+}
+
 }  // namespace
 }  // namespace ztp::cli
