@@ -16,6 +16,20 @@ cmake --build "$build" -j "$(nproc)"
 
 scripts/check-format.sh
 
+# Third-party test vectors (tests/vectors.lock): ZTP_VECTORS_DIR when set, else ../shared/vectors
+# beside the source tree, else fetched into a cache outside it. When that fails (no network),
+# the tests that read them fail and say how to get them.
+if [ -z "${ZTP_VECTORS_DIR:-}" ]; then
+  if [ -d ../shared/vectors ]; then
+    ZTP_VECTORS_DIR="$(cd ../shared/vectors && pwd)"
+    export ZTP_VECTORS_DIR
+  elif vectors="$(scripts/fetch-vectors.sh)"; then
+    export ZTP_VECTORS_DIR="$vectors"
+  else
+    echo "test.sh: the test vectors could not be fetched; the tests that read them will fail" >&2
+  fi
+fi
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"

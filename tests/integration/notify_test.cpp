@@ -1,5 +1,5 @@
 // Notifications against local HTTP receivers: the payloads Slack, PagerDuty and a signed webhook
-// receive carry the fields ../shared/vectors/notifications requires, and a dead receiver (a
+// receive carry the fields their documentation requires, and a dead receiver (a
 // closed port, or one that never answers) neither holds up the rollout nor goes unrecorded.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -176,7 +175,9 @@ std::string hmac_hex(const std::string& key, const std::string& data) {
   return out;
 }
 
-// What ../shared/vectors/notifications/SUMMARY.md requires, read from its text.
+// What the receivers require, as their public documentation states it: PagerDuty's Events API
+// v2 (developer.pagerduty.com, "Send an Alert Event") and Slack's incoming webhooks
+// (api.slack.com/messaging/webhooks). Written down here in our own terms.
 struct Requirements {
   std::vector<std::string> pd_required;                // every alert event
   std::vector<std::string> pd_trigger;                 // a trigger's payload fields
@@ -186,47 +187,22 @@ struct Requirements {
   std::string slack_field;                             // the minimal body's field
 };
 
-// "a (note), b in {x, y}" -> names, noting enumerations and "<=N chars" limits.
-std::vector<std::string> fields_of(std::string list, Requirements& r) {
-  std::vector<std::string> names;
-  std::regex item(R"(([a-z_]+(?:\.[a-z_]+)?)(?: \(([^)]*)\))?(?: in \{([^}]*)\})?)");
-  for (std::sregex_iterator it(list.begin(), list.end(), item), end; it != end; ++it) {
-    std::string name = (*it)[1];
-    names.push_back(name);
-    std::smatch limit;
-    std::string note = (*it)[2];
-    if (std::regex_search(note, limit, std::regex(R"(<=(\d+) chars)"))) {
-      r.max_chars[name] = std::stoul(limit[1]);
-    }
-    std::string values = (*it)[3];
-    static const std::regex word("[a-z]+");
-    for (std::sregex_iterator v(values.begin(), values.end(), word), e; v != e; ++v) {
-      r.enums[name].insert(v->str());
-    }
-  }
-  return names;
-}
-
-Requirements read_requirements() {
-  std::ifstream in(testing::vectors_dir() / "notifications" / "SUMMARY.md");
-  EXPECT_TRUE(in) << "../shared/vectors/notifications/SUMMARY.md is missing";
+Requirements requirements() {
   Requirements r;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, std::regex(R"(^\s+required: (.*)$)")) && r.pd_required.empty()) {
-      r.pd_required = fields_of(m[1], r);
-    } else if (std::regex_search(line, m, std::regex(R"(^\s+for trigger: (.*)$)"))) {
-      r.pd_trigger = fields_of(m[1], r);
-    } else if (std::regex_search(line, m, std::regex(R"(^\s+optional: dedup_key \(([^)]*)\))"))) {
-      fields_of("dedup_key (" + m[1].str() + ")", r);
-    } else if (std::regex_search(line, m, std::regex(R"(ack/resolve body minimal: \{([^}]*)\})"))) {
-      auto names = fields_of(m[1], r);
-      r.pd_resolve = {names.begin(), names.end()};
-    } else if (std::regex_search(line, m, std::regex(R"re(minimal body \{"([a-z]+)")re"))) {
-      r.slack_field = m[1];
-    }
-  }
+  // An alert event names its integration and what to do with the incident.
+  r.pd_required = {"routing_key", "event_action"};
+  r.enums["event_action"] = {"trigger", "acknowledge", "resolve"};
+  // A trigger describes the alert: a summary of at most 1024 characters, where it comes from,
+  // and one of four severities.
+  r.pd_trigger = {"payload.summary", "payload.source", "payload.severity"};
+  r.max_chars["payload.summary"] = 1024;
+  r.enums["payload.severity"] = {"critical", "error", "warning", "info"};
+  // The incident key, needed to resolve later, is at most 255 characters.
+  r.max_chars["dedup_key"] = 255;
+  // Resolving needs only the integration, the key and the action.
+  r.pd_resolve = {"routing_key", "dedup_key", "event_action"};
+  // Slack: a JSON object whose `text` is the message.
+  r.slack_field = "text";
   return r;
 }
 
@@ -310,17 +286,7 @@ notify::EventNotifier::Options fast(std::chrono::milliseconds attempt_timeout) {
 }
 
 TEST(Notify, ReceiversGetPayloadsWithTheRequiredFieldsAndAVerifiableSignature) {
-  auto req = read_requirements();
-  ASSERT_FALSE(req.pd_required.empty());
-  ASSERT_FALSE(req.pd_trigger.empty());
-  ASSERT_FALSE(req.pd_resolve.empty());
-  ASSERT_EQ(req.slack_field, "text");
-  // The summary was read as meant: the keys, the enumerations and the limits.
-  EXPECT_EQ(req.pd_required, (std::vector<std::string>{"routing_key", "event_action"}));
-  EXPECT_EQ(req.enums["payload.severity"],
-            (std::set<std::string>{"critical", "error", "warning", "info"}));
-  EXPECT_EQ(req.max_chars["payload.summary"], 1024u);
-  EXPECT_EQ(req.max_chars["dedup_key"], 255u);
+  auto req = requirements();
 
   store::test::TempStore s;
   Receiver receiver;

@@ -1,4 +1,4 @@
-// Our images checked by outside judges: the OCI JSON schemas (../shared/vectors/oci, through
+// Our images checked by outside judges: the OCI JSON schemas (tests/vectors.lock, through
 // python3-jsonschema) and skopeo reading and copying the layout through its `oci:` transport.
 #include <gtest/gtest.h>
 
@@ -51,9 +51,7 @@ for pair in sys.argv[2:]:
 sys.exit(1 if failed else 0)
 )PY";
 
-std::filesystem::path schema_dir() {
-  return ztp::testing::vectors_dir() / "oci" / "image-spec" / "schema";
-}
+std::filesystem::path schema_dir() { return ztp::testing::vector_path("oci/image-spec/schema"); }
 
 struct Built {
   std::filesystem::path layout;

@@ -24,8 +24,8 @@ using Weights = std::map<std::string, int>;
 constexpr const char* k_secret = "webhook test secret";
 
 nlohmann::json push_example() {
-  std::ifstream in(testing::vectors_dir() / "github-webhooks" / "payload-examples" / "push" /
-                   "with-new-branch.payload.json");
+  std::ifstream in(
+      testing::vector_path("github-webhooks/payload-examples/push/with-new-branch.payload.json"));
   EXPECT_TRUE(in.good());
   return nlohmann::json::parse(in);
 }

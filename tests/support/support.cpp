@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,7 +25,25 @@ namespace ztp::testing {
 
 std::filesystem::path source_dir() { return ZTP_SOURCE_DIR; }
 
-std::filesystem::path vectors_dir() { return source_dir().parent_path() / "shared" / "vectors"; }
+std::filesystem::path vectors_dir() {
+  const char* dir = std::getenv("ZTP_VECTORS_DIR");
+  if (dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  return source_dir().parent_path() / "shared" / "vectors";
+}
+
+std::filesystem::path vector_path(const std::string& relative) {
+  auto path = vectors_dir() / relative;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    ADD_FAILURE() << "the test vector " << relative << " is missing from " << vectors_dir().string()
+                  << ": run scripts/fetch-vectors.sh (it downloads the files of tests/vectors.lock "
+                     "into a cache and prints where) and set ZTP_VECTORS_DIR to that folder, or "
+                     "to a copy of them; scripts/test.sh does both by itself";
+  }
+  return path;
+}
 
 std::filesystem::path ztp_binary() { return ZTP_BINARY; }
 

@@ -13,9 +13,14 @@
 
 namespace ztp::testing {
 
-// The project's root (where CMakeLists.txt is) and ../shared/vectors beside it.
+// The project's root (where CMakeLists.txt is).
 std::filesystem::path source_dir();
+// Where the third-party test vectors of tests/vectors.lock are: $ZTP_VECTORS_DIR, else
+// ../shared/vectors beside the project's root.
 std::filesystem::path vectors_dir();
+// vectors_dir() / `relative`. When it is missing, fails the current test with how to get it
+// (ZTP_VECTORS_DIR, scripts/fetch-vectors.sh) and still returns the path.
+std::filesystem::path vector_path(const std::string& relative);
 // The ztp binary under test.
 std::filesystem::path ztp_binary();
 

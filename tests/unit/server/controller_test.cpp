@@ -488,8 +488,7 @@ TEST_F(ControllerTest, PushesThatDoNotMatchAre202WithTheReason) {
 
 TEST_F(ControllerTest, PingIsAnsweredAndMalformedPayloadsAre400) {
   Controller ctl(options());
-  std::ifstream example(testing::vectors_dir() / "github-webhooks" / "payload-examples" / "ping" /
-                        "payload.json");
+  std::ifstream example(testing::vector_path("github-webhooks/payload-examples/ping/payload.json"));
   std::string payload{std::istreambuf_iterator<char>(example), {}};
   ASSERT_FALSE(payload.empty());
   auto ping = ctl.handle_github_webhook(signed_request("ping", "p1", payload));

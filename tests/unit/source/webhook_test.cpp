@@ -6,12 +6,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "support/github_signature_example.hpp"
 #include "support/support.hpp"
 
 namespace ztp::source {
 namespace {
 
-std::filesystem::path vectors() { return testing::vectors_dir() / "github-webhooks"; }
+// The GitHub payload examples of tests/vectors.lock; fails the test when they are missing.
+std::filesystem::path examples(const std::string& event) {
+  return testing::vector_path("github-webhooks/payload-examples/" + event);
+}
 
 std::string read(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -20,7 +24,11 @@ std::string read(const std::filesystem::path& p) {
 }
 
 nlohmann::json signature_vector() {
-  return nlohmann::json::parse(read(vectors() / "x-hub-signature-256-vector.json"));
+  namespace example = testing::github_signature_example;
+  return {{"secret", example::k_secret},
+          {"payload", example::k_payload},
+          {"signature_hex", example::k_signature_hex},
+          {"x_hub_signature_256", std::string("sha256=") + example::k_signature_hex}};
 }
 
 TEST(WebhookSignature, GitHubsTestVectorVerifies) {
@@ -101,8 +109,7 @@ TEST(WebhookSecret, TheEnvironmentWinsOverTheSpec) {
 
 TEST(PushPayload, EveryPushExampleParses) {
   int parsed = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(vectors() / "payload-examples" / "push")) {
+  for (const auto& entry : std::filesystem::directory_iterator(examples("push"))) {
     auto body = read(entry.path());
     auto push = parse_push_event(body);
     ASSERT_TRUE(push.ok()) << entry.path() << ": " << push.error().message;
@@ -117,8 +124,7 @@ TEST(PushPayload, EveryPushExampleParses) {
 }
 
 TEST(PushPayload, ABranchPushListsItsCommitAndPaths) {
-  auto push = parse_push_event(
-      read(vectors() / "payload-examples" / "push" / "with-new-branch.payload.json"));
+  auto push = parse_push_event(read(examples("push") / "with-new-branch.payload.json"));
   ASSERT_TRUE(push.ok()) << push.error().message;
   EXPECT_EQ(push->branch(), "master");
   EXPECT_FALSE(push->is_tag());
@@ -138,7 +144,7 @@ TEST(PushPayload, ABranchPushListsItsCommitAndPaths) {
 }
 
 TEST(PushPayload, ATagDeletionIsATagWithNoHeadCommit) {
-  auto push = parse_push_event(read(vectors() / "payload-examples" / "push" / "payload.json"));
+  auto push = parse_push_event(read(examples("push") / "payload.json"));
   ASSERT_TRUE(push.ok()) << push.error().message;
   EXPECT_TRUE(push->is_tag());
   EXPECT_FALSE(push->branch());
@@ -201,7 +207,7 @@ TEST(PushPayload, MalformedPayloadsNameWhatIsWrong) {
 }
 
 TEST(PingPayload, TheExampleParses) {
-  auto ping = parse_ping_event(read(vectors() / "payload-examples" / "ping" / "payload.json"));
+  auto ping = parse_ping_event(read(examples("ping") / "payload.json"));
   ASSERT_TRUE(ping.ok()) << ping.error().message;
   EXPECT_EQ(ping->zen, "Anything added dilutes everything else.");
   EXPECT_EQ(ping->hook_id, 109948940);
