@@ -91,14 +91,19 @@ nlohmann::json to_json(const EnvView& view) {
     j["error"] = view.error;
     return j;
   }
+  // A set other than the active release's is a rollout (or a rollback) under way: its replicas
+  // starting are progress, not ill health, even once the set has a share of traffic.
+  const std::string active = view.release ? std::to_string(view.release->revision) : "";
   int serving = 0;
   bool all_healthy = true;
+  bool progressing = false;
   for (const auto& set : view.observed->sets) {
     j["weights"][set.release] = set.weight;
     for (const auto& r : set.replicas) {
       bool healthy = r.state == target::Replica::State::healthy;
       bool alive =
           r.state != target::Replica::State::stopped && r.state != target::Replica::State::crashed;
+      bool starting = r.state == target::Replica::State::starting && set.release != active;
       j["replicas"].push_back({{"id", r.id},
                                {"release_revision", revision_of(r.release)},
                                {"port", port_of(r.address)},
@@ -107,12 +112,14 @@ nlohmann::json to_json(const EnvView& view) {
                                {"state", target::state_name(r.state)},
                                {"restarts", r.restarts},
                                {"detail", r.detail}});
-      if (set.weight > 0) {
+      progressing = progressing || starting;
+      if (set.weight > 0 && !starting) {
         serving += healthy ? 1 : 0;
         all_healthy = all_healthy && healthy;
       }
     }
   }
+  j["progressing"] = progressing;
   j["healthy"] = serving > 0 && all_healthy;
   return j;
 }

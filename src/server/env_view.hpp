@@ -33,9 +33,10 @@ Result<EnvView> view_environment(store::SqliteStore& store, const spec::Environm
                                  const TargetFor& target_for);
 
 // The API's form: {name, url, release, replicas: [{id, release_revision, port, alive, healthy,
-// state, restarts, detail}], weights: {"<revision>": percent}, healthy, frozen, isolated,
-// desired_replicas, error?}. healthy: at least one replica takes traffic and every replica of a
-// set with weight is healthy.
+// state, restarts, detail}], weights: {"<revision>": percent}, healthy, progressing, frozen,
+// isolated, desired_replicas, error?}. progressing: a replica of a set other than the active
+// release's is starting (a rollout or rollback under way). healthy: at least one replica takes
+// traffic and every replica of a set with weight is healthy, leaving out those starting ones.
 nlohmann::json to_json(const EnvView& view);
 
 }  // namespace ztp::server

@@ -11,8 +11,10 @@
 //
 // It signs in as a viewer (no approve button), watches the first run reach prod's gate, signs
 // in as a deployer and approves it from the page; then queues the second run, sees its stages
-// advance, approves prod, sees the canary's weights change and the plots draw, and saves a
-// screenshot. Exits non-zero with the reason (and a screenshot of the failure) otherwise.
+// advance, approves prod, sees the canary's weights change (prod never drawn unhealthy while
+// canary replicas start) and the plots draw; then rolls prod back from the page and sees the
+// run panel show the split prod serves after the rollback, and saves a screenshot. Exits
+// non-zero with the reason (and a screenshot of the failure) otherwise.
 import { chromium } from 'playwright-core';
 
 const env = (name, fallback) => {
@@ -84,6 +86,24 @@ const liveRun = () => page.evaluate(() => {
     weights: JSON.parse(document.querySelector('[data-testid="live-weights"]').dataset.weights),
   };
 });
+
+// Records every health badge prod's card is drawn with (the cards are redrawn on each refresh),
+// so a badge shown for a moment between two samples is seen too.
+const watchProdHealth = () => page.evaluate(() => {
+  window.prodHealth = [];
+  const note = () => {
+    const badge = document.querySelector('[data-testid="env-health-prod"]');
+    const text = badge ? badge.textContent : '';
+    if (text && window.prodHealth[window.prodHealth.length - 1] !== text) window.prodHealth.push(text);
+  };
+  new MutationObserver(note).observe(document.querySelector('[data-testid="environments"]'),
+    { childList: true, subtree: true, characterData: true });
+  note();
+});
+const prodHealthSeen = () => page.evaluate(() => window.prodHealth);
+
+// The releases with a share of traffic in a split, as [release, percent].
+const serving = (w) => Object.entries(w).filter(([, p]) => p > 0);
 
 async function signIn(token, role) {
   if (!(await byId('token-dialog').isVisible())) await byId('token-change').click();
@@ -175,11 +195,13 @@ async function main() {
   check(advanced.length >= 2, `the stages did not advance on the page: ${JSON.stringify(maps)}`);
   log(`stages advanced on the page: ${advanced.join(', ')} (${maps.length} states seen)`);
 
+  const firstRelease = (await byId('env-release-prod').textContent()).trim().split(' ')[0];
+  await watchProdHealth();
   await approve(second, 'canary it');
   const secondEnd = await follow(second);
   check(secondEnd.final.status === 'succeeded', `run ${second} ended ${secondEnd.final.status}`);
   // The canary: a split of two releases, then the new one alone, and more than two splits seen.
-  const releases = (w) => Object.entries(w).filter(([, p]) => p > 0);
+  const releases = serving;
   const canary = secondEnd.splits.filter((w) => releases(w).length === 2);
   const last = secondEnd.splits[secondEnd.splits.length - 1];
   check(canary.length >= 1, `no canary split was shown: ${JSON.stringify(secondEnd.splits)}`);
@@ -187,6 +209,11 @@ async function main() {
     `the split did not end on the new release alone: ${JSON.stringify(last)}`);
   check(secondEnd.splits.length >= 3, `the weights did not change step by step: ${JSON.stringify(secondEnd.splits)}`);
   log(`canary weights seen: ${secondEnd.splits.map((w) => JSON.stringify(w)).join(' -> ')}`);
+  // Replicas of the canary starting are a rollout in progress, not an unhealthy prod.
+  const healthDuringCanary = await prodHealthSeen();
+  log(`prod's health during the canary: ${healthDuringCanary.join(' -> ')}`);
+  check(!healthDuringCanary.includes('unhealthy'),
+    `prod was drawn unhealthy while the canary's replicas started: ${healthDuringCanary.join(' -> ')}`);
   // The environment cards refresh on the stream's next event or poll, not with the run's end.
   await until(`prod's card to show run ${second}'s commit instead of ${firstSha}`, async () => {
     const shown = (await byId('env-sha-prod').textContent()).trim();
@@ -212,6 +239,41 @@ async function main() {
   for (const id of ['plot-errors', 'plot-p95']) {
     check(Number(await attr(id, 'data-points')) >= 3, `${id} drew no data`);
   }
+
+  // Roll prod back from the page: the run panel (still run 2, ended) then shows the split prod
+  // serves now, the first release alone, not run 2's last weights.
+  const secondSha = (await byId('env-sha-prod').textContent()).trim();
+  await watchProdHealth();
+  page.on('dialog', (dialog) => dialog.accept());
+  for (let attempt = 1; ; attempt += 1) {
+    await until('the page to show no notice', () => byId('notice').isHidden(), 15_000);
+    await byId('rollback-prod').click();
+    log(`asked for a rollback of prod (attempt ${attempt})`);
+    const outcome = await until('prod to be rolled back from the page', async () => {
+      if ((await byId('env-sha-prod').textContent()).trim() === firstSha) return 'done';
+      return (await byId('notice').isVisible()) && `refused: ${await byId('notice').textContent()}`;
+    }, 120_000, 250);
+    if (outcome === 'done') break;
+    // Another holder of prod's lock (the drift check) refuses a rollback for a moment: retry.
+    check(attempt < 3, `the rollback of prod was ${outcome}`);
+    log(`the rollback was ${outcome}; retrying`);
+  }
+  log(`prod rolled back from ${secondSha} to ${firstSha}`);
+  const afterRollback = await until('the run panel to show the split after the rollback', async () => {
+    const run = await liveRun();
+    const split = serving(run.weights);
+    return run.id === String(second) && split.length === 1 && `r${split[0][0]}` === firstRelease
+      ? run : null;
+  }, 15_000).catch(async (e) => {
+    const run = await liveRun();
+    throw new Error(`${e.message}: run ${run.id}'s panel shows ${JSON.stringify(run.weights)}, prod `
+      + `runs ${firstRelease} again`);
+  });
+  log(`run ${second}'s panel shows ${JSON.stringify(afterRollback.weights)} after the rollback`);
+  const healthDuringRollback = await prodHealthSeen();
+  log(`prod's health during the rollback: ${healthDuringRollback.join(' -> ')}`);
+  check(!healthDuringRollback.includes('unhealthy'),
+    `prod was drawn unhealthy while the rollback's replicas started: ${healthDuringRollback.join(' -> ')}`);
 
   const violations = await page.evaluate(() => window.cspViolations);
   check(violations.length === 0, `the Content-Security-Policy blocked: ${violations.join('; ')}`);

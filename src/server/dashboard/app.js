@@ -7,6 +7,8 @@ const TOKEN_KEY = 'ztp.token';
 const ACTIVE = new Set(['queued', 'running', 'awaiting_approval']);
 const PALETTE = ['#2f6fdf', '#e07b24', '#1f9d55', '#8a5cd6', '#d64545', '#138a9e', '#9c6b30'];
 const PLOT_WINDOW_MS = 30 * 60 * 1000;
+// Events whose data.weights is the split they left.
+const WEIGHT_EVENTS = new Set(['weights', 'restore.weights', 'rollback.switched']);
 // Event kinds the engine writes; each one refreshes the page (the stream names events by kind).
 const EVENT_KINDS = [
   'message', 'weights', 'gate.waiting', 'image.built', 'verify.started',
@@ -20,7 +22,7 @@ const EVENT_KINDS = [
   ...['starting', 'healthy', 'draining', 'stopped'].map((s) => `replica.${s}`),
   ...['opened', 'verified', 'closed'].map((s) => `preview.${s}`),
   ...['started', 'passed', 'failed'].map((s) => `watch.${s}`),
-  'check.passed', 'check.failed', 'reconcile.restored', 'standby.expired',
+  'check.passed', 'check.failed', 'reconcile.restored', 'standby.expired', 'restore.weights',
 ];
 
 const state = {
@@ -151,12 +153,21 @@ function renderSplit(node, weights) {
   }));
 }
 
+// The health badge of an environment: a replica of a new set that is still starting is a
+// rollout in progress, not ill health; anything else unhealthy is.
+function envHealth(env) {
+  const id = `env-health-${env.name}`;
+  if (!env.release && !env.progressing) return badge('no release', '', id);
+  if (env.progressing && (env.healthy || !env.release)) return badge('progressing', 'run', id);
+  return badge(env.healthy ? 'healthy' : 'unhealthy', statusClass(env.healthy), id);
+}
+
 function renderEnvironments() {
   $('environments').replaceChildren(...state.envs.map((env) => {
     const r = env.release;
-    const health = !r ? badge('no release', '', `env-health-${env.name}`)
-      : badge(env.healthy ? 'healthy' : 'unhealthy', statusClass(env.healthy), `env-health-${env.name}`);
+    const health = envHealth(env);
     health.dataset.healthy = String(Boolean(env.healthy));
+    health.dataset.progressing = String(Boolean(env.progressing));
     const replicas = env.replicas || [];
     const split = el('div', { class: 'split', 'data-testid': `env-split-${env.name}` });
     renderSplit(split, env.weights);
@@ -223,12 +234,16 @@ function renderRun() {
     el('small', { text: waiting ? 'awaiting approval' : s.status === 'running' ? 'running'
       : s.status === 'pending' ? '' : `${s.status} ${duration(s.duration_ms)}` }));
   }));
-  // The split of the environment the run is at: its last `weights` event, else the current one.
+  // The split of the environment the run is at. While the run moves traffic, its last event
+  // that set weights (a step, a restore); once it has ended, what the environment serves now,
+  // read after the run, so a later rollback or deploy shows.
   const env = runEnv(run);
-  const last = (run.events || []).filter((e) => e.kind === 'weights' && e.env === env).pop();
   const current = state.envs.find((e) => e.name === env);
+  const last = (run.events || []).filter((e) => e.env === env && WEIGHT_EVENTS.has(e.kind)
+    && parseData(e.data).weights).pop();
+  const live = ACTIVE.has(run.status) && last;
   $('live-weights-env').textContent = env ? `(${env})` : '';
-  renderSplit($('live-weights'), last ? parseData(last.data).weights : current && current.weights);
+  renderSplit($('live-weights'), live ? parseData(last.data).weights : current && current.weights);
   $('approval').hidden = !(approval && canAct());
   $('approval').dataset.env = approval ? approval.env : '';
   $('approval-text').textContent = approval ? `${approval.env} awaits approval` : '';
@@ -348,11 +363,12 @@ function scheduleRefresh(delay = 150) {
 }
 
 async function load() {
-  const [envs, runs] = await Promise.all([api('/environments'), api('/runs?limit=20')]);
-  state.envs = envs || [];
+  const runs = await api('/runs?limit=20');
   state.runs = runs || [];
   const shown = state.pickedRun ?? (state.runs.find((r) => ACTIVE.has(r.status)) || state.runs[0] || {}).id;
   state.run = shown === undefined ? null : await api(`/runs/${shown}`);
+  // The environments after the run: what an ended run's panel shows is then no older than it.
+  state.envs = (await api('/environments')) || [];
   renderPlotChoices();
   // The plots are optional: a server without traffic history still shows everything else.
   const since = Date.now() - PLOT_WINDOW_MS;
