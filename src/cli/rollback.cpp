@@ -23,8 +23,22 @@ nlohmann::json release_json(const store::Release& r) {
   return {{"revision", r.revision}, {"digest", r.digest}, {"image", r.image_ref}};
 }
 
+nlohmann::json files_json(const std::vector<target::FileChange>& changes) {
+  auto out = nlohmann::json::array();
+  for (const auto& c : changes) {
+    out.push_back({{"path", c.path}, {"change", target::change_name(c.kind)}});
+  }
+  return out;
+}
+
 void print_outcome(const engine::RollbackOutcome& o) {
   const auto& to = o.to;
+  if (o.files_refreshed) {
+    fmt::print(
+        "the files of revision {} differed from its image{}: unpacked afresh{}\n", to.revision,
+        o.files_changed.empty() ? "" : " (" + target::describe_changes(o.files_changed) + ")",
+        o.method == engine::RollbackMethod::rollout ? ", and rolled out on fresh replicas" : "");
+  }
   if (o.method == engine::RollbackMethod::switch_back) {
     fmt::print(
         "{} runs revision {} ({}) again: its replicas were still running warm, so one "
@@ -81,6 +95,8 @@ int run_rollback(Context& ctx, const RollbackFlags& flags, bool has_to) {
         {"to", release_json(o.to)},
         {"marked_bad", o.marked_bad ? nlohmann::json(o.from->digest) : nlohmann::json()},
         {"stopped", o.stopped},
+        {"files_changed", files_json(o.files_changed)},
+        {"files_refreshed", o.files_refreshed},
         {"url", o.url}};
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -99,6 +115,8 @@ void setup(CLI::App& root, Context& ctx) {
       "another image that is not marked bad).\n"
       "When that release's replicas still run warm (blue-green keeps the previous set for\n"
       "keep_previous), one route change moves all traffic back and no process is started.\n"
+      "Files of that release edited since it was unpacked are unpacked afresh from its image\n"
+      "first, and a warm set that ran them is not switched to but replaced by a rollout.\n"
       "Otherwise its image is rolled out by the environment's strategy and verified, as a\n"
       "deploy would. The release rolled away from is recorded rolled_back and its image marked\n"
       "bad in this environment: `ztp deploy` refuses it from then on without --force.\n"

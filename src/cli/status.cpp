@@ -196,8 +196,9 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->footer(
       "Shows each environment's release, its release sets with their weights and replicas\n"
       "(state, restarts), the URL, and the runs in progress or waiting for approval.\n"
-      "Standby sets kept warm past their window (blue_green keep_previous, or the watch window)\n"
-      "are stopped first, as the controller would; a rollout in progress is left alone.");
+      "Standby sets kept warm past their window (blue_green keep_previous, or the watch window),\n"
+      "and those of releases no rollback would go to, are stopped first, as the controller\n"
+      "would; a rollout in progress is left alone.");
   cmd->add_option("ENV", *env, "Only this environment");
   cmd->callback([&ctx, env] { ctx.exit_code = run_status(ctx, *env); });
 }

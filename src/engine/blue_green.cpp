@@ -115,8 +115,9 @@ Result<void> blue_green_update(target::Target& target, Clock& clock, const Rollo
         }
         std::string kept;
         if (!standby.empty()) {
-          kept = fmt::format("; release {} kept warm at weight 0 for {}", fmt::join(standby, ", "),
-                             format_duration(params.keep_previous));
+          kept = fmt::format(
+              "; release {} at weight 0 (the rollback target's set is kept warm for {})",
+              fmt::join(standby, ", "), format_duration(params.keep_previous));
         }
         progress({"rollout.succeeded",
                   fmt::format("{} runs release {}{}", env, release, kept),

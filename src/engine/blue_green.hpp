@@ -15,8 +15,9 @@ namespace ztp::engine {
 // Brings up plan.next at full size (plan.replicas) with weight 0, waits until every replica is
 // healthy, serves it alone on the preview listener params.preview_listen, runs `verify` against
 // that listener's URL, closes the preview, then moves 100% of the front door to it and 0 to
-// every other set in one weight change. The previous sets keep running at weight 0 (warm
-// standby for switch_back; the caller reaps them after keep_previous). A failure before the
+// every other set in one weight change. The previous sets keep running at weight 0: the caller
+// then keeps the rollback target's set warm for switch_back until keep_previous ends and stops
+// the others at once (reap_standby). A failure before the
 // switch stops the new set and leaves the earlier weights as they were: Errc::rolled_back with
 // the reason (the verification's own text included), or Errc::internal when the restore failed.
 Result<void> blue_green_update(target::Target& target, Clock& clock, const RolloutPlan& plan,

@@ -179,8 +179,8 @@ Result<void> roll_out(target::Target& target, Clock& clock, const spec::Environm
 
 namespace {
 
-// Stops the stable sets a canary left warm for the watch (blue-green standbys stay: the reaper
-// stops them after keep_previous).
+// Stops the stable sets a canary left warm for the watch (a blue-green standby stays: the
+// reaper stops it after keep_previous).
 void stop_kept_sets(target::Target& target, const spec::Environment& env,
                     const target::Observed& before, const RolloutPlan& plan,
                     const Progress& progress) {
@@ -276,6 +276,12 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   if (rolled.ok() && watching) {
     // Active while watched (it serves), the last known good only once the watch passed.
     ZTP_TRY(store.set_release_status(req.env, release->revision, store::ReleaseStatus::active));
+    // Right after the switch only the rollback target stays warm; a breach of the watch does
+    // not start again the sets stopped here.
+    auto stopped = reap_or_warn(*env, store, target, clock, record);
+    std::erase_if(before->sets, [&](const target::ReleaseSet& set) {
+      return std::find(stopped.begin(), stopped.end(), set.release) != stopped.end();
+    });
     auto judged = watch_release(target, clock, req.env, plan.next.release, env->watch, record);
     if (judged.ok()) {
       watched = *judged;
@@ -310,6 +316,8 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   }
   ZTP_TRY(store.set_last_known_good(req.env, release->revision));
   ZTP_TRY(record_desired_state(store, *env, plan.next.release));
+  // Of the sets the switch left at weight 0, only the rollback target's stays warm.
+  reap_or_warn(*env, store, target, clock, record);
   return DeployOutcome{*active, "http://" + env->listen + "/", watched};
 }
 
@@ -326,12 +334,15 @@ Progress recorder(store::SqliteStore& store, const std::string& env, std::option
   };
 }
 
-void reap_or_warn(const spec::Environment& env, store::SqliteStore& store, target::Target& target,
-                  Clock& clock, const Progress& progress) {
+std::vector<std::string> reap_or_warn(const spec::Environment& env, store::SqliteStore& store,
+                                      target::Target& target, Clock& clock,
+                                      const Progress& progress) {
   auto reaped = reap_standby(env, store, target, clock, progress);
   if (!reaped.ok()) {
-    log::warn("expired standby sets were not stopped", {{"error", reaped.error().message}});
+    log::warn("standby sets were not stopped", {{"error", reaped.error().message}});
+    return {};
   }
+  return std::move(reaped->stopped);
 }
 
 Result<void> record_desired_state(store::SqliteStore& store, const spec::Environment& env,

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/progress.hpp"
 #include "engine/rolling.hpp"
@@ -38,7 +39,9 @@ struct DeployOutcome {
 
 // Rolls `req.env` to the image by its strategy, recording the release, its events and the
 // outcome in `store`. Holds the environment's lock throughout, and first stops the standby
-// sets whose window has passed (reap_standby). With a post-deploy watch (env.watch), the
+// sets whose window has passed (reap_standby); right after the switch (once the release is
+// recorded active) it reaps again, so that of the earlier sets at most the rollback target's
+// stays warm. With a post-deploy watch (env.watch), the
 // release is active while watched and becomes the last known good only once the watch passed;
 // a breach puts back what ran before (restore_previous). On failure the environment is back on
 // what it ran before; the release is recorded rolled_back (its digest marked bad in the
@@ -87,9 +90,10 @@ Progress recorder(store::SqliteStore& store, const std::string& env, std::option
                   const Progress& progress);
 
 // reap_standby, logging (not returning) a failure: a standby left running is no reason to stop
-// a rollout.
-void reap_or_warn(const spec::Environment& env, store::SqliteStore& store, target::Target& target,
-                  Clock& clock, const Progress& progress);
+// a rollout. Returns the releases whose sets it stopped.
+std::vector<std::string> reap_or_warn(const spec::Environment& env, store::SqliteStore& store,
+                                      target::Target& target, Clock& clock,
+                                      const Progress& progress);
 
 // Records the desired state of `env`: its replicas, all traffic on `release`.
 Result<void> record_desired_state(store::SqliteStore& store, const spec::Environment& env,

@@ -52,19 +52,6 @@ std::string describe(const Replica& r) {
 
 std::string short_digest(const std::string& digest) { return digest.substr(0, 19); }
 
-// "modified src/index.html, added x (and 3 more)".
-std::string describe_changes(const std::vector<target::FileChange>& changes) {
-  std::vector<std::string> parts;
-  for (size_t i = 0; i < changes.size() && i < 5; ++i) {
-    parts.push_back(fmt::format("{} {}", target::change_name(changes[i].kind), changes[i].path));
-  }
-  std::string out = fmt::format("{}", fmt::join(parts, ", "));
-  if (changes.size() > 5) {
-    out += fmt::format(" (and {} more)", changes.size() - 5);
-  }
-  return out;
-}
-
 // Replica findings of the active release's set: dead and unhealthy replicas, too few or too
 // many, another image, edited files.
 Result<void> examine_active_set(Examined& ex, target::Target& target, const target::Observed& obs,
@@ -167,7 +154,7 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
     p.finding.kind = DriftKind::config_changed;
     p.finding.where = replica_where(*r);
     p.finding.expected = "its config as the templates render it";
-    p.finding.observed = describe_changes(it->second);
+    p.finding.observed = target::describe_changes(it->second);
     p.finding.fix = fmt::format(
         "start a replacement of release {} with freshly rendered config, wait until it is "
         "healthy, then drain and remove {}",
@@ -218,7 +205,7 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
               fmt::format("the files of image {}", ex.active.digest),
               fmt::format("{} {}: {}", changes->size(),
                           changes->size() == 1 ? "file differs" : "files differ",
-                          describe_changes(*changes)),
+                          target::describe_changes(*changes)),
               fmt::format("unpack {} afresh, start {} fresh replicas on it, wait until healthy, "
                           "then drain and stop {}",
                           short_digest(ex.active.digest), desired, fmt::join(all, ", ")));
@@ -230,7 +217,7 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
 // down: a rollback would not be the one route change it promises. The fix stops the set, so
 // that a rollback inside the window rolls the release out afresh instead of switching to a
 // set that cannot take the traffic.
-void examine_standby_set(Examined& ex, const target::ReleaseSet& set) {
+void examine_standby_replicas(Examined& ex, const target::ReleaseSet& set) {
   std::vector<std::string> down;
   std::vector<std::string> all;
   std::vector<std::string> states;
@@ -259,17 +246,58 @@ void examine_standby_set(Examined& ex, const target::ReleaseSet& set) {
   ex.planned.push_back(std::move(p));
 }
 
+// A standby set whose release directory was edited: a switch back would put the edited files
+// in front of the traffic. The fix unpacks the image afresh and stops the set, so that a
+// rollback rolls the release out on pristine files. A standby of the active release's image
+// shares its directory, which the active release's own check covers (files_changed).
+Result<void> examine_standby_files(Examined& ex, target::Target& target,
+                                   const target::ReleaseSet& set) {
+  if (set.digest.empty() || set.digest == ex.active.digest) {
+    return {};
+  }
+  const target::ReleaseRef ref{ex.report.env, set.release, set.digest};
+  auto changes = target.changed_files(ref);
+  if (!changes.ok()) {
+    return changes.take_error();
+  }
+  if (changes->empty()) {
+    return {};
+  }
+  std::vector<std::string> all;
+  for (const auto& r : set.replicas) {
+    all.push_back(r.id);
+  }
+  Planned p;
+  p.finding.kind = DriftKind::standby_files_changed;
+  p.finding.where = fmt::format("files of standby release {} ({}) of {}", set.release,
+                                short_digest(set.digest), ex.report.env);
+  p.finding.expected = fmt::format("the files of image {}", set.digest);
+  p.finding.observed = fmt::format("{} {}: {}", changes->size(),
+                                   changes->size() == 1 ? "file differs" : "files differ",
+                                   target::describe_changes(*changes));
+  p.finding.fix = fmt::format(
+      "unpack {} afresh and drain and stop the standby set ({}): a rollback to release {} then "
+      "rolls it out on the image's files",
+      short_digest(set.digest), fmt::join(all, ", "), set.release);
+  p.finding.replicas = all;
+  p.remove = all;
+  p.refresh = ref;
+  ex.planned.push_back(std::move(p));
+  return {};
+}
+
 // Replicas of releases that are not desired: neither the active release nor a standby (a
 // known release of the environment kept warm at weight 0).
-void examine_other_sets(Examined& ex, const target::Observed& obs,
-                        const std::set<std::string>& known) {
+Result<void> examine_other_sets(Examined& ex, target::Target& target, const target::Observed& obs,
+                                const std::set<std::string>& known) {
   const auto& report = ex.report;
   for (const auto& set : obs.sets) {
     if (report.desired_replicas > 0 && set.release == ex.active.release) {
       continue;
     }
     if (report.desired_replicas > 0 && known.count(set.release) > 0) {
-      examine_standby_set(ex, set);
+      examine_standby_replicas(ex, set);
+      ZTP_TRY(examine_standby_files(ex, target, set));
       continue;
     }
     for (const auto& r : set.replicas) {
@@ -288,6 +316,7 @@ void examine_other_sets(Examined& ex, const target::Observed& obs,
       ex.planned.push_back(std::move(p));
     }
   }
+  return {};
 }
 
 // The router's side: up, serving the environment, at the desired weights, to the replicas that
@@ -444,7 +473,7 @@ Result<Examined> examine(const DriftContext& ctx, const spec::Environment& env,
   if (report.desired_replicas > 0) {
     ZTP_TRY(examine_active_set(ex, target, *obs, *routes));
   }
-  examine_other_sets(ex, *obs, known);
+  ZTP_TRY(examine_other_sets(ex, target, *obs, known));
   if (!report.isolated) {
     // An isolated environment's router serves a maintenance page by intent: not drift.
     examine_routes(ex, *obs, *routes);

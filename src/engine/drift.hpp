@@ -24,18 +24,19 @@ namespace ztp::engine {
 
 // What differs.
 enum class DriftKind {
-  router_down,        // the router (proxy) does not answer
-  env_unrouted,       // the router answers but serves no routes for the environment
-  route_weight,       // a release set's share of traffic is not the desired one
-  route_backends,     // the routes name a backend that is no replica, or leave one out
-  replica_down,       // a replica's supervisor is gone, or the replica crashed for good
-  replica_unhealthy,  // a replica runs but fails its health checks
-  replica_missing,    // fewer replicas of the active release than desired
-  replica_extra,      // more replicas than desired, or replicas of no known release
-  release_mismatch,   // the active release's replicas run another image
-  files_changed,      // files of the active release's directory differ from its image
-  config_changed,     // a replica's rendered config (build.templates) was edited
-  standby_degraded,   // a replica of a standby set (kept warm for rollback) is down
+  router_down,            // the router (proxy) does not answer
+  env_unrouted,           // the router answers but serves no routes for the environment
+  route_weight,           // a release set's share of traffic is not the desired one
+  route_backends,         // the routes name a backend that is no replica, or leave one out
+  replica_down,           // a replica's supervisor is gone, or the replica crashed for good
+  replica_unhealthy,      // a replica runs but fails its health checks
+  replica_missing,        // fewer replicas of the active release than desired
+  replica_extra,          // more replicas than desired, or replicas of no known release
+  release_mismatch,       // the active release's replicas run another image
+  files_changed,          // files of the active release's directory differ from its image
+  config_changed,         // a replica's rendered config (build.templates) was edited
+  standby_degraded,       // a replica of a standby set (kept warm for rollback) is down
+  standby_files_changed,  // files of a standby set's release directory differ from its image
 };
 
 // "router_down", "replica_extra", ...

@@ -14,6 +14,7 @@ struct Planned {
   DriftFinding finding;
   int start = 0;                    // replicas of the active release to start
   std::vector<std::string> remove;  // replicas to drain and stop (after the starts are healthy)
+  target::ReleaseRef refresh;       // a standby release to unpack afresh (digest "" when none)
 };
 
 // What examine() found: the report (without findings) and the planned findings.

@@ -101,6 +101,22 @@ void repair(const DriftContext& ctx, const spec::Environment& env, target::Targe
     }
   }
 
+  // Standby releases edited in place: their sets leave below, and the next placement of them
+  // (a rollback) starts on the image's files.
+  for (auto& p : planned) {
+    if (!open(p) || p.refresh.digest.empty()) {
+      continue;
+    }
+    progress({"drift.fix",
+              fmt::format("unpacking {} afresh for standby release {}", p.refresh.digest,
+                          p.refresh.release),
+              {{"digest", p.refresh.digest}, {"release", p.refresh.release}}});
+    auto refreshed = target.refresh_release(p.refresh);
+    if (!refreshed.ok()) {
+      p.finding.outcome = failed(refreshed.error());
+    }
+  }
+
   int start = 0;
   for (const auto& p : planned) {
     start += open(p) ? p.start : 0;

@@ -67,6 +67,8 @@ std::string_view drift_kind_name(DriftKind kind) {
       return "config_changed";
     case DriftKind::standby_degraded:
       return "standby_degraded";
+    case DriftKind::standby_files_changed:
+      return "standby_files_changed";
   }
   return "unknown";
 }

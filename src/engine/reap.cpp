@@ -7,6 +7,7 @@
 
 #include "engine/deploy.hpp"
 #include "engine/env_lock.hpp"
+#include "engine/rollback.hpp"
 #include "util/duration.hpp"
 
 namespace ztp::engine {
@@ -53,6 +54,17 @@ int64_t standby_since(const std::vector<store::Release>& releases, const std::st
 }
 
 }  // namespace
+
+Result<std::string> rollback_standby(store::SqliteStore& store, const std::string& env) {
+  auto to = rollback_target(store, env, std::nullopt, false);
+  if (to.ok()) {
+    return std::to_string(to->revision);
+  }
+  if (to.error().code == Errc::not_found) {
+    return std::string();
+  }
+  return to.take_error();
+}
 
 Clock::Duration standby_window(const spec::Environment& env) {
   if (env.strategy.kind == spec::Strategy::Kind::blue_green) {
@@ -111,32 +123,56 @@ Result<ReapOutcome> reap_standby(const spec::Environment& env, store::SqliteStor
   if (serving == nullptr || serving->weight <= 0) {
     return out;
   }
+  auto keep = rollback_standby(store, env.name);
+  if (!keep.ok()) {
+    return keep.take_error();
+  }
   auto releases = store.list_releases(env.name, 0);
   if (!releases.ok()) {
     return releases.take_error();
   }
   const auto window = standby_window(env);
   const auto now = clock.wall_now();
+  std::vector<std::string> replaced;
   std::vector<std::string> expired;
   for (const auto& set : obs->sets) {
     if (set.release == active_label || set.weight > 0 || set.replicas.empty()) {
       continue;
     }
+    if (set.release != *keep) {
+      replaced.push_back(set.release);
+      continue;
+    }
     auto expiry = from_ms(standby_since(*releases, set.release, *(*active)->activated_at)) + window;
     if (now >= expiry) {
       expired.push_back(set.release);
-    } else if (!out.next_expiry || expiry < *out.next_expiry) {
+    } else {
       out.next_expiry = expiry;
     }
   }
-  if (expired.empty()) {
+  if (!replaced.empty()) {
+    progress({"standby.replaced",
+              fmt::format("release {} of {} is no rollback target ({}): stopping {}; one standby "
+                          "set is kept warm at most",
+                          fmt::join(replaced, ", "), env.name,
+                          keep->empty() ? std::string("there is none")
+                                        : fmt::format("release {} is", *keep),
+                          replaced.size() == 1 ? "it" : "them"),
+              {{"releases", replaced},
+               {"kept", keep->empty() ? nlohmann::json() : nlohmann::json(*keep)}}});
+  }
+  if (!expired.empty()) {
+    progress({"standby.expired",
+              fmt::format("release {} of {} kept warm past its {} window: stopping it",
+                          fmt::join(expired, ", "), env.name, format_duration(window)),
+              {{"releases", expired}, {"window_ms", window.count()}}});
+  }
+  auto leaving = replaced;
+  leaving.insert(leaving.end(), expired.begin(), expired.end());
+  if (leaving.empty()) {
     return out;
   }
-  progress({"standby.expired",
-            fmt::format("release {} of {} kept warm past its {} window: stopping it",
-                        fmt::join(expired, ", "), env.name, format_duration(window)),
-            {{"releases", expired}, {"window_ms", window.count()}}});
-  auto stopped = stop_release_sets(target, env.name, expired, progress);
+  auto stopped = stop_release_sets(target, env.name, leaving, progress);
   if (!stopped.ok()) {
     return stopped.take_error();
   }

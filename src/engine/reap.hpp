@@ -18,7 +18,7 @@ namespace ztp::engine {
 // What a pass of the reaper did.
 struct ReapOutcome {
   std::vector<std::string> stopped;  // releases whose standby sets were stopped
-  // When the first standby set still kept runs out of its window; nullopt when none is kept.
+  // When the standby set still kept runs out of its window; nullopt when none is kept.
   // The controller calls reap_expired_standby again then.
   std::optional<std::chrono::system_clock::time_point> next_expiry;
   bool skipped = false;  // reap_expired_standby only: a rollout held the environment
@@ -28,7 +28,13 @@ struct ReapOutcome {
 // rollback: blue_green's keep_previous, else the post-deploy watch's window (0 when it is off).
 Clock::Duration standby_window(const spec::Environment& env);
 
-// Stops the standby sets of `env` whose window (standby_window) has passed. A standby set is a
+// The label of the one release whose set may be kept warm in `env`: the release `ztp rollback`
+// would go to now (rollback_target); "" when there is none.
+Result<std::string> rollback_standby(store::SqliteStore& store, const std::string& env);
+
+// Keeps at most one standby set in `env`: the rollback target's (rollback_standby), while its
+// window (standby_window) lasts. Every other standby set is stopped at once ("standby.replaced"),
+// the rollback target's once its window has passed ("standby.expired"). A standby set is a
 // release set at weight 0 that is not the store's active release, while the active release's
 // set takes traffic; with no active release, or the active one not routed, nothing is reaped
 // (a rollout died half-way: that is for reconcile). A set's window starts when it stopped being

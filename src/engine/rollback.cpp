@@ -34,6 +34,53 @@ bool warm(const target::ReleaseSet* set) {
          set->healthy() == static_cast<int>(set->replicas.size());
 }
 
+// What unpacked_as_imaged found and did.
+struct FilesChecked {
+  std::vector<target::FileChange> changes;
+  bool refreshed = false;
+};
+
+// Compares the files of `ref`'s release directory with its image and, when they differ (or
+// cannot be compared), unpacks the image afresh. `warm`: a set of the release runs warm, and is
+// not to be switched to when anything was refreshed. Errc as refresh_release's when unpacking
+// fails.
+Result<FilesChecked> unpacked_as_imaged(target::Target& target, const target::ReleaseRef& ref,
+                                        bool warm, const Progress& record) {
+  FilesChecked out;
+  auto changes = target.changed_files(ref);
+  if (changes.ok() && changes->empty()) {
+    return out;
+  }
+  std::string what =
+      changes.ok() ? fmt::format("{} {} from its image ({})", changes->size(),
+                                 changes->size() == 1 ? "file differs" : "files differ",
+                                 target::describe_changes(*changes))
+                   : fmt::format("cannot be compared with its image ({})", changes.error().message);
+  std::vector<std::string> paths;
+  if (changes.ok()) {
+    out.changes = std::move(*changes);
+    for (const auto& c : out.changes) {
+      paths.push_back(c.path);
+    }
+  }
+  record(
+      {"rollback.files_changed",
+       fmt::format("release {} of {} ({}): {}; {}unpacking the image afresh", ref.release, ref.env,
+                   short_digest(ref.digest), what,
+                   warm ? "its warm set is not switched to but replaced by a fresh rollout; " : ""),
+       {{"release", ref.release}, {"digest", ref.digest}, {"files", paths}}});
+  auto refreshed = target.refresh_release(ref);
+  if (!refreshed.ok()) {
+    return make_error(
+        refreshed.error().code,
+        fmt::format("release {} of {}: {}, and unpacking image {} afresh failed: {}; "
+                    "nothing was switched",
+                    ref.release, ref.env, what, ref.digest, refreshed.error().message));
+  }
+  out.refreshed = true;
+  return out;
+}
+
 }  // namespace
 
 std::string_view rollback_method_name(RollbackMethod method) {
@@ -166,8 +213,17 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
     return obs.take_error();
   }
   const auto* set = obs->find(label);
+  const target::ReleaseRef ref{req.env, label, to->digest};
+  // Neither a warm set nor a fresh placement may run files edited since the image was unpacked:
+  // those are unpacked afresh, and a warm set that ran them is replaced by a fresh rollout.
+  auto checked = unpacked_as_imaged(target, ref, warm(set), record);
+  if (!checked.ok()) {
+    return checked.take_error();
+  }
+  out.files_changed = std::move(checked->changes);
+  out.files_refreshed = checked->refreshed;
   bool switched = false;
-  if (warm(set)) {
+  if (warm(set) && !checked->refreshed) {
     auto back = switch_back(target, req.env, label);
     if (back.ok()) {
       switched = true;
@@ -183,7 +239,8 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
   }
   if (!switched) {
     if (set != nullptr && set->weight == 0) {
-      // A standby that is not whole and healthy: start over with a fresh set.
+      // A standby that is not whole and healthy, or ran edited files: start over with a fresh
+      // set.
       ZTP_TRY(stop_release_sets(target, req.env, {label}, record));
     }
     auto before = target.observe(req.env);

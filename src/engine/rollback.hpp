@@ -45,6 +45,10 @@ struct RollbackOutcome {
   RollbackMethod method = RollbackMethod::rollout;
   bool marked_bad = false;           // `from`'s digest is now marked bad in the environment
   std::vector<std::string> stopped;  // the set rolled away from, when it still ran
+  // Files of the release's directory that differed from its image before the rollback; they
+  // were unpacked afresh (files_refreshed) and a warm set that ran them was not switched to.
+  std::vector<target::FileChange> files_changed;
+  bool files_refreshed = false;  // the directory was unpacked afresh from the image
   std::string url;
 };
 
@@ -60,9 +64,12 @@ Result<store::Release> rollback_target(store::SqliteStore& store, const std::str
                                        std::optional<int64_t> to, bool force);
 
 // Puts `req.env` back on rollback_target()'s release under the environment's lock (after
-// stopping expired standby sets). When that release's set still runs with every replica
-// healthy (a blue-green standby inside keep_previous), one route change moves all traffic to it
-// (switch_back); no process is started. Otherwise the release's image is rolled out by the
+// stopping expired standby sets). The release's directory is first compared with its image
+// (Target::changed_files); when it was edited, it is unpacked afresh (event
+// rollback.files_changed) and no warm set of it is switched to. When that release's set still
+// runs with every replica healthy (a blue-green standby inside keep_previous) on unedited files,
+// one route change moves all traffic to it (switch_back); no process is started. Otherwise any
+// set of it at weight 0 is stopped and the release's image is rolled out by the
 // environment's strategy, which verifies it as a deploy would. Either way the set that was
 // active is then drained and stopped (it is not kept as a standby). On success the release is
 // active again and the last known good; the one that was active is recorded rolled_back and its

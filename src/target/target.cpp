@@ -1,5 +1,8 @@
 #include "target/target.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 namespace ztp::target {
@@ -38,6 +41,18 @@ std::string_view change_name(FileChange::Kind kind) {
       return "removed";
   }
   return "modified";
+}
+
+std::string describe_changes(const std::vector<FileChange>& changes) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < changes.size() && i < 5; ++i) {
+    parts.push_back(fmt::format("{} {}", change_name(changes[i].kind), changes[i].path));
+  }
+  std::string out = fmt::format("{}", fmt::join(parts, ", "));
+  if (changes.size() > 5) {
+    out += fmt::format(" (and {} more)", changes.size() - 5);
+  }
+  return out;
 }
 
 Result<RouteView> Target::routes(const std::string& env) {

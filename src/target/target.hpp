@@ -79,6 +79,8 @@ struct FileChange {
   Kind kind = Kind::modified;
 };
 std::string_view change_name(FileChange::Kind kind);
+// "modified src/index.html, added x.sh (and 3 more)": the first five changes, in order.
+std::string describe_changes(const std::vector<FileChange>& changes);
 
 // Places release sets and steers traffic between them. Every strategy is written against this
 // interface only, so it works on every target. Implementations: LocalTarget (processes behind

@@ -447,5 +447,80 @@ TEST_F(BrokenReleaseTest, StatusStopsAStandbySetPastKeepPrevious) {
   EXPECT_FALSE(status().contains("standby_stopped"));  // nothing left to stop
 }
 
+// A file of the warm previous release edited on disk: `ztp drift` finds it, and `ztp rollback`
+// does not switch traffic onto it but rolls the release out afresh from its image.
+TEST_F(BrokenReleaseTest, RollbackNeverServesEditedFilesOfTheWarmSet) {
+  write_spec("{blue_green: {preview_listen: " + preview() + ", keep_previous: 10m}}");
+  deploy_stable();
+  std::string stable_replica = status()["sets"][0]["replicas"][0]["id"];
+  auto stable_status = nlohmann::json::parse(
+      testing::read_text(home() / "envs" / "dev" / stable_replica / "status.json"));
+  auto release_dir = std::filesystem::path(stable_status["workdir"].get<std::string>());
+  int stable_pid = stable_status["pid"];
+  auto next = variant("next", [](const std::filesystem::path& p) {
+    replace_in(p / "src" / "index.html", "AWS ECS Demo",
+               std::string("AWS ECS Demo ") + k_broken_marker);
+  });
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", next.string()}).exit_code, 0);
+  ASSERT_EQ(status()["standby_replicas"], 2);
+  auto page = release_dir / "src" / "index.html";
+  auto pristine = testing::read_text(page);
+  ASSERT_NE(pristine.find(k_stable_marker), std::string::npos) << page;
+  testing::write_text(page, pristine + "<!-- edited by hand -->");
+
+  auto drift = ztp({"-o", "json", "drift", "dev"});
+  ASSERT_EQ(drift.exit_code, 2) << drift.out << drift.err;
+  auto report = nlohmann::json::parse(drift.out);
+  ASSERT_EQ(report["findings"].size(), 1u) << report.dump(2);
+  EXPECT_EQ(report["findings"][0]["kind"], "standby_files_changed");
+  EXPECT_EQ(report["findings"][0]["observed"], "1 file differs: modified src/index.html");
+
+  auto r = ztp({"-o", "json", "rollback", "dev"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto out = nlohmann::json::parse(r.out);
+  EXPECT_EQ(out["method"], "rollout");
+  EXPECT_EQ(out["files_refreshed"], true);
+  EXPECT_EQ(out["files_changed"],
+            nlohmann::json::parse(R"([{"path": "src/index.html", "change": "modified"}])"));
+  EXPECT_EQ(testing::read_text(page), pristine);
+  for (int i = 0; i < 10; ++i) {
+    auto home_page = http_get(port, "/");
+    EXPECT_EQ(home_page.status, 200);
+    EXPECT_EQ(home_page.body.find("edited by hand"), std::string::npos) << home_page.body;
+    EXPECT_EQ(home_page.body.find(k_broken_marker), std::string::npos);
+  }
+  EXPECT_NE(::kill(stable_pid, 0), 0) << "the warm replica that ran the edited files still runs";
+  auto again = ztp({"drift", "dev"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+}
+
+// `ztp drift --fix` unpacks an edited standby release afresh and stops its set.
+TEST_F(BrokenReleaseTest, DriftFixUnpacksAnEditedStandbyAfreshAndStopsIt) {
+  write_spec("{blue_green: {preview_listen: " + preview() + ", keep_previous: 10m}}");
+  deploy_stable();
+  std::string stable_replica = status()["sets"][0]["replicas"][0]["id"];
+  auto release_dir = std::filesystem::path(nlohmann::json::parse(testing::read_text(
+      home() / "envs" / "dev" / stable_replica / "status.json"))["workdir"]
+                                               .get<std::string>());
+  auto next = variant("next", [](const std::filesystem::path& p) {
+    replace_in(p / "src" / "index.html", "AWS ECS Demo",
+               std::string("AWS ECS Demo ") + k_broken_marker);
+  });
+  ASSERT_EQ(ztp({"deploy", "dev", "--dir", next.string()}).exit_code, 0);
+  auto page = release_dir / "src" / "index.html";
+  auto pristine = testing::read_text(page);
+  testing::write_text(page, pristine + "<!-- edited by hand -->");
+
+  auto fixed = ztp({"drift", "dev", "--fix"});
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out << fixed.err;
+  EXPECT_EQ(testing::read_text(page), pristine);
+  auto s = status();
+  ASSERT_EQ(s["sets"].size(), 1u) << s.dump(2);
+  EXPECT_EQ(s["sets"][0]["release"], "2");
+  EXPECT_NE(http_get(port, "/").body.find(k_broken_marker), std::string::npos);
+  auto again = ztp({"drift", "dev"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+}
+
 }  // namespace
 }  // namespace ztp

@@ -18,11 +18,12 @@ const EVENT_KINDS = [
   ...['step', 'analysis', 'verified', 'aborted', 'skipped', 'inconclusive', 'stable_kept']
     .map((s) => `canary.${s}`),
   ...['started', 'succeeded', 'failed', 'rolled_back'].map((s) => `rollout.${s}`),
-  ...['started', 'switched', 'succeeded', 'failed'].map((s) => `rollback.${s}`),
+  ...['started', 'switched', 'files_changed', 'succeeded', 'failed'].map((s) => `rollback.${s}`),
   ...['starting', 'healthy', 'draining', 'stopped'].map((s) => `replica.${s}`),
   ...['opened', 'verified', 'closed'].map((s) => `preview.${s}`),
   ...['started', 'passed', 'failed'].map((s) => `watch.${s}`),
-  'check.passed', 'check.failed', 'reconcile.restored', 'standby.expired', 'restore.weights',
+  'check.passed', 'check.failed', 'reconcile.restored', 'standby.expired', 'standby.replaced',
+  'restore.weights',
 ];
 
 const state = {

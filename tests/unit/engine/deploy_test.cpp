@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/rollback.hpp"
 #include "engine_fixture.hpp"
 
 namespace ztp::engine {
@@ -164,6 +165,63 @@ TEST_F(DeployTest, DeployStopsExpiredStandbySetsFirst) {
   ASSERT_FALSE(target.journal.empty());
   EXPECT_EQ(target.journal.front(), "remove 1");
   EXPECT_EQ(target.weights("dev"), (Weights{{"2", 0}, {"3", 100}}));
+}
+
+TEST_F(DeployTest, BlueGreenKeepsOneStandbySetAfterManyDeploys) {
+  env().watch.window = {};
+  use_blue_green(minutes(10));
+  ASSERT_TRUE(deploy_site("v1").ok());
+  // Twelve more deploys within ten minutes, each inside the keep_previous of the one before.
+  for (int i = 2; i <= 13; ++i) {
+    clock.sleep_for(seconds(40));
+    auto r = deploy_site("v" + std::to_string(i));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    // The release just replaced (the rollback target) is the one set kept warm.
+    EXPECT_EQ(target.weights("dev"),
+              (Weights{{std::to_string(i - 1), 0}, {std::to_string(i), 100}}))
+        << "after deploy " << i;
+    ASSERT_TRUE(rollback_target(*store, "dev", std::nullopt, false).ok());
+    EXPECT_EQ(rollback_target(*store, "dev", std::nullopt, false)->revision, i - 1);
+  }
+  EXPECT_TRUE(saw("standby.replaced"));
+  EXPECT_EQ(target.observe("dev")->sets.size(), 2u);
+}
+
+TEST_F(DeployTest, OlderStandbySetsStopRightAfterTheSwitchNotAfterTheWatch) {
+  use_blue_green(minutes(10));
+  ASSERT_TRUE(deploy_site("v1").ok());
+  ASSERT_TRUE(deploy_site("v2").ok());
+  ASSERT_EQ(target.weights("dev"), (Weights{{"1", 0}, {"2", 100}}));
+  std::set<std::map<std::string, int>> while_watched;
+  clock.on_tick = [&] {
+    auto w = target.weights("dev");
+    if (w.count("3") > 0 && w.at("3") == 100) {
+      while_watched.insert(w);
+    }
+  };
+  auto r = deploy_site("v3");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // From the switch on (the watch included), only release 2, the last known good and so the
+  // rollback target, was kept beside release 3.
+  EXPECT_EQ(while_watched, (std::set<std::map<std::string, int>>{{{"2", 0}, {"3", 100}}}));
+  EXPECT_EQ(target.weights("dev"), (Weights{{"2", 0}, {"3", 100}}));
+}
+
+TEST_F(DeployTest, AFailedReleaseReplacedByBlueGreenIsNotKeptWarm) {
+  use_blue_green(minutes(10));
+  // The first release fails its watch with nothing to go back to: it serves, recorded failed.
+  clock.behaviour["1"].error_ratio = 0.5;
+  ASSERT_FALSE(deploy_site("v1").ok());
+  ASSERT_EQ(status_of(1), store::ReleaseStatus::failed);
+  clock.behaviour.erase("1");
+  auto r = deploy_site("v2");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // No rollback would go to release 1, so its set is not kept.
+  EXPECT_EQ(target.weights("dev"), (Weights{{"2", 100}}));
+  const auto* replaced = find("standby.replaced");
+  ASSERT_NE(replaced, nullptr);
+  EXPECT_EQ(replaced->data["releases"], nlohmann::json::array({"1"}));
+  EXPECT_TRUE(replaced->data["kept"].is_null());
 }
 
 }  // namespace

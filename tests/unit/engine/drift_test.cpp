@@ -83,6 +83,20 @@ class DriftTest : public EngineFixture {
     return least;
   }
 
+  // Release 2 takes over; release 1 is kept warm beside it at weight 0 (blue-green's
+  // keep_previous). Returns the standby's replicas; the fake's changes count from here.
+  std::vector<std::string> keep_standby() {
+    constexpr const char* k_next =
+        "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    int64_t next = land(k_next);
+    EXPECT_TRUE(record_desired_state(*store, env(), std::to_string(next)).ok());
+    auto standby = target.add_replicas({"dev", std::to_string(revision), k_digest}, 2);
+    EXPECT_TRUE(standby.ok());
+    EXPECT_TRUE(target.set_weights("dev", {{std::to_string(next), 100}}).ok());
+    journal_before = target.journal.size();
+    return standby.ok() ? *standby : std::vector<std::string>{};
+  }
+
   testing::DriftTarget drift{target};
   int64_t revision = 0;
   size_t journal_before = 0;
@@ -150,24 +164,16 @@ TEST_F(DriftTest, ReplicasOfAnUnknownReleaseAreExtra) {
 }
 
 TEST_F(DriftTest, AStandbySetWithAReplicaDownIsStoppedWhole) {
-  // Release 2 takes over; release 1 is kept warm beside it at weight 0 (blue-green's
-  // keep_previous).
-  constexpr const char* k_next =
-      "sha256:2222222222222222222222222222222222222222222222222222222222222222";
-  int64_t next = land(k_next);
-  ASSERT_TRUE(record_desired_state(*store, env(), std::to_string(next)).ok());
-  auto standby = target.add_replicas({"dev", std::to_string(revision), k_digest}, 2);
-  ASSERT_TRUE(standby.ok());
-  ASSERT_TRUE(target.set_weights("dev", {{std::to_string(next), 100}}).ok());
-  journal_before = target.journal.size();
+  auto standby = keep_standby();
+  ASSERT_EQ(standby.size(), 2u);
   EXPECT_TRUE(detect().in_sync()) << "a whole standby set is not drift";
 
-  drift.killed.insert(standby->front());
+  drift.killed.insert(standby.front());
   auto found = detect();
   ASSERT_EQ(kinds(found.findings), std::vector<std::string>{"standby_degraded"})
       << found.to_markdown();
   EXPECT_EQ(found.findings[0].where, "standby release " + std::to_string(revision) + " of dev");
-  EXPECT_EQ(found.findings[0].replicas, std::vector<std::string>{standby->front()});
+  EXPECT_EQ(found.findings[0].replicas, std::vector<std::string>{standby.front()});
   EXPECT_NE(found.findings[0].fix.find("rolls it out afresh"), std::string::npos);
 
   auto fixed = fix();
@@ -176,6 +182,38 @@ TEST_F(DriftTest, AStandbySetWithAReplicaDownIsStoppedWhole) {
   EXPECT_EQ(changes(), std::vector<std::string>{"remove " + std::to_string(revision)});
   EXPECT_TRUE(detect().in_sync());
   EXPECT_EQ(replica_ids().size(), 2u);  // release 2's
+}
+
+TEST_F(DriftTest, AStandbyReleaseWithEditedFilesIsUnpackedAfreshAndStopped) {
+  auto standby = keep_standby();
+  ASSERT_TRUE(detect().in_sync());
+
+  drift.changes[k_digest] = {{"src/index.html", target::FileChange::Kind::modified}};
+  auto found = detect();
+  ASSERT_EQ(kinds(found.findings), std::vector<std::string>{"standby_files_changed"})
+      << found.to_markdown();
+  EXPECT_EQ(found.findings[0].where, "files of standby release " + std::to_string(revision) +
+                                         " (sha256:111111111111) of dev");
+  EXPECT_EQ(found.findings[0].observed, "1 file differs: modified src/index.html");
+  EXPECT_EQ(found.findings[0].replicas, standby);
+
+  auto fixed = fix();
+  EXPECT_TRUE(fixed.repaired()) << fixed.to_markdown();
+  EXPECT_EQ(drift.refreshed, 1);
+  // The standby leaves; release 2 is not touched.
+  EXPECT_EQ(changes(), std::vector<std::string>{"remove " + std::to_string(revision)});
+  EXPECT_TRUE(detect().in_sync());
+}
+
+TEST_F(DriftTest, AStandbyOfTheActiveImageIsCoveredByTheActiveReleasesCheck) {
+  int64_t next = land(k_digest);  // the same image again: both sets share one directory
+  ASSERT_TRUE(record_desired_state(*store, env(), std::to_string(next)).ok());
+  ASSERT_TRUE(target.add_replicas({"dev", std::to_string(revision), k_digest}, 2).ok());
+  ASSERT_TRUE(target.set_weights("dev", {{std::to_string(next), 100}}).ok());
+  drift.changes[k_digest] = {{"src/index.html", target::FileChange::Kind::modified}};
+  auto found = detect();
+  EXPECT_EQ(kinds(found.findings), std::vector<std::string>{"files_changed"})
+      << found.to_markdown();
 }
 
 TEST_F(DriftTest, EditedFilesAreUnpackedAfreshAndEveryReplicaReplaced) {

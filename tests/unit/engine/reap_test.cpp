@@ -86,8 +86,10 @@ TEST_F(ReapTest, NothingIsStoppedWhileTheActiveReleaseTakesNoTraffic) {
 
 TEST_F(ReapTest, OtherStrategiesKeepASetAtWeightZeroOnlyForTheWatchWindow) {
   land("sha256:a");  // rolling
-  // A leftover set at weight 0 beside the active release (e.g. the strategy was blue_green).
-  ASSERT_TRUE(target.add_replicas({"dev", "9", "sha256:z"}, 1).ok());
+  land("sha256:b");
+  // A leftover set of the rollback target at weight 0 beside the active release (e.g. the
+  // strategy was blue_green).
+  ASSERT_TRUE(target.add_replicas({"dev", "1", "sha256:a"}, 1).ok());
   clock.sleep_for(seconds(1));
   env().watch.window = minutes(2);
   auto kept = reap();
@@ -96,7 +98,52 @@ TEST_F(ReapTest, OtherStrategiesKeepASetAtWeightZeroOnlyForTheWatchWindow) {
   env().watch.window = {};
   auto gone = reap();
   ASSERT_TRUE(gone.ok()) << gone.error().message;
-  EXPECT_EQ(gone->stopped, (std::vector<std::string>{"9"}));
+  EXPECT_EQ(gone->stopped, (std::vector<std::string>{"1"}));
+}
+
+TEST_F(ReapTest, OnlyTheRollbackTargetsSetIsKeptWarm) {
+  use_blue_green(minutes(10));
+  land("sha256:a");
+  land("sha256:b");
+  auto third = land("sha256:c");
+  // A set of a release no rollback goes to (here: one the environment does not know).
+  ASSERT_TRUE(target.add_replicas({"dev", "9", "sha256:z"}, 1).ok());
+  ASSERT_EQ(target.weights("dev"), (Weights{{"1", 0}, {"2", 0}, {"3", 100}, {"9", 0}}));
+  // Inside every window: release 2, the rollback target, stays; the others stop at once.
+  auto r = reap();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->stopped, (std::vector<std::string>{"1", "9"}));
+  ASSERT_TRUE(r->next_expiry);
+  EXPECT_EQ(*r->next_expiry, activated(third) + minutes(10));
+  EXPECT_EQ(target.weights("dev"), (Weights{{"2", 0}, {"3", 100}}));
+  const auto* replaced = find("standby.replaced");
+  ASSERT_NE(replaced, nullptr);
+  EXPECT_EQ(replaced->data["kept"], "2");
+  EXPECT_FALSE(saw("standby.expired"));
+}
+
+TEST_F(ReapTest, AStandbyWhoseImageIsMarkedBadGivesWayToTheRollbackTarget) {
+  use_blue_green(minutes(10));
+  land("sha256:a");
+  land("sha256:b");
+  land("sha256:c");
+  // Release 2's image was marked bad since: a rollback from 3 goes to 1.
+  ASSERT_TRUE(store->mark_bad("sha256:b", "broke checkout", std::string("dev")).ok());
+  auto r = reap();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->stopped, (std::vector<std::string>{"2"}));
+  EXPECT_EQ(target.weights("dev"), (Weights{{"1", 0}, {"3", 100}}));
+}
+
+TEST_F(ReapTest, NoStandbyIsKeptWhenThereIsNoRollbackTarget) {
+  use_blue_green(minutes(10));
+  land("sha256:a");
+  land("sha256:a");  // the same image again: a rollback has nowhere to go
+  auto r = reap();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->stopped, (std::vector<std::string>{"1"}));
+  EXPECT_FALSE(r->next_expiry);
+  EXPECT_EQ(target.weights("dev"), (Weights{{"2", 100}}));
 }
 
 TEST_F(ReapTest, StandbyWindowIsKeepPreviousOrTheWatchWindow) {

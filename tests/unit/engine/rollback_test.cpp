@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "drift_target.hpp"
 #include "engine/env_lock.hpp"
 #include "engine_fixture.hpp"
 
@@ -178,6 +179,53 @@ TEST_F(RollbackTest, AfterKeepPreviousItIsABlueGreenRolloutOfTheImage) {
   EXPECT_EQ(target.weights("dev"), (Weights{{"1", 100}}));
   EXPECT_EQ(status_of(1), store::ReleaseStatus::active);
   EXPECT_EQ(status_of(2), store::ReleaseStatus::rolled_back);
+}
+
+TEST_F(RollbackTest, AWarmSetOnEditedFilesIsReplacedByAFreshRolloutOfTheImage) {
+  use_blue_green(minutes(10));
+  land("sha256:a");
+  land("sha256:b");
+  testing::DriftTarget edited(target);
+  edited.changes["sha256:a"] = {{"src/index.html", target::FileChange::Kind::modified}};
+  target.journal.clear();
+  RollbackRequest req;
+  req.env = "dev";
+  req.wait_for_lock = false;
+  auto r = rollback(spec, home(), *store, edited, clock, req, progress);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->method, RollbackMethod::rollout);
+  EXPECT_TRUE(r->files_refreshed);
+  ASSERT_EQ(r->files_changed.size(), 1u);
+  EXPECT_EQ(r->files_changed[0].path, "src/index.html");
+  EXPECT_EQ(edited.refreshed, 1);
+  // The warm set never took traffic: it was stopped, then a fresh one came up and was switched
+  // to behind the preview.
+  ASSERT_GE(target.journal.size(), 3u);
+  EXPECT_EQ(target.journal[0], "remove 1");
+  EXPECT_EQ(target.journal[1], "add 1 2");
+  EXPECT_EQ(count_journal("preview 1 "), 1u);
+  EXPECT_EQ(target.weights("dev"), (Weights{{"1", 100}}));
+  const auto* changed = find("rollback.files_changed");
+  ASSERT_NE(changed, nullptr);
+  EXPECT_NE(changed->message.find("1 file differs from its image (modified src/index.html)"),
+            std::string::npos)
+      << changed->message;
+  EXPECT_EQ(status_of(1), store::ReleaseStatus::active);
+}
+
+TEST_F(RollbackTest, AWarmSetOnTheImagesFilesIsSwitchedTo) {
+  use_blue_green(minutes(10));
+  land("sha256:a");
+  land("sha256:b");
+  testing::DriftTarget checked(target);
+  RollbackRequest req;
+  req.env = "dev";
+  auto r = rollback(spec, home(), *store, checked, clock, req, progress);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->method, RollbackMethod::switch_back);
+  EXPECT_FALSE(r->files_refreshed);
+  EXPECT_EQ(checked.refreshed, 0);
+  EXPECT_FALSE(saw("rollback.files_changed"));
 }
 
 TEST_F(RollbackTest, RollingEnvironmentRollsTheRevisionOut) {
