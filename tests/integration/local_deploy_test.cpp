@@ -105,7 +105,8 @@ TEST_F(LocalDeployTest, SupervisorsAndTheProxyRunAsTheZtpBinaryByItsRealPath) {
   ASSERT_EQ(ztp({"deploy", "dev", "--dir", app().string()}).exit_code, 0);
   auto real = std::filesystem::canonical(testing::ztp_binary()).string();
   std::vector<int> pids;
-  for (const auto& set : status()["sets"]) {
+  auto env = status();
+  for (const auto& set : env["sets"]) {
     for (const auto& r : set["replicas"]) {
       pids.push_back(replica_status(r["id"])["supervisor_pid"]);
     }
