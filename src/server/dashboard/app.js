@@ -364,12 +364,14 @@ function scheduleRefresh(delay = 150) {
 }
 
 async function load() {
-  const runs = await api('/runs?limit=20');
-  state.runs = runs || [];
-  const shown = state.pickedRun ?? (state.runs.find((r) => ACTIVE.has(r.status)) || state.runs[0] || {}).id;
-  state.run = shown === undefined ? null : await api(`/runs/${shown}`);
+  const runs = (await api('/runs?limit=20')) || [];
+  const shown = state.pickedRun ?? (runs.find((r) => ACTIVE.has(r.status)) || runs[0] || {}).id;
+  const run = shown === undefined ? null : await api(`/runs/${shown}`);
   // The environments after the run: what an ended run's panel shows is then no older than it.
-  state.envs = (await api('/environments')) || [];
+  // All three are taken together, so that a stream event drawn while these load never pairs
+  // the new run with the old environments.
+  const envs = (await api('/environments')) || [];
+  Object.assign(state, { runs, run, envs });
   renderPlotChoices();
   // The plots are optional: a server without traffic history still shows everything else.
   const since = Date.now() - PLOT_WINDOW_MS;

@@ -149,7 +149,7 @@ Result<Observed> LocalTarget::observe(const std::string& env) {
   Observed obs;
   obs.env = env;
   std::map<std::string, int> weights;
-  std::map<std::string, proxy::BackendHealth> health;
+  std::vector<proxy::BackendHealth> health;
   if (impl.admin.ping().ok()) {
     auto routes = impl.admin.get_env(env);
     if (routes.ok()) {
@@ -158,47 +158,19 @@ Result<Observed> LocalTarget::observe(const std::string& env) {
       }
       auto h = impl.admin.health(env);
       if (h.ok()) {
-        // The proxy lists live backends first: a drained one that a restarted replica's id
-        // still names comes after it and must not hide it.
-        for (const auto& b : *h) {
-          health.emplace(b.id, b);
-        }
+        health = std::move(*h);
       }
     }
   }
   std::map<std::string, ReleaseSet> sets;
   for (const auto& [dir, status] : impl.replicas(env)) {
-    Replica r;
-    r.id = dir.filename().string();
-    r.release = status.release;
-    r.address = fmt::format("127.0.0.1:{}", status.port);
-    r.restarts = status.restarts;
     bool alive = process_alive(status.supervisor_pid, status.supervisor_start_time);
-    r.state = detail::state_from(status, alive);
-    r.detail = status.error;
-    if (r.state == Replica::State::starting) {
-      auto h = health.find(r.id);
-      if (h != health.end()) {
-        r.state = h->second.state == "healthy"    ? Replica::State::healthy
-                  : h->second.state == "draining" ? Replica::State::draining
-                  : h->second.state == "drained"  ? Replica::State::draining
-                  : h->second.state == "unhealthy" && h->second.consecutive_failures > 0
-                      ? Replica::State::unhealthy
-                      : Replica::State::starting;
-        if (r.detail.empty() && r.state != Replica::State::healthy) {
-          r.detail = h->second.last_error;
-        }
-      }
-    } else if (r.state == Replica::State::crashed && r.detail.empty() && status.last_exit) {
-      r.detail = status.last_exit->code
-                     ? fmt::format("exited with code {}", *status.last_exit->code)
-                     : fmt::format("killed by signal {}", status.last_exit->signal.value_or(0));
-    }
+    Replica r = detail::observe_replica(dir.filename().string(), status, alive, health);
     auto& set = sets[status.release];
     set.release = status.release;
     set.digest = "sha256:" + std::filesystem::path(status.workdir).filename().string();
     set.weight = weights.count(status.release) ? weights[status.release] : 0;
-    set.replicas.push_back(r);
+    set.replicas.push_back(std::move(r));
   }
   for (auto& [_, set] : sets) {
     obs.sets.push_back(std::move(set));

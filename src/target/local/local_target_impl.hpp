@@ -96,6 +96,43 @@ inline Replica::State state_from(const ReplicaStatus& status, bool alive) {
   return Replica::State::starting;
 }
 
+// A replica as observed: its supervisor's status, and while its process runs, what the proxy's
+// health checks say of it. The proxy's entry is found by id and address: a drained backend of an
+// earlier process with the same id (a release started again) names another port and must not
+// describe the new one.
+inline Replica observe_replica(std::string id, const ReplicaStatus& status, bool alive,
+                               const std::vector<proxy::BackendHealth>& health) {
+  Replica r;
+  r.id = std::move(id);
+  r.release = status.release;
+  r.address = fmt::format("127.0.0.1:{}", status.port);
+  r.restarts = status.restarts;
+  r.state = state_from(status, alive);
+  r.detail = status.error;
+  if (r.state == Replica::State::starting) {
+    // The proxy lists live backends first, so a drained entry at the same address cannot hide
+    // the live one.
+    auto h = std::find_if(health.begin(), health.end(), [&](const proxy::BackendHealth& b) {
+      return b.id == r.id && b.address == r.address;
+    });
+    if (h != health.end()) {
+      r.state = h->state == "healthy"                                    ? Replica::State::healthy
+                : h->state == "draining"                                 ? Replica::State::draining
+                : h->state == "drained"                                  ? Replica::State::draining
+                : h->state == "unhealthy" && h->consecutive_failures > 0 ? Replica::State::unhealthy
+                                                                         : Replica::State::starting;
+      if (r.detail.empty() && r.state != Replica::State::healthy) {
+        r.detail = h->last_error;
+      }
+    }
+  } else if (r.state == Replica::State::crashed && r.detail.empty() && status.last_exit) {
+    r.detail = status.last_exit->code
+                   ? fmt::format("exited with code {}", *status.last_exit->code)
+                   : fmt::format("killed by signal {}", status.last_exit->signal.value_or(0));
+  }
+  return r;
+}
+
 }  // namespace detail
 
 struct LocalTarget::Impl {
