@@ -1,7 +1,6 @@
 // ztp run, ztp approve, ztp reject: driving the pipeline and answering its gates.
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "artifact/commit_build.hpp"
@@ -142,11 +141,6 @@ int answer_gate(Context& ctx, int64_t run_id, store::ApprovalStatus decision, co
   return decision == store::ApprovalStatus::rejected && code == exit_code(Errc::refused) ? 0 : code;
 }
 
-std::string default_actor() {
-  const char* user = std::getenv("USER");
-  return user != nullptr && *user != '\0' ? user : "cli";
-}
-
 void setup(CLI::App& root, Context& ctx) {
   auto flags = std::make_shared<RunFlags>();
   auto* cmd = root.add_subcommand("run", "Run the pipeline for a commit: build, push, promote");
@@ -194,8 +188,8 @@ void setup(CLI::App& root, Context& ctx) {
                     "Only record the approval; a later `ztp approve` or `ztp run` continues");
     }
     sub->callback([&ctx, g, decision] {
-      ctx.exit_code = answer_gate(ctx, g->run, decision, g->by.empty() ? default_actor() : g->by,
-                                  g->comment, !g->no_resume);
+      ctx.exit_code =
+          answer_gate(ctx, g->run, decision, actor_of(g->by), g->comment, !g->no_resume);
     });
   }
 }

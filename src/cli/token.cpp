@@ -2,7 +2,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -36,12 +35,6 @@ nlohmann::json token_json(const store::ApiToken& t) {
           {"revoked_at", opt(t.revoked_at)}};
 }
 
-// Who runs the command, for the audit log.
-std::string local_actor() {
-  const char* user = std::getenv("USER");
-  return user != nullptr && *user != '\0' ? user : "cli";
-}
-
 int create(Context& ctx, const TokenFlags& flags) {
   auto role = store::parse_role(flags.role);
   if (!role) {
@@ -57,7 +50,7 @@ int create(Context& ctx, const TokenFlags& flags) {
   if (!issued.ok()) {
     return report(ctx, issued.error());
   }
-  auto audited = ws->store->append_audit(local_actor(), "token_create", "token " + flags.name,
+  auto audited = ws->store->append_audit(actor_of(""), "token_create", "token " + flags.name,
                                          std::string(store::to_string(*role)));
   if (!audited.ok()) {
     return report(ctx, audited.error());
@@ -119,7 +112,7 @@ int revoke(Context& ctx, const std::string& name) {
     }
     return report(ctx, revoked.error());
   }
-  auto audited = ws->store->append_audit(local_actor(), "token_revoke", "token " + name);
+  auto audited = ws->store->append_audit(actor_of(""), "token_revoke", "token " + name);
   if (!audited.ok()) {
     return report(ctx, audited.error());
   }
