@@ -111,12 +111,6 @@ int answer_gate(Context& ctx, int64_t run_id, store::ApprovalStatus decision, co
   }
   auto answered = engine::answer_gate(*ws->store, run_id, decision, by, comment);
   if (!answered.ok()) {
-    if (answered.error().code == Errc::not_found) {
-      return report(
-          ctx, make_error(Errc::not_found, fmt::format("run {} is not waiting at an approval gate; "
-                                                       "`ztp status` shows the runs that are",
-                                                       run_id)));
-    }
     return report(ctx, answered.error());
   }
   std::string verb = decision == store::ApprovalStatus::approved ? "approved" : "rejected";

@@ -119,8 +119,9 @@ class SqliteStore {
   // nor loses an answer. not_found when the run does not exist.
   Result<Approval> request_approval(int64_t run_id, const std::string& env);
   // Answers the pending approval of run `run_id` (in `env` when given) with `decision`
-  // (approved or rejected). not_found when none was requested; conflict when it was already
-  // decided; invalid when `decision` is pending.
+  // (approved or rejected). not_found when the run does not exist or none was requested;
+  // conflict when it was already decided or the run has ended (the message names its status
+  // and reason, e.g. `superseded by run 5`); invalid when `decision` is pending.
   Result<Approval> decide_approval(int64_t run_id, ApprovalStatus decision,
                                    const std::string& decided_by, const std::string& comment = {},
                                    const std::optional<std::string>& env = std::nullopt);

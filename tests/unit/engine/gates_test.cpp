@@ -47,5 +47,47 @@ TEST(Gates, AGateIsAnsweredOnceAndARunWithoutOneIsNotFound) {
   EXPECT_EQ(s->list_audit()->size(), 1u);  // only the answer that counted
 }
 
+TEST(Gates, ASupersededRunIsRefusedBeforeAnythingIsWritten) {
+  TempStore s;
+  int64_t run = waiting_run(s, "prod");
+  // What create_run does to a run waiting at a gate when a newer one starts.
+  ASSERT_TRUE(
+      s->update_run_status(run, store::RunStatus::cancelled, "superseded by run 7 (commit 1234567)")
+          .ok());
+  auto answered = answer_gate(*s.store, run, ApprovalStatus::approved, "alice", "ship it");
+  ASSERT_FALSE(answered.ok());
+  EXPECT_EQ(answered.error().code, Errc::conflict);
+  EXPECT_NE(answered.error().message.find("superseded by run 7"), std::string::npos)
+      << answered.error().message;
+  EXPECT_NE(answered.error().message.find("can no longer be answered"), std::string::npos)
+      << answered.error().message;
+  // No approval recorded, no audit line.
+  EXPECT_EQ(s->get_approval(run)->status, ApprovalStatus::pending);
+  EXPECT_TRUE(s->list_audit()->empty());
+}
+
+TEST(Gates, ARunThatDoesNotExistIsNamed) {
+  TempStore s;
+  auto none = answer_gate(*s.store, 999, ApprovalStatus::approved, "alice", "");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, Errc::not_found);
+  EXPECT_EQ(none.error().message.rfind("there is no run 999", 0), 0u) << none.error().message;
+  EXPECT_TRUE(s->list_audit()->empty());
+}
+
+TEST(Gates, ARunNotWaitingAtAGateIsAConflictSayingWhereItIs) {
+  TempStore s;
+  int64_t run =
+      s->create_run(store::NewRun{"shop", "abcdef0123", "abcdef0", store::Trigger::manual, ""})->id;
+  ASSERT_TRUE(s->update_run_status(run, store::RunStatus::running).ok());
+  auto answered = answer_gate(*s.store, run, ApprovalStatus::approved, "alice", "");
+  ASSERT_FALSE(answered.ok());
+  EXPECT_EQ(answered.error().code, Errc::conflict);
+  EXPECT_NE(answered.error().message.find("is running, not waiting at an approval gate"),
+            std::string::npos)
+      << answered.error().message;
+  EXPECT_TRUE(s->list_audit()->empty());
+}
+
 }  // namespace
 }  // namespace ztp::engine

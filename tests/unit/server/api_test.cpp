@@ -187,6 +187,35 @@ TEST_F(ApiTest, ApprovesAsTheTokenAndAudits) {
   EXPECT_EQ(wrong_method.status, 405);
 }
 
+TEST_F(ApiTest, RefusesRunsThatEndedOrDoNotExistAsTheCliDoes) {
+  int64_t id = waiting_run();
+  auto audited_before = ws->store->list_audit(100)->size();
+  ASSERT_TRUE(ws->store
+                  ->update_run_status(id, store::RunStatus::cancelled,
+                                      "superseded by run 8 (commit 1234567)")
+                  .ok());
+  auto superseded = call("POST", "/api/v1/runs/" + std::to_string(id) + "/approve", deployer, "");
+  EXPECT_EQ(superseded.status, 409) << superseded.body;
+  EXPECT_NE(message(superseded).find("superseded by run 8"), std::string::npos) << superseded.body;
+  EXPECT_EQ(ws->store->get_approval(id)->status, store::ApprovalStatus::pending);
+  EXPECT_TRUE(answered.empty());
+
+  auto none = call("POST", "/api/v1/runs/999/reject", deployer, "");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_EQ(message(none).rfind("there is no run 999", 0), 0u) << none.body;
+
+  auto running =
+      ws->store->create_run({"sample-site", "1234567890", "1234567", store::Trigger::manual, ""});
+  ASSERT_TRUE(running.ok());
+  ASSERT_TRUE(ws->store->update_run_status(running->id, store::RunStatus::running).ok());
+  auto not_waiting =
+      call("POST", "/api/v1/runs/" + std::to_string(running->id) + "/approve", deployer, "");
+  EXPECT_EQ(not_waiting.status, 409);
+  EXPECT_NE(message(not_waiting).find("not waiting at an approval gate"), std::string::npos)
+      << not_waiting.body;
+  EXPECT_EQ(ws->store->list_audit(100)->size(), audited_before);
+}
+
 TEST_F(ApiTest, RejectsAGate) {
   int64_t id = waiting_run();
   auto res = call("POST", "/api/v1/runs/" + std::to_string(id) + "/reject", admin,
