@@ -110,14 +110,18 @@ class CanaryRun {
     if (j.verdict == Verdict::pass) {
       return {};
     }
-    std::string why = fmt::format("canary release {} of {} failed its analysis at {}%: {}",
-                                  release(), env(), step.weight, j.reason);
+    // Still inconclusive at the deadline: too little traffic to judge, which is no verdict on
+    // the image (see ended_inconclusive).
+    std::string why = fmt::format(
+        "canary release {} of {} {} at {}%: {}", release(), env(),
+        j.verdict == Verdict::inconclusive ? "could not be judged" : "failed its analysis",
+        step.weight, j.reason);
     m_progress({"canary.aborted", why, numbers(j, step.weight)});
     return make_error(Errc::unhealthy, why);
   }
 
   // Analyses one step's traffic (analyse_live); still inconclusive at the deadline, the step
-  // fails or passes as analysis.pass_when_inconclusive says.
+  // passes when analysis.pass_when_inconclusive says so, else stays inconclusive (and aborts).
   Result<Judgement> watch(const spec::CanaryStep& step) {
     const auto& analysis = m_params.analysis;
     LiveAnalysis live{env(), release(), analysis, step.pause};
@@ -141,7 +145,6 @@ class CanaryRun {
       j.reason =
           fmt::format("{} after {}; passed as pass_when_inconclusive says", j.reason, waited);
     } else {
-      j.verdict = Verdict::fail;
       j.reason =
           fmt::format("{} by the analysis deadline ({} after the step began)", j.reason, waited);
     }
@@ -218,6 +221,11 @@ class CanaryRun {
 };
 
 }  // namespace
+
+bool ended_inconclusive(const ProgressEvent& e) {
+  return e.kind == "canary.aborted" && e.data.is_object() &&
+         e.data.value("verdict", "") == verify::verdict_name(Verdict::inconclusive);
+}
 
 int canary_replicas(int replicas, int weight) {
   int n = (replicas * weight + 99) / 100;

@@ -14,6 +14,10 @@
 
 namespace ztp::engine {
 
+// True for the `canary.aborted` event of a step still inconclusive at its deadline: too little
+// traffic to judge the release, so the rollback that follows is no verdict on its image.
+bool ended_inconclusive(const ProgressEvent& e);
+
 // Replicas of a canary that takes `weight`% of `replicas`' traffic: ceil(replicas × weight /
 // 100), at least 1 and at most `replicas`.
 int canary_replicas(int replicas, int weight);
@@ -30,7 +34,9 @@ int canary_replicas(int replicas, int weight);
 // (a first deploy) the release goes straight to 100%. Any failure (a failed analysis, a replica
 // never healthy, the verification) puts 100% back on the stable sets in one weight change, then
 // stops the canary set: Errc::rolled_back with the reason and measured numbers, or
-// Errc::internal when the restore failed too.
+// Errc::internal when the restore failed too. A step still inconclusive at its deadline (and
+// not passed by pass_when_inconclusive) aborts the same way, its `canary.aborted` event saying
+// `inconclusive` (ended_inconclusive).
 Result<void> canary_update(target::Target& target, Clock& clock, const RolloutPlan& plan,
                            const spec::Canary& params, const std::string& front_door_url,
                            const VerifyFn& verify, const Progress& progress,

@@ -235,9 +235,10 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   }
   if (*bad && !req.force) {
     return make_error(Errc::refused,
-                      fmt::format("image {} was rolled back before and is marked bad; deploy it "
-                                  "anyway with --force",
-                                  digest));
+                      fmt::format("image {} was rolled back before and is marked bad in {}; "
+                                  "deploy it anyway with --force, or clear the mark with "
+                                  "`ztp unmark {} {}`",
+                                  digest, req.env, req.env, digest));
   }
   auto previous = store.current_release(req.env);
   if (!previous.ok()) {
@@ -270,7 +271,12 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   }
   auto verifier = environment_verifier(spec, *env, record);
   const bool watching = env->watch.enabled();
-  auto rolled = roll_out(target, clock, *env, plan, *before, verifier, record, watching);
+  bool inconclusive = false;  // a canary step ran out of time with too little traffic to judge
+  Progress observed = [&record, &inconclusive](const ProgressEvent& e) {
+    inconclusive = inconclusive || ended_inconclusive(e);
+    record(e);
+  };
+  auto rolled = roll_out(target, clock, *env, plan, *before, verifier, observed, watching);
 
   std::optional<verify::Judgement> watched;
   if (rolled.ok() && watching) {
@@ -305,6 +311,13 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
     auto status = rolled.error().code == Errc::rolled_back ? store::ReleaseStatus::rolled_back
                                                            : store::ReleaseStatus::failed;
     [[maybe_unused]] auto s = store.set_release_status(req.env, release->revision, status);
+    if (status == store::ReleaseStatus::rolled_back && inconclusive) {
+      std::string why = fmt::format(
+          "image {} is not marked bad in {}: its canary had too little traffic to be judged",
+          digest, req.env);
+      record({"image.not_marked", why, {{"digest", digest}, {"release", plan.next.release}}});
+      return make_error(Errc::rolled_back, fmt::format("{}; {}", rolled.error().message, why));
+    }
     if (status == store::ReleaseStatus::rolled_back) {
       [[maybe_unused]] auto b = store.mark_bad(digest, rolled.error().message, req.env);
     }

@@ -45,8 +45,8 @@ struct DeployOutcome {
 // release is active while watched and becomes the last known good only once the watch passed;
 // a breach puts back what ran before (restore_previous). On failure the environment is back on
 // what it ran before; the release is recorded rolled_back (its digest marked bad in the
-// environment) or failed, and the error says why (Errc::rolled_back when the previous state
-// was restored).
+// environment, unless a canary step only ran out of traffic to judge: ended_inconclusive) or
+// failed, and the error says why (Errc::rolled_back when the previous state was restored).
 Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path& home,
                              store::SqliteStore& store, target::Target& target, Clock& clock,
                              const DeployRequest& req, const Progress& progress);

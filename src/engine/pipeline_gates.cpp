@@ -1,6 +1,7 @@
 // The gate of an environment in a run: holds (freezes, deploy windows) and approvals.
 #include <fmt/format.h>
 
+#include "engine/bad_marks.hpp"
 #include "engine/holds.hpp"
 #include "engine/pipeline_run.hpp"
 #include "util/log.hpp"
@@ -25,6 +26,40 @@ bool ended_while_waiting(Pipeline& p, store::Run& run, Stages& stages, int64_t s
   run = *now;
   detail = fmt::format("run {} ended while waiting: {}", run.id, run.reason);
   [[maybe_unused]] auto f = stages.finish(stage_id, StageStatus::failed, detail);
+  return true;
+}
+
+// True (with the gate stage failed, a `gate.refused` event and `detail` saying why) when the
+// run's image is marked bad in `env`: such a run is refused before anyone is asked to approve
+// it, whatever holds the environment.
+Result<bool> refused_as_bad(Pipeline& p, const store::Run& run, const spec::Environment& env,
+                            Stages& stages, const RunReporter& report, int64_t& stage_id,
+                            std::string& detail) {
+  auto mark = bad_mark(p.store, run.digest, env.name);
+  if (!mark.ok()) {
+    return mark.take_error();
+  }
+  if (!*mark) {
+    return false;
+  }
+  detail = fmt::format(
+      "run {} is refused at {}'s gate: its image {} is marked bad in {} ({}); nobody was asked to "
+      "approve it. If the image is good after all, `ztp unmark {} {}` clears the mark",
+      run.id, env.name, short_digest(run.digest), env.name, (*mark)->reason, env.name,
+      short_digest(run.digest));
+  if (stage_id == 0) {
+    auto id =
+        stages.start(run.id, "gate", env.name,
+                     fmt::format("{} checks the image {}", env.name, short_digest(run.digest)));
+    if (!id.ok()) {
+      return id.take_error();
+    }
+    stage_id = *id;
+  }
+  report(env.name, {"gate.refused",
+                    detail,
+                    {{"gate", "bad_image"}, {"digest", run.digest}, {"reason", (*mark)->reason}}});
+  ZTP_TRY(stages.finish(stage_id, StageStatus::failed, detail));
   return true;
 }
 
@@ -191,15 +226,23 @@ Result<GateAnswer> wait_for_approval(Pipeline& p, store::Run& run, const spec::E
 
 }  // namespace
 
-// `env`'s gate: it waits while a freeze or a deploy window holds the environment, then for an
-// approval when the gate asks for one, then (time having passed) for holds again. The gate
-// stage is recorded when the run waited or was asked to.
+// `env`'s gate: it refuses a run whose image is marked bad in the environment, waits while a
+// freeze or a deploy window holds the environment, then for an approval when the gate asks for
+// one, then (time having passed) for holds again. The gate stage is recorded when the run
+// waited, was asked to, or was refused.
 Result<GateAnswer> gate_stage(Pipeline& p, store::Run& run, const spec::Environment& env,
                               Stages& stages, const RunReporter& report, std::string& detail) {
   if (stages.succeeded("gate", env.name)) {
     return GateAnswer::approved;
   }
   int64_t stage_id = open_gate_stage(stages, env);
+  auto refused = refused_as_bad(p, run, env, stages, report, stage_id, detail);
+  if (!refused.ok()) {
+    return refused.take_error();
+  }
+  if (*refused) {
+    return GateAnswer::rejected;
+  }
   auto answer = wait_while_held(p, run, env, stages, report, stage_id, detail);
   if (answer.ok() && *answer == GateAnswer::approved && env.gate == spec::Gate::approval) {
     answer = wait_for_approval(p, run, env, stages, report, stage_id, detail);

@@ -135,9 +135,10 @@ inline std::vector<const spec::Environment*> run_environments(const spec::Spec& 
 // The answer of an environment's gate, waiting for it when the pipeline may.
 enum class GateAnswer { approved, rejected, waiting };
 
-// `env`'s gate: it waits while a freeze or a deploy window holds the environment, then for an
-// approval when the gate asks for one, then (time having passed) for holds again. The gate
-// stage is recorded when the run waited or was asked to.
+// `env`'s gate: it refuses a run whose image is marked bad in the environment, waits while a
+// freeze or a deploy window holds the environment, then for an approval when the gate asks for
+// one, then (time having passed) for holds again. The gate stage is recorded when the run
+// waited, was asked to, or was refused.
 Result<GateAnswer> gate_stage(Pipeline& p, store::Run& run, const spec::Environment& env,
                               Stages& stages, const RunReporter& report, std::string& detail);
 

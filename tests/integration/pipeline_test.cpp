@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "store/sqlite_store.hpp"
 #include "support/support.hpp"
 
 extern char** environ;
@@ -263,6 +264,74 @@ TEST_F(PipelineTest, FailingQaRollsBackAndNeverReachesProd) {
   EXPECT_EQ(history["releases"].size(), 1u);
   auto all = json_of({"history"});
   EXPECT_EQ(all["runs"][0]["status"], "rolled_back");
+}
+
+TEST_F(PipelineTest, AnImageMarkedBadInProdIsRefusedAtItsGateUntilUnmarked) {
+  write_spec();
+  init_repo();
+  auto first = ztp({"run", "--no-wait-approval"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  auto runs = json_of({"history"})["runs"];
+  ASSERT_EQ(runs.size(), 1u) << runs.dump();
+  auto digest = runs[0]["digest"].get<std::string>();
+  auto short_sha = runs[0]["short_sha"].get<std::string>();
+  {
+    auto store = store::SqliteStore::open(home() / "state.db");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)->mark_bad(digest, "rolled back by tester", std::string("prod")).ok());
+  }
+
+  // The same image again: refused at prod's gate, nobody asked to approve it.
+  auto refused = ztp({"run", "--always", "--no-wait-approval"});
+  EXPECT_EQ(refused.exit_code, 14) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("is marked bad in prod (rolled back by tester)"), std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("`ztp unmark prod sha256:"), std::string::npos) << refused.err;
+  EXPECT_NE(http_get(prod_port(), "/").status, 200);
+  // The first run, superseded by the second, can no longer be approved; nor can one that
+  // does not exist.
+  auto late = ztp({"approve", "1"});
+  EXPECT_EQ(late.exit_code, 1) << late.err;
+  EXPECT_NE(late.err.find("superseded by run 2"), std::string::npos) << late.err;
+  EXPECT_EQ(late.err.find("approved by"), std::string::npos) << late.err;
+  auto nothing = ztp({"approve", "999"});
+  EXPECT_EQ(nothing.exit_code, 1);
+  EXPECT_NE(nothing.err.find("there is no run 999"), std::string::npos) << nothing.err;
+
+  auto unmarked = ztp({"unmark", "prod", short_sha, "--by", "tester"});
+  ASSERT_EQ(unmarked.exit_code, 0) << unmarked.err;
+  EXPECT_NE(unmarked.out.find("image " + digest + " is no longer marked bad in prod"),
+            std::string::npos)
+      << unmarked.out;
+  EXPECT_TRUE(json_of({"unmark", "prod"})["marks"].empty());
+  auto twice = ztp({"unmark", "prod", short_sha});
+  EXPECT_EQ(twice.exit_code, 0) << twice.err;
+  EXPECT_NE(twice.out.find("is not marked bad in prod; nothing to unmark"), std::string::npos)
+      << twice.out;
+  {
+    auto store = store::SqliteStore::open(home() / "state.db");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    auto audit = (*store)->list_audit(100);
+    ASSERT_TRUE(audit.ok());
+    int unmarks = 0;
+    for (const auto& a : *audit) {
+      EXPECT_NE(a.action, "approve") << "a refused approval is not audited";
+      if (a.action == "unmark") {
+        ++unmarks;
+        EXPECT_EQ(a.actor, "tester");
+        EXPECT_EQ(a.target, "env prod");
+      }
+    }
+    EXPECT_EQ(unmarks, 1);
+  }
+
+  // A later run passes the check and waits at prod's gate for its approval.
+  auto again = ztp({"run", "--always", "--no-wait-approval"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  auto status = json_of({"status"});
+  ASSERT_FALSE(status["runs"].empty()) << status.dump();
+  EXPECT_EQ(status["runs"][0]["id"], 3);
+  EXPECT_EQ(status["runs"][0]["status"], "awaiting_approval");
 }
 
 // Starts `ztp run` in the background; its output goes to files.

@@ -198,6 +198,8 @@ TEST_F(CanaryTest, ErrorRateBreachAbortsTheFirstStepEarly) {
   ASSERT_NE(step, nullptr);
   ASSERT_NE(aborted, nullptr);
   EXPECT_LT(aborted->at - step->at, seconds(10));
+  EXPECT_EQ(aborted->event.data["verdict"], "fail");
+  EXPECT_FALSE(ended_inconclusive(aborted->event));
   const auto& data = aborted->event.data;
   EXPECT_DOUBLE_EQ(data["error_rate"].get<double>(), 0.5);
   EXPECT_GE(data["requests"].get<int>(), 20);
@@ -227,8 +229,8 @@ TEST_F(CanaryTest, InconclusiveStepWaitsUntilTheDeadlineThenFails) {
   auto r = roll(params());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::rolled_back);
-  EXPECT_NE(r.error().message.find("failed its analysis at 10%: inconclusive: 6 requests, need 20 "
-                                   "by the analysis deadline (1m after the step began)"),
+  EXPECT_NE(r.error().message.find("could not be judged at 10%: inconclusive: 6 requests, need "
+                                   "20 by the analysis deadline (1m after the step began)"),
             std::string::npos)
       << r.error().message;
   expect_restored();
@@ -238,6 +240,9 @@ TEST_F(CanaryTest, InconclusiveStepWaitsUntilTheDeadlineThenFails) {
   ASSERT_NE(step, nullptr);
   ASSERT_NE(extended, nullptr);
   ASSERT_NE(aborted, nullptr);
+  // Too little traffic is no verdict on the image: the abort says so.
+  EXPECT_EQ(aborted->event.data["verdict"], "inconclusive");
+  EXPECT_TRUE(ended_inconclusive(aborted->event));
   // Extended after the 30 s pause, given up at the 60 s deadline.
   EXPECT_GE(extended->at - step->at, seconds(30));
   EXPECT_GE(aborted->at - step->at, seconds(60));

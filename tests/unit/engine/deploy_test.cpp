@@ -224,5 +224,50 @@ TEST_F(DeployTest, AFailedReleaseReplacedByBlueGreenIsNotKeptWarm) {
   EXPECT_TRUE(replaced->data["kept"].is_null());
 }
 
+TEST_F(DeployTest, CanaryWithoutTrafficRollsBackWithoutMarkingTheImageBad) {
+  env().watch.window = {};
+  use_canary();
+  ASSERT_TRUE(deploy_site("v1").ok());
+  clock.rps = 1;  // 0.1 request per second reaches a 10% canary: never 20 by the deadline
+  auto r = deploy_site("v2");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::rolled_back);
+  EXPECT_NE(r.error().message.find("could not be judged at 10%: inconclusive"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("is not marked bad in dev: its canary had too little traffic"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(target.weights("dev"), (Weights{{"1", 100}}));
+  EXPECT_EQ(status_of(2), store::ReleaseStatus::rolled_back);
+  EXPECT_FALSE(store->is_bad(digest_of(2), std::string("dev")).value_or(true));
+  const auto* not_marked = find("image.not_marked");
+  ASSERT_NE(not_marked, nullptr);
+  EXPECT_EQ(not_marked->data["digest"], digest_of(2));
+  // The same image deploys once there is traffic to judge it.
+  clock.rps = 100;
+  auto again = deploy_site("v2");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+}
+
+TEST_F(DeployTest, CanaryFailingItsAnalysisMarksTheImageBad) {
+  env().watch.window = {};
+  use_canary();
+  ASSERT_TRUE(deploy_site("v1").ok());
+  clock.behaviour["2"].error_ratio = 0.5;
+  auto r = deploy_site("v2");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::rolled_back);
+  EXPECT_NE(r.error().message.find("failed its analysis at 10%"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(status_of(2), store::ReleaseStatus::rolled_back);
+  EXPECT_TRUE(store->is_bad(digest_of(2), std::string("dev")).value_or(false));
+  EXPECT_FALSE(saw("image.not_marked"));
+  auto again = deploy_site("v2");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, Errc::refused);
+  EXPECT_NE(again.error().message.find("`ztp unmark dev " + digest_of(2) + "`"), std::string::npos)
+      << again.error().message;
+}
+
 }  // namespace
 }  // namespace ztp::engine

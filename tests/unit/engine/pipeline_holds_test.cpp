@@ -5,6 +5,7 @@
 #include <optional>
 #include <thread>
 
+#include "engine/bad_marks.hpp"
 #include "engine/holds.hpp"
 #include "engine/pipeline.hpp"
 #include "spec/parse.hpp"
@@ -14,7 +15,8 @@
 #include "unit/source/git_test_repo.hpp"
 
 // A run reaching a held environment's gate: a freeze or a deploy window keeps it waiting (or,
-// when it may not wait, ends it refused), and lifting the hold lets it go on.
+// when it may not wait, ends it refused), and lifting the hold lets it go on; an image marked
+// bad in the environment is refused there before any approval is asked.
 namespace ztp::engine {
 namespace {
 
@@ -308,6 +310,55 @@ TEST_F(PipelineHoldsTest, AFreezeDuringTheApprovalWaitHoldsTheApprovedRun) {
   EXPECT_EQ(resumed->error->code, Errc::refused);
   EXPECT_NE(resumed->error->message.find("change freeze"), std::string::npos);
   EXPECT_EQ(prod_releases(), 0u) << "an approval does not lift a freeze";
+}
+
+TEST_F(PipelineHoldsTest, AnImageMarkedBadIsRefusedAtTheGateBeforeAnyoneIsAskedToApprove) {
+  use_prod("    gate: approval\n");
+  auto p = pipeline(/*wait=*/false);
+  int64_t first = create(p);
+  auto asked = drive_run(p, first);
+  ASSERT_TRUE(asked.ok()) << asked.error().message;
+  ASSERT_EQ(asked->run.status, RunStatus::awaiting_approval);
+  const std::string digest = asked->run.digest;
+  const std::string short_digest = digest.substr(0, 19);
+  ASSERT_TRUE(store->mark_bad(digest, "canary failed its analysis", std::string("prod")).ok());
+
+  int64_t second = create(p);  // the same commit, so the same image
+  auto refused = drive_run(p, second);
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  EXPECT_EQ(refused->run.status, RunStatus::cancelled);
+  ASSERT_TRUE(refused->error);
+  EXPECT_EQ(refused->error->code, Errc::refused);
+  EXPECT_NE(refused->error->message.find(fmt::format(
+                "its image {} is marked bad in prod (canary failed its analysis)", short_digest)),
+            std::string::npos)
+      << refused->error->message;
+  EXPECT_NE(refused->error->message.find(fmt::format("`ztp unmark prod {}`", short_digest)),
+            std::string::npos)
+      << refused->error->message;
+  // Nobody was asked: no approval row, no waiting event; the refusal is recorded.
+  auto approval = store->get_approval(second, std::string("prod"));
+  ASSERT_FALSE(approval.ok());
+  EXPECT_EQ(approval.error().code, Errc::not_found);
+  EXPECT_TRUE(events(second, "gate.waiting").empty());
+  auto shown = events(second, "gate.refused");
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0].env, std::optional<std::string>("prod"));
+  EXPECT_EQ(nlohmann::json::parse(shown[0].data)["digest"], digest);
+  EXPECT_EQ(gate_status(second), "failed");
+  EXPECT_EQ(prod_releases(), 0u);
+
+  // Unmarked (by its short digest, as `ztp unmark` takes it), a later run passes the check and
+  // waits for its approval.
+  auto unmarked = unmark_image(*spec, home(), *store, "prod", short_digest, "alice");
+  ASSERT_TRUE(unmarked.ok()) << unmarked.error().message;
+  EXPECT_TRUE(unmarked->removed);
+  EXPECT_FALSE(store->is_bad(digest, std::string("prod")).value_or(true));
+  int64_t third = create(p);
+  auto waits = drive_run(p, third);
+  ASSERT_TRUE(waits.ok()) << waits.error().message;
+  EXPECT_EQ(waits->run.status, RunStatus::awaiting_approval);
+  EXPECT_TRUE(store->get_approval(third, std::string("prod")).ok());
 }
 
 }  // namespace

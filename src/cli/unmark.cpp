@@ -1,0 +1,118 @@
+// ztp unmark: clearing the bad mark a rollback left on an image, and listing the marks.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "cli/workspace.hpp"
+#include "engine/bad_marks.hpp"
+
+namespace ztp::cli {
+namespace {
+
+struct UnmarkFlags {
+  std::string env;
+  std::string image;
+  std::string by;
+};
+
+nlohmann::json mark_json(const store::BadDigest& m) {
+  return {{"digest", m.digest},
+          {"env", m.env ? nlohmann::json(*m.env) : nlohmann::json()},
+          {"reason", m.reason},
+          {"marked_at", m.marked_at}};
+}
+
+std::string utc_text(int64_t ms) {
+  return fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(static_cast<std::time_t>(ms / 1000)));
+}
+
+// `ztp unmark ENV`: what is marked bad in ENV, newest first.
+int list_marks(Context& ctx, Workspace& ws, const std::string& env) {
+  auto marks = ws.store->list_bad_digests();
+  if (!marks.ok()) {
+    return report(ctx, marks.error());
+  }
+  nlohmann::json listed = nlohmann::json::array();
+  std::vector<std::string> lines;
+  for (const auto& m : *marks) {
+    if (m.env && *m.env != env) {
+      continue;
+    }
+    listed.push_back(mark_json(m));
+    lines.push_back(fmt::format("{}  marked {}{}: {}", m.digest, utc_text(m.marked_at),
+                                m.env ? "" : " in every environment", m.reason));
+  }
+  if (ctx.globals.json()) {
+    fmt::print("{}\n", nlohmann::json{{"env", env}, {"marks", listed}}.dump(2));
+  } else if (lines.empty()) {
+    fmt::print("no image is marked bad in {}\n", env);
+  } else {
+    fmt::print("{}\n`ztp unmark {} IMAGE` clears a mark\n", fmt::join(lines, "\n"), env);
+  }
+  return 0;
+}
+
+int run_unmark(Context& ctx, const UnmarkFlags& flags) {
+  auto ws = open_workspace(ctx.globals);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  if (auto env = ws->environment(flags.env); !env.ok()) {
+    return report(ctx, env.error());
+  }
+  if (flags.image.empty()) {
+    return list_marks(ctx, *ws, flags.env);
+  }
+  auto done = engine::unmark_image(ws->spec, ws->home, *ws->store, flags.env, flags.image,
+                                   actor_of(flags.by));
+  if (!done.ok()) {
+    return report(ctx, done.error());
+  }
+  const auto& u = *done;
+  if (ctx.globals.json()) {
+    fmt::print("{}\n", nlohmann::json{{"env", u.env},
+                                      {"image", flags.image},
+                                      {"digest", u.digest},
+                                      {"unmarked", u.removed.has_value()},
+                                      {"was", u.removed ? mark_json(*u.removed) : nlohmann::json()},
+                                      {"still_bad", u.still_bad}}
+                           .dump(2));
+    return 0;
+  }
+  if (u.removed) {
+    fmt::print(
+        "image {} is no longer marked bad in {} (marked {}: {}); runs and `ztp deploy` may take "
+        "it there again\n",
+        u.digest, u.env, utc_text(u.removed->marked_at), u.removed->reason);
+  } else {
+    fmt::print("image {} ({}) is not marked bad in {}; nothing to unmark\n", u.digest, flags.image,
+               u.env);
+  }
+  if (u.still_bad) {
+    fmt::print("note: it stays marked bad in every environment\n");
+  }
+  return 0;
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  auto flags = std::make_shared<UnmarkFlags>();
+  auto* cmd = root.add_subcommand("unmark", "Clear the bad mark of an image in an environment");
+  cmd->footer(
+      "A rollback marks the image it leaves bad in its environment: `ztp deploy` refuses it\n"
+      "there (unless --force) and a run carrying it is refused at that environment's gate\n"
+      "(exit 14). When the image was good after all, `ztp unmark ENV IMAGE` clears the mark;\n"
+      "the change is audited. IMAGE is what `ztp deploy --image` takes: a full or short commit\n"
+      "SHA tag, a digest or a unique prefix of one. Without IMAGE, lists what is marked in ENV.");
+  cmd->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
+  cmd->add_option("IMAGE", flags->image, "A tag, digest or short digest of the image");
+  cmd->add_option("--by", flags->by, "Who clears the mark, for the audit log (default: $USER)");
+  cmd->callback([&ctx, flags] { ctx.exit_code = run_unmark(ctx, *flags); });
+}
+
+const Registration k_registration{46, setup};
+
+}  // namespace
+}  // namespace ztp::cli
