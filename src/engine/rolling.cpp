@@ -78,6 +78,41 @@ std::map<std::string, int> healthy_after(const Observed& obs,
   return out;
 }
 
+// Replicas of plan.next that do not serve when the rollout starts were left by a process that
+// died half-way (stopped or draining while it removed them, never routed while it added them).
+// They would count toward the set's size while never becoming healthy, so the rollout could
+// neither start their replacements nor retire the last old replicas: they leave first.
+Result<void> retire_leftovers(target::Target& target, const RolloutPlan& plan,
+                              const Progress& progress) {
+  auto obs = target.observe(plan.next.env);
+  if (!obs.ok()) {
+    return obs.take_error();
+  }
+  const auto* set = obs->find(plan.next.release);
+  if (set == nullptr) {
+    return {};
+  }
+  std::vector<std::string> ids;
+  std::vector<std::string> described;
+  for (const auto& r : set->replicas) {
+    if (r.state != Replica::State::healthy) {
+      ids.push_back(r.id);
+      described.push_back(fmt::format("{} ({})", r.id, target::state_name(r.state)));
+    }
+  }
+  if (ids.empty()) {
+    return {};
+  }
+  progress({"replica.draining",
+            fmt::format("removing replicas of release {} that do not serve: {}", plan.next.release,
+                        fmt::join(described, ", ")),
+            {{"replicas", ids}}});
+  ZTP_TRY(target.remove_replicas(plan.next.env, ids));
+  progress(
+      {"replica.stopped", fmt::format("stopped {}", fmt::join(ids, ", ")), {{"replicas", ids}}});
+  return {};
+}
+
 Result<void> step(target::Target& target, Clock& clock, const RolloutPlan& plan,
                   const spec::Rolling& params, const Progress& progress) {
   const auto& env = plan.next.env;
@@ -88,6 +123,7 @@ Result<void> step(target::Target& target, Clock& clock, const RolloutPlan& plan,
     surge = 1;  // neither may move: a rollout could never progress
   }
   ZTP_TRY(target.prepare(plan.next));
+  ZTP_TRY(retire_leftovers(target, plan, progress));
   while (true) {
     auto obs = target.observe(env);
     if (!obs.ok()) {

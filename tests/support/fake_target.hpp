@@ -22,6 +22,9 @@ class FakeTarget final : public target::Target {
   std::chrono::milliseconds ready_after{500};
   std::set<std::string> never_healthy;
   std::set<std::string> crashing;
+  // Replicas (by id) whose supervisor stopped: what a process that died while removing them
+  // leaves behind.
+  std::set<std::string> stopped;
   // Healthy replicas that had weight > 0, after each change (the serving capacity).
   std::vector<int> serving_history;
   int prepared = 0;
@@ -198,7 +201,9 @@ class FakeTarget final : public target::Target {
   }
 
   void refresh(Entry& e) {
-    if (crashing.count(e.replica.release) > 0) {
+    if (stopped.count(e.replica.id) > 0) {
+      e.replica.state = target::Replica::State::stopped;
+    } else if (crashing.count(e.replica.release) > 0) {
       e.replica.state = target::Replica::State::crashed;
       e.replica.detail = "exited with code 1";
     } else if (never_healthy.count(e.replica.release) == 0 &&

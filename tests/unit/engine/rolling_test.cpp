@@ -102,6 +102,29 @@ TEST_F(RollingTest, FailureAfterOldReplicasLeftBringsThemBack) {
   EXPECT_EQ(target.weights("dev"), (std::map<std::string, int>{{"1", 100}}));
 }
 
+TEST_F(RollingTest, ReplicasOfTheTargetReleaseThatDoNotServeAreReplacedFirst) {
+  // A process died rolling dev from 1 to 2 while it stopped a replica of 1: 1 has two healthy
+  // replicas and a stopped one, 2 has two healthy ones. Going back to 1 must not stall.
+  ASSERT_TRUE(rolling_update(target, clock, plan("1", 3), {1, 0}, progress).ok());
+  ASSERT_TRUE(target.add_replicas(plan("2", 3).next, 2).ok());
+  clock.advance(std::chrono::seconds(1));
+  auto obs = target.observe("dev");
+  std::string left = obs->find("1")->replicas.back().id;
+  target.stopped.insert(left);
+  ASSERT_TRUE(target.set_weights("dev", {{"1", 50}, {"2", 50}}).ok());
+
+  auto back = rolling_update(target, clock, plan("1", 3), {1, 0}, progress);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  obs = target.observe("dev");
+  ASSERT_EQ(obs->sets.size(), 1u);
+  EXPECT_EQ(obs->sets[0].release, "1");
+  EXPECT_EQ(obs->sets[0].healthy(), 3);
+  for (const auto& r : obs->sets[0].replicas) {
+    EXPECT_NE(r.id, left) << "the stopped replica is gone";
+  }
+  EXPECT_EQ(target.weights("dev"), (std::map<std::string, int>{{"1", 100}}));
+}
+
 TEST(ProportionalWeightsTest, SumToHundred) {
   auto w = proportional_weights({{"a", 1}, {"b", 2}});
   EXPECT_EQ(w["a"] + w["b"], 100);
