@@ -26,6 +26,9 @@ int run_deploy(Context& ctx, const DeployFlags& flags) {
   }
   // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
   notify::ScopedNotifier notifier(ws->spec, *ws->store);
+  if (auto repaired = reconcile_first(*ws); !repaired.ok()) {
+    return report(ctx, repaired.error());
+  }
   auto target = ws->target_for(flags.env);
   if (!target.ok()) {
     return report(ctx, target.error());
@@ -67,7 +70,8 @@ void setup(CLI::App& root, Context& ctx) {
       "Roll one environment to an image by the environment's strategy. New replicas take traffic\n"
       "only once healthy; if the rollout, its verification or the environment's post-deploy\n"
       "watch fails, the environment is restored to what it ran before (exit 12) and the image\n"
-      "is marked bad there. Blue-green standby sets past keep_previous are stopped first.\n"
+      "is marked bad there. Blue-green standby sets past keep_previous are stopped first, and\n"
+      "what a killed ztp command left half-rolled is put back on its last known good release.\n"
       "Progress goes to standard error, the result to standard output.");
   cmd->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
   auto* image = cmd->add_option("--image", flags->image,

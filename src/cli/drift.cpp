@@ -82,6 +82,12 @@ int run_drift(Context& ctx, const std::string& only, bool fix, std::string outpu
   }
   // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
   notify::ScopedNotifier notifier(ws->spec, *ws->store);
+  if (fix) {
+    if (auto repaired = reconcile_first(*ws); !repaired.ok()) {
+      report(ctx, repaired.error());
+      return k_error;
+    }
+  }
   std::vector<const spec::Environment*> envs;
   if (!only.empty()) {
     auto e = ws->environment(only);
@@ -152,7 +158,8 @@ void setup(CLI::App& root, Context& ctx) {
       ->check(CLI::IsMember({"text", "json", "markdown"}));
   cmd->footer(
       "Each check is kept in the store (JSON and markdown); drift appends a drift.found "
-      "event.\nExit codes: 0 in sync (or repaired), 2 drift found (or left after --fix), 14 a "
+      "event.\nWith --fix, what a killed ztp command left half-rolled is put back first.\nExit "
+      "codes: 0 in sync (or repaired), 2 drift found (or left after --fix), 14 a "
       "fix was refused, 1 error.");
   cmd->callback(
       [&ctx, flags] { ctx.exit_code = run_drift(ctx, flags->env, flags->fix, flags->output); });

@@ -46,6 +46,7 @@ nlohmann::json run_json(store::SqliteStore& store, const store::Run& r) {
           {"trigger", store::to_string(r.trigger)},
           {"status", store::to_string(r.status)},
           {"reason", r.reason},
+          {"interrupted", r.interrupted},
           {"created_at", r.created_at},
           {"finished_at", r.finished_at.value_or(0)},
           {"stages", stages}};

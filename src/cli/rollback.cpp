@@ -66,6 +66,26 @@ int run_rollback(Context& ctx, const RollbackFlags& flags, bool has_to) {
   }
   // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
   notify::ScopedNotifier notifier(ws->spec, *ws->store);
+  auto repaired = reconcile_first(*ws);
+  if (!repaired.ok()) {
+    return report(ctx, repaired.error());
+  }
+  // A rollout of ENV that died was just undone: ENV is back on its last known good release,
+  // which is what a rollback without --to asks for; going further back is a second command.
+  const auto* undone = engine::find_repair(*repaired, flags.env);
+  if (!has_to && undone != nullptr) {
+    if (ctx.globals.json()) {
+      fmt::print("{}\n", nlohmann::json{{"env", flags.env},
+                                        {"method", "reconcile"},
+                                        {"processes_started", true},
+                                        {"repaired", undone->what}}
+                             .dump(2));
+    } else {
+      fmt::print("{}\nthat is the rollback: `ztp rollback {}` again goes back one more release\n",
+                 undone->what, flags.env);
+    }
+    return 0;
+  }
   auto target = ws->target_for(flags.env);
   if (!target.ok()) {
     return report(ctx, target.error());
@@ -110,6 +130,8 @@ void setup(CLI::App& root, Context& ctx) {
   auto* cmd = root.add_subcommand("rollback", "Put an environment back on an earlier release");
   cmd->footer(
       "Put an environment back on its last known good release, or on --to REVISION.\n"
+      "What a killed ztp command left half-rolled is put back first; when that was ENV's own\n"
+      "rollout, undoing it is the rollback (without --to nothing more is done).\n"
       "Without --to: the last known good release; when that is what runs now, the good release\n"
       "before it (the newest earlier revision that was active and later superseded, with\n"
       "another image that is not marked bad).\n"

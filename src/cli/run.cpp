@@ -21,18 +21,6 @@ struct RunFlags {
   bool no_wait_approval = false;
 };
 
-// Ends what a dead `ztp run` or `ztp deploy` left half-done, saying what it repaired.
-Result<void> repair(engine::Pipeline& p, RunDisplay& display) {
-  auto repairs = engine::reconcile(p);
-  if (!repairs.ok()) {
-    return repairs.take_error();
-  }
-  for (const auto& r : *repairs) {
-    display.note("repaired: " + r);
-  }
-  return {};
-}
-
 int finish(Context& ctx, RunDisplay& display, const Result<engine::RunResult>& result) {
   display.stop();
   if (!result.ok()) {
@@ -57,11 +45,11 @@ int run_pipeline(Context& ctx, const RunFlags& flags) {
   // Announces the run's events through ztp.yaml's notifiers; waits a bounded time at exit.
   notify::ScopedNotifier notifier(ws->spec, *ws->store);
   RunDisplay display;
-  auto p = engine::make_pipeline(*ws, display.progress(),
-                                 [&display](const std::string& m) { display.note(m); });
+  auto note = [&display](const std::string& m) { display.note(m); };
+  auto p = engine::make_pipeline(*ws, display.progress(), note);
   p.wait_for_approval = !flags.no_wait_approval;
   p.wait_when_held = !flags.no_wait_approval;
-  if (auto repaired = repair(p, display); !repaired.ok()) {
+  if (auto repaired = reconcile_first(p, note); !repaired.ok()) {
     display.stop();
     return report(ctx, repaired.error());
   }
@@ -120,9 +108,13 @@ int answer_gate(Context& ctx, int64_t run_id, store::ApprovalStatus decision, co
   }
   notify::ScopedNotifier notifier(ws->spec, *ws->store);
   RunDisplay display;
-  auto p = engine::make_pipeline(*ws, display.progress(),
-                                 [&display](const std::string& m) { display.note(m); });
+  auto note = [&display](const std::string& m) { display.note(m); };
+  auto p = engine::make_pipeline(*ws, display.progress(), note);
   p.actor = by;
+  if (auto repaired = reconcile_first(p, note); !repaired.ok()) {
+    display.stop();
+    return report(ctx, repaired.error());
+  }
   auto result = engine::drive_run(p, run_id);
   if (!result.ok() && result.error().code == Errc::conflict) {
     display.stop();

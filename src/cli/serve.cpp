@@ -28,6 +28,18 @@ struct ServeFlags {
 // controller's drift thread).
 std::function<void(const spec::Environment&)> drift_schedule(engine::Workspace& ws) {
   return [&ws](const spec::Environment& env) {
+    if (env.self_heal) {
+      // A repair changes the environment: what a dead process left half-done goes first.
+      auto p = engine::make_pipeline(
+          ws,
+          [](const engine::ProgressEvent& e) {
+            log::info(e.message, {{"event", e.kind}});
+          },
+          {}, "controller");
+      if (!engine::reconcile_logged(p).ok()) {
+        return;  // no repair on top of a half-rolled environment
+      }
+    }
     engine::DriftContext ctx{ws.spec,
                              ws.home,
                              *ws.store,

@@ -37,4 +37,22 @@ std::string actor_of(const std::string& by) {
   return user != nullptr && *user != '\0' ? user : "cli";
 }
 
+Result<std::vector<engine::Repair>> reconcile_first(
+    engine::Pipeline& p, const std::function<void(const std::string&)>& note) {
+  auto repairs = engine::reconcile(p);
+  if (!repairs.ok()) {
+    return repairs.take_error();
+  }
+  for (const auto& r : *repairs) {
+    note("repaired: " + r.what);
+  }
+  return repairs;
+}
+
+Result<std::vector<engine::Repair>> reconcile_first(Workspace& ws) {
+  auto note = [](const std::string& m) { fmt::print(stderr, "{}\n", m); };
+  auto p = engine::make_pipeline(ws, terminal_progress(), note);
+  return reconcile_first(p, note);
+}
+
 }  // namespace ztp::cli

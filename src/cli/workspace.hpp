@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,5 +27,14 @@ engine::Progress terminal_progress();
 // Who acts, as the audit log and the notifications name them: `by` when given (a --by flag),
 // else $USER, else "cli".
 std::string actor_of(const std::string& by);
+
+// What every command that changes an environment does first: ends what a dead process (a
+// killed `ztp run`, `ztp deploy` or controller) left half-done (engine::reconcile over `p`),
+// telling `note` each repair. Returns the repairs; an error means an environment could not be
+// put back.
+Result<std::vector<engine::Repair>> reconcile_first(
+    engine::Pipeline& p, const std::function<void(const std::string&)>& note);
+// The same over `ws`, with progress and each repair printed on standard error.
+Result<std::vector<engine::Repair>> reconcile_first(Workspace& ws);
 
 }  // namespace ztp::cli

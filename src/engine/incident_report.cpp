@@ -64,6 +64,7 @@ json record_json(const store::Run& r) {
               {"trigger", store::to_string(r.trigger)},
               {"status", store::to_string(r.status)},
               {"reason", r.reason},
+              {"interrupted", r.interrupted},
               {"digest", r.digest},
               {"until_env", r.until_env},
               {"created_at", r.created_at},

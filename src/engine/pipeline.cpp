@@ -208,6 +208,36 @@ std::string gate_refusal(const Pipeline& p, int64_t run_id, const std::string& e
 
 }  // namespace
 
+Result<LastRuns> last_runs(const Pipeline& p) {
+  LastRuns out;
+  store::RunFilter page;
+  page.limit = 20;
+  while (true) {
+    auto runs = p.store.list_runs(page);
+    if (!runs.ok()) {
+      return runs.take_error();
+    }
+    for (auto& run : *runs) {
+      // A driver holds its run's lock while the run is `running`: a free lock means it died.
+      bool dead = run.interrupted;
+      if (!dead && run.status == RunStatus::running) {
+        dead = EnvLock::acquire_run(p.home, run.id, fmt::format("{} trigger check", p.actor)).ok();
+      }
+      if (!dead) {
+        out.of_record = std::move(run);
+        return out;
+      }
+      if (!out.interrupted) {
+        out.interrupted = run;
+      }
+    }
+    if (static_cast<int>(runs->size()) < page.limit) {
+      return out;
+    }
+    page.before_id = runs->back().id;
+  }
+}
+
 Result<TriggerCheck> check_trigger(const Pipeline& p, const source::GitRepo& repo,
                                    const RunRequest& req) {
   auto commit =
@@ -220,15 +250,21 @@ Result<TriggerCheck> check_trigger(const Pipeline& p, const source::GitRepo& rep
     out.reason = "run requested with --always";
     return out;
   }
-  auto last = p.store.latest_run();
+  auto last = last_runs(p);
   if (!last.ok()) {
     return last.take_error();
   }
-  if (!last->has_value()) {
+  if (last->interrupted && last->interrupted->commit_sha == commit->sha) {
+    out.reason = fmt::format(
+        "run {} of commit {} was interrupted (the process driving it died); running it again",
+        last->interrupted->id, commit->short_sha);
+    return out;
+  }
+  if (!last->of_record) {
     out.reason = "the first run of " + p.spec.app;
     return out;
   }
-  const auto& prev = **last;
+  const auto& prev = *last->of_record;
   if (prev.commit_sha == commit->sha) {
     out.triggers = false;
     out.reason = fmt::format("commit {} already ran as run {} ({}); run it again with --always",

@@ -56,9 +56,19 @@ struct TriggerCheck {
   std::string reason;  // one line for a person
 };
 
+// The last run whose end is a verdict on its commit, and the newest run passed over on the way:
+// a run ended by reconcile (interrupted) or still `running` with no live driver (its process
+// died and nothing reconciled it yet) says nothing about its commit.
+struct LastRuns {
+  std::optional<store::Run> of_record;
+  std::optional<store::Run> interrupted;  // newer than of_record, when there is one
+};
+Result<LastRuns> last_runs(const Pipeline& p);
+
 // Resolves the request's commit and decides whether it triggers: the paths changed by every
 // commit since the last run's commit (by its first parent; every path for the first run) must
-// match source.paths; the commit of the last run does not trigger again. `always` overrides.
+// match source.paths; the commit of the last run does not trigger again. Runs ended by a crash
+// do not count (last_runs): their commit runs again. `always` overrides.
 Result<TriggerCheck> check_trigger(const Pipeline& p, const source::GitRepo& repo,
                                    const RunRequest& req);
 
@@ -97,11 +107,26 @@ Result<RunResult> drive_run(Pipeline& p, int64_t run_id);
 // The state of run `run_id` as the store has it (for status, history, approve).
 Result<RunResult> describe_run(const Pipeline& p, int64_t run_id);
 
+// One thing reconcile repaired.
+struct Repair {
+  std::string env;   // the environment put back; "" when a run was ended
+  std::string what;  // one line for a person
+};
+
 // Ends what a dead process left half-done: an environment whose release is still `deploying`
-// while nobody holds its lock is rolled back to its last known good release (or emptied when it
-// has none) and that release is recorded failed; a run still `running` or `queued` whose driver
-// is gone ends rolled_back (or failed) with the reason. Runs waiting at a gate are left waiting.
-// Returns one line per repair.
-Result<std::vector<std::string>> reconcile(Pipeline& p);
+// while nobody holds its lock is rolled back to its last known good release (every other set
+// stopped, replicas that never joined the routes included; all traffic on it) or emptied when
+// it has none, and that release is recorded failed; a run still `running` or `queued` whose
+// driver is gone ends rolled_back (or failed) with the reason, marked interrupted (its commit
+// runs again). Runs waiting at a gate are left waiting. Every command that changes an
+// environment, and the controller, calls it first.
+Result<std::vector<Repair>> reconcile(Pipeline& p);
+
+// reconcile, logging each repair as a warning: how the controller and the API report them.
+Result<std::vector<Repair>> reconcile_logged(Pipeline& p);
+
+// The repair that put `env` back, or nullptr. A rollback without a revision that finds one has
+// nothing left to do: the environment is back on its last known good release.
+const Repair* find_repair(const std::vector<Repair>& repairs, const std::string& env);
 
 }  // namespace ztp::engine

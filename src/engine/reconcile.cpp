@@ -1,19 +1,25 @@
 // Ending what a dead process left half-done: interrupted rollouts and orphaned runs.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
+#include "engine/deploy.hpp"
 #include "engine/env_lock.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/rolling.hpp"
+#include "util/log.hpp"
 
 namespace ztp::engine {
 namespace {
 
-// Puts `env` back on its last known good release (or stops it when it has none) after a
-// rollout of `interrupted` died half-way. Returns what was done.
+// Puts `env` back on its last known good release (or stops it when it has none) after the
+// rollouts of `interrupted` (newest first) died half-way, and records those releases failed.
+// Every other set goes, replicas of the dead rollout that never joined the routes included.
+// Returns what was done.
 Result<std::string> restore_environment(Pipeline& p, const spec::Environment& env,
-                                        const store::Release& interrupted) {
+                                        const std::vector<store::Release>& interrupted) {
+  const auto& newest = interrupted.front();
   auto target = p.target_for(env.name);
   if (!target.ok()) {
     return target.take_error();
@@ -24,21 +30,27 @@ Result<std::string> restore_environment(Pipeline& p, const spec::Environment& en
   }
   Progress progress = [&](const ProgressEvent& e) {
     [[maybe_unused]] auto s =
-        p.store.append_event({interrupted.run_id, env.name, e.kind, e.message, e.data.dump()});
+        p.store.append_event({newest.run_id, env.name, e.kind, e.message, e.data.dump()});
     if (p.progress) {
       p.progress(e);
     }
   };
+  bool lkg_left = lkg->has_value() && std::none_of(interrupted.begin(), interrupted.end(),
+                                                   [&](const store::Release& r) {
+                                                     return r.revision == (*lkg)->revision;
+                                                   });
   std::string done;
-  if (lkg->has_value() && (*lkg)->revision != interrupted.revision) {
+  if (lkg_left) {
+    std::string release = std::to_string((*lkg)->revision);
     RolloutPlan plan;
-    plan.next = {env.name, std::to_string((*lkg)->revision), (*lkg)->digest};
+    plan.next = {env.name, release, (*lkg)->digest};
     plan.replicas = env.replicas;
     plan.start_timeout = p.spec.service.start_timeout;
     ZTP_TRY((*target)->prepare(plan.next));
     ZTP_TRY(rolling_update(**target, p.clock, plan, env.strategy.rolling, progress));
     ZTP_TRY((*target)->clear_preview(env.name));
     ZTP_TRY(p.store.set_release_status(env.name, (*lkg)->revision, store::ReleaseStatus::active));
+    ZTP_TRY(record_desired_state(p.store, env, release));
     done =
         fmt::format("{} rolled back to revision {} (last known good)", env.name, (*lkg)->revision);
   } else {
@@ -46,44 +58,52 @@ Result<std::string> restore_environment(Pipeline& p, const spec::Environment& en
     done = fmt::format("{} stopped: it has no last known good release to go back to", env.name);
   }
   std::string reason = fmt::format("interrupted: the process rolling {} to revision {} died; {}",
-                                   env.name, interrupted.revision, done);
-  ZTP_TRY(p.store.set_release_status(env.name, interrupted.revision, store::ReleaseStatus::failed));
+                                   env.name, newest.revision, done);
+  for (const auto& rel : interrupted) {
+    ZTP_TRY(p.store.set_release_status(env.name, rel.revision, store::ReleaseStatus::failed));
+  }
   ZTP_TRY(p.store.append_audit(p.actor, "reconcile", "env " + env.name, reason));
-  progress({"reconcile.restored", reason, {{"revision", interrupted.revision}}});
+  progress({"reconcile.restored", reason, {{"revision", newest.revision}}});
   return reason;
 }
 
 }  // namespace
 
-Result<std::vector<std::string>> reconcile(Pipeline& p) {
-  std::vector<std::string> repairs;
+Result<std::vector<Repair>> reconcile(Pipeline& p) {
+  std::vector<Repair> repairs;
   std::map<int64_t, std::string> run_repairs;  // run id -> what happened to its environment
   for (const auto& env : p.spec.environments) {
     auto releases = p.store.list_releases(env.name, 5);
     if (!releases.ok()) {
       return releases.take_error();
     }
+    std::vector<store::Release> interrupted;  // newest first
     for (const auto& rel : *releases) {
-      if (rel.status != store::ReleaseStatus::deploying &&
-          rel.status != store::ReleaseStatus::pending) {
-        continue;
+      if (rel.status == store::ReleaseStatus::deploying ||
+          rel.status == store::ReleaseStatus::pending) {
+        interrupted.push_back(rel);
       }
-      // Whoever rolls an environment holds its lock; a free lock means the roller is gone.
-      auto lock = EnvLock::acquire(p.home, env.name, fmt::format("{} reconcile", p.actor), false);
-      if (!lock.ok()) {
-        if (lock.error().code == Errc::conflict) {
-          break;  // a rollout is in progress
-        }
-        return lock.take_error();
+    }
+    if (interrupted.empty()) {
+      continue;
+    }
+    // Whoever rolls an environment holds its lock; a free lock means the roller is gone.
+    auto lock = EnvLock::acquire(p.home, env.name, fmt::format("{} reconcile", p.actor), false);
+    if (!lock.ok()) {
+      if (lock.error().code == Errc::conflict) {
+        continue;  // a rollout is in progress
       }
-      auto restored = restore_environment(p, env, rel);
-      if (!restored.ok()) {
-        return make_error(restored.error().code,
-                          fmt::format("{} was left half-rolled by a process that died, and "
-                                      "rolling it back failed: {}; see `ztp status {}`",
-                                      env.name, restored.error().message, env.name));
-      }
-      repairs.push_back(*restored);
+      return lock.take_error();
+    }
+    auto restored = restore_environment(p, env, interrupted);
+    if (!restored.ok()) {
+      return make_error(restored.error().code,
+                        fmt::format("{} was left half-rolled by a process that died, and "
+                                    "rolling it back failed: {}; see `ztp status {}`",
+                                    env.name, restored.error().message, env.name));
+    }
+    repairs.push_back({env.name, *restored});
+    for (const auto& rel : interrupted) {
       if (rel.run_id) {
         run_repairs[*rel.run_id] = *restored;
       }
@@ -124,13 +144,31 @@ Result<std::vector<std::string>> reconcile(Pipeline& p) {
           it != run_repairs.end() ? store::RunStatus::rolled_back : store::RunStatus::failed;
       std::string reason = fmt::format("interrupted {}: the process driving run {} died{}", where,
                                        run.id, it != run_repairs.end() ? "; " + it->second : "");
-      ZTP_TRY(p.store.update_run_status(run.id, status, reason));
+      ZTP_TRY(p.store.end_interrupted_run(run.id, status, reason));
       [[maybe_unused]] auto e =
           p.store.append_event({run.id, std::nullopt, "run.interrupted", reason, "{}"});
-      repairs.push_back(fmt::format("run {}: {}", run.id, reason));
+      repairs.push_back({"", fmt::format("run {}: {}", run.id, reason)});
     }
   }
   return repairs;
+}
+
+Result<std::vector<Repair>> reconcile_logged(Pipeline& p) {
+  auto repairs = reconcile(p);
+  if (!repairs.ok()) {
+    log::error("repairing what a dead process left failed", {{"error", repairs.error().message}});
+    return repairs;
+  }
+  for (const auto& r : *repairs) {
+    log::warn("repaired: " + r.what, {{"actor", p.actor}});
+  }
+  return repairs;
+}
+
+const Repair* find_repair(const std::vector<Repair>& repairs, const std::string& env) {
+  auto it = std::find_if(repairs.begin(), repairs.end(),
+                         [&](const Repair& r) { return !env.empty() && r.env == env; });
+  return it == repairs.end() ? nullptr : &*it;
 }
 
 }  // namespace ztp::engine

@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "engine/incident_report.hpp"
+#include "engine/pipeline.hpp"
 #include "engine/rollback.hpp"
 #include "server/api.hpp"
 #include "util/log.hpp"
@@ -148,6 +149,32 @@ Response Api::rollback(const Request& req, const Caller& caller,
   log::Scope scope({{"env", rollback.env}});
   log::info("rollback requested", {{"actor", caller.name}});
   auto progress = [](const engine::ProgressEvent& e) { log::info(e.message, {{"event", e.kind}}); };
+  // What a dead process left half-done is put back first, as every command that changes an
+  // environment does.
+  engine::Pipeline repair{.spec = ws().spec,
+                          .home = ws().home,
+                          .store = store(),
+                          .clock = *m_options.clock,
+                          .target_for = target_for(),
+                          .progress = progress,
+                          .on_wait = {},
+                          .wait_for_approval = false,
+                          .wait_when_held = false,
+                          .stop_requested = {},
+                          .approval_poll = std::chrono::milliseconds(500),
+                          .actor = caller.name};
+  auto repaired = engine::reconcile_logged(repair);
+  if (!repaired.ok()) {
+    return error_response(repaired.error());
+  }
+  // Undoing a dead rollout of the environment was the rollback (as `ztp rollback` says).
+  if (const auto* undone = engine::find_repair(*repaired, rollback.env);
+      undone != nullptr && !rollback.to_revision) {
+    return json_response(200, {{"env", rollback.env},
+                               {"method", "reconcile"},
+                               {"processes_started", true},
+                               {"repaired", undone->what}});
+  }
   auto outcome = engine::rollback(ws().spec, ws().home, store(), **target, *m_options.clock,
                                   rollback, progress);
   if (!outcome.ok()) {

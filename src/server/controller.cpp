@@ -90,15 +90,7 @@ void Controller::start() {
     m_stopping = false;
   }
   adopt_queued_runs();
-  auto repairs = engine::reconcile(*m_pipeline);
-  if (!repairs.ok()) {
-    log::error("controller: repairing what a dead process left failed",
-               {{"error", repairs.error().message}});
-  } else {
-    for (const auto& r : *repairs) {
-      log::warn("controller: repaired: " + r);
-    }
-  }
+  [[maybe_unused]] auto repaired = engine::reconcile_logged(*m_pipeline);
   m_worker = std::thread([this] { worker_loop(); });
   if (m_opt.poll && m_ws.spec.source.poll_interval.count() > 0) {
     m_poller = std::thread([this] { poll_loop(); });
@@ -150,14 +142,16 @@ Result<Controller::Queueing> Controller::enqueue(const source::CommitInfo& commi
       return Queueing{std::nullopt, fmt::format("commit {} is being run (run {})", commit.short_sha,
                                                 m_running->first)};
     }
-    auto last = m_ws.store->latest_run();
+    // A run ended by a crash is no verdict: its commit runs again.
+    auto last = engine::last_runs(*m_pipeline);
     if (!last.ok()) {
       return last.take_error();
     }
-    if (last->has_value() && (*last)->commit_sha == commit.sha) {
+    bool rerun = last->interrupted && last->interrupted->commit_sha == commit.sha;
+    if (!rerun && last->of_record && last->of_record->commit_sha == commit.sha) {
       return Queueing{std::nullopt,
                       fmt::format("commit {} already ran as run {} ({})", commit.short_sha,
-                                  (*last)->id, store::to_string((*last)->status))};
+                                  last->of_record->id, store::to_string(last->of_record->status))};
     }
   }
   engine::RunRequest req;
@@ -379,10 +373,13 @@ void Controller::worker_loop() {
       m_queued.reset();
     }
     lock.unlock();
-    hold.reset();  // drive_run takes the run's lock itself
     if (fresh) {
       supersede_waiting_runs(id);
+      // A process that died (a killed `ztp run` or `ztp deploy`) may have left an environment
+      // half-rolled: put it back before this run rolls anything (`hold` keeps it off this run).
+      [[maybe_unused]] auto repaired = engine::reconcile_logged(*m_pipeline);
     }
+    hold.reset();  // drive_run takes the run's lock itself
     drive(id);
     auto after = m_ws.store->get_run(id);
     lock.lock();

@@ -96,8 +96,8 @@ class Controller {
   // Queues a run of `commit` (any revision; "" = the tip of source.branch), fetching a remote
   // first. A run already queued is replaced by the new one (coalescing: it ends cancelled);
   // the same commit already queued is that run. For poll and webhook triggers, a commit that
-  // is being run or was the last run queues nothing (nullopt). not_found for an unknown
-  // revision.
+  // is being run or was the last run queues nothing (nullopt), unless that run was ended by a
+  // crash (engine::last_runs). not_found for an unknown revision.
   Result<std::optional<int64_t>> request_run(const std::string& commit, store::Trigger trigger,
                                              const std::string& actor);
 

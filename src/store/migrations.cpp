@@ -210,12 +210,18 @@ CREATE TABLE notification_claims (
 );
 )sql";
 
-constexpr std::array<Migration, 5> k_migrations{{
+// v6: whether a run was ended by reconcile after its driver died (no verdict on its commit).
+constexpr std::string_view k_v6_run_interrupted = R"sql(
+ALTER TABLE runs ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0 CHECK (interrupted IN (0, 1));
+)sql";
+
+constexpr std::array<Migration, 6> k_migrations{{
     {1, "runs_and_releases", k_v1_runs_and_releases},
     {2, "gates_and_desired_state", k_v2_gates_and_desired_state},
     {3, "run_image_and_scope", k_v3_run_image_and_scope},
     {4, "controller_and_operations", k_v4_controller_and_operations},
     {5, "notification_claims", k_v5_notification_claims},
+    {6, "run_interrupted", k_v6_run_interrupted},
 }};
 
 int64_t wall_ms() {

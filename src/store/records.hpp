@@ -71,6 +71,9 @@ struct Run {
   int64_t created_at = 0;
   int64_t updated_at = 0;
   std::optional<int64_t> finished_at;  // set when the status becomes final
+  // Ended by reconcile because the process driving it died: its status says what became of
+  // the environments, not whether its commit is good, so the commit is run again.
+  bool interrupted = false;
 };
 
 // What create_run needs; the run starts queued.
@@ -88,6 +91,7 @@ struct RunFilter {
   std::optional<std::string> env;    // only runs with a stage in this environment
   std::optional<RunStatus> status;   // only runs in this status
   std::optional<int64_t> before_id;  // only runs older than this one (paging)
+  std::optional<bool> interrupted;   // only runs that were (or were not) interrupted
 };
 
 // One step of a run: build, push, gate, rollout, verify, ...

@@ -52,6 +52,10 @@ class SqliteStore {
   // Moves run `id` to `status` with `reason`; a final status also sets finished_at.
   // not_found when there is no such run; conflict when the run already finished.
   Result<Run> update_run_status(int64_t id, RunStatus status, const std::string& reason = {});
+  // Ends run `id` in final `status` with `reason`, marked interrupted (Run::interrupted): its
+  // driver died and reconcile ended it. invalid for a status that is not final; otherwise as
+  // update_run_status.
+  Result<Run> end_interrupted_run(int64_t id, RunStatus status, const std::string& reason);
   // Records the image run `id` promotes (once built). not_found when there is no such run.
   Result<Run> set_run_digest(int64_t id, const std::string& digest);
   // Runs matching `filter`, newest first.
@@ -230,6 +234,8 @@ class SqliteStore {
   SqliteStore(Database db, Clock& clock) : m_db(std::move(db)), m_clock(&clock) {}
   int64_t now_ms() const;
   Result<Run> get_run_locked(int64_t id);
+  Result<Run> update_run_status_locked(int64_t id, RunStatus status, const std::string& reason,
+                                       bool interrupted);
   Result<Release> get_release_locked(const std::string& env, int64_t revision);
   Result<Stage> get_stage_locked(int64_t id);
 

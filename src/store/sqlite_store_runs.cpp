@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view k_run_columns =
     "id, app, commit_sha, short_sha, \"trigger\", status, reason, created_at, updated_at, "
-    "finished_at, digest, until_env";
+    "finished_at, digest, until_env, interrupted";
 
 Run read_run(const Statement& s) {
   Run r;
@@ -26,6 +26,7 @@ Run read_run(const Statement& s) {
   r.finished_at = s.optional_int64(9);
   r.digest = s.text(10);
   r.until_env = s.text(11);
+  r.interrupted = s.int64(12) != 0;
   return r;
 }
 
@@ -103,6 +104,21 @@ Result<Run> SqliteStore::get_run(int64_t id) {
 Result<Run> SqliteStore::update_run_status(int64_t id, RunStatus status,
                                            const std::string& reason) {
   std::lock_guard lock(m_mu);
+  return update_run_status_locked(id, status, reason, false);
+}
+
+Result<Run> SqliteStore::end_interrupted_run(int64_t id, RunStatus status,
+                                             const std::string& reason) {
+  std::lock_guard lock(m_mu);
+  if (!is_final(status)) {
+    return make_error(Errc::invalid, fmt::format("{}: run {} cannot end interrupted as {}",
+                                                 path().string(), id, to_string(status)));
+  }
+  return update_run_status_locked(id, status, reason, true);
+}
+
+Result<Run> SqliteStore::update_run_status_locked(int64_t id, RunStatus status,
+                                                  const std::string& reason, bool interrupted) {
   std::string operation = fmt::format("update run {}", id);
   return in_transaction(m_db, operation, [&]() -> Result<Run> {
     auto run = get_run_locked(id);
@@ -121,9 +137,11 @@ Result<Run> SqliteStore::update_run_status(int64_t id, RunStatus status,
     }
     auto row = query_one(m_db, operation,
                          fmt::format("UPDATE runs SET status = ?2, reason = ?3, updated_at = ?4, "
-                                     "finished_at = ?5 WHERE id = ?1 RETURNING {}",
+                                     "finished_at = ?5, interrupted = ?6 WHERE id = ?1 "
+                                     "RETURNING {}",
                                      k_run_columns),
-                         read_run, id, to_string(status), reason, now, finished);
+                         read_run, id, to_string(status), reason, now, finished,
+                         static_cast<int64_t>(interrupted ? 1 : 0));
     if (!row.ok()) {
       return row.take_error();
     }
@@ -157,13 +175,18 @@ Result<std::vector<Run>> SqliteStore::list_runs(const RunFilter& filter) {
   if (filter.status) {
     status = std::string(to_string(*filter.status));
   }
+  std::optional<int64_t> interrupted;
+  if (filter.interrupted) {
+    interrupted = *filter.interrupted ? 1 : 0;
+  }
   return query_all(
       m_db, "list runs",
       fmt::format("SELECT {} FROM runs WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM stages "
                   "WHERE stages.run_id = runs.id AND stages.env = ?1)) AND (?2 IS NULL OR "
-                  "status = ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                  "status = ?2) AND (?3 IS NULL OR id < ?3) AND (?5 IS NULL OR interrupted = ?5) "
+                  "ORDER BY id DESC LIMIT ?4",
                   k_run_columns),
-      read_run, filter.env, status, filter.before_id, sql_limit(filter.limit));
+      read_run, filter.env, status, filter.before_id, sql_limit(filter.limit), interrupted);
 }
 
 Result<std::optional<Run>> SqliteStore::latest_run(const std::optional<std::string>& env) {

@@ -248,17 +248,54 @@ TEST_F(PipelineTest, ReconcileRollsBackWhatADeadDriverLeftHalfDone) {
   auto repairs = reconcile(p);
   ASSERT_TRUE(repairs.ok()) << repairs.error().message;
   ASSERT_EQ(repairs->size(), 2u);
-  EXPECT_NE((*repairs)[0].find("dev rolled back to revision 1"), std::string::npos)
-      << (*repairs)[0];
+  EXPECT_EQ((*repairs)[0].env, "dev");
+  EXPECT_NE((*repairs)[0].what.find("dev rolled back to revision 1"), std::string::npos)
+      << (*repairs)[0].what;
   EXPECT_EQ(target.weights("dev"), (Weights{{"1", 100}}));
   EXPECT_EQ(store->get_release("dev", 2)->status, store::ReleaseStatus::failed);
   EXPECT_EQ(store->get_release("dev", 1)->status, store::ReleaseStatus::active);
   auto ended = store->get_run(dead->id);
   EXPECT_EQ(ended->status, RunStatus::rolled_back);
+  EXPECT_TRUE(ended->interrupted);
   EXPECT_NE(ended->reason.find("interrupted during rollout of dev"), std::string::npos)
       << ended->reason;
   // Nothing more to do the second time.
   EXPECT_TRUE(reconcile(p)->empty());
+}
+
+TEST_F(PipelineTest, ACommitWhoseRunWasInterruptedRunsAgain) {
+  ASSERT_TRUE(run().ok());
+  testing::write_text(repo() / "site" / "index.html", "v2\n");
+  commit("v2");
+  auto tip = source::GitRepo::open(repo())->branch_tip("main");
+  ASSERT_TRUE(tip.ok());
+  // Its driver died: the run of v2 is still running, its lock free.
+  auto dead = store->create_run({"site", tip->sha, tip->short_sha, store::Trigger::manual, ""});
+  ASSERT_TRUE(store->update_run_status(dead->id, RunStatus::running).ok());
+  auto p = pipeline();
+  auto last = last_runs(p);
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  ASSERT_TRUE(last->of_record && last->interrupted);
+  EXPECT_EQ(last->of_record->id, 1);
+  EXPECT_EQ(last->interrupted->id, dead->id);
+
+  auto repairs = reconcile(p);
+  ASSERT_TRUE(repairs.ok()) << repairs.error().message;
+  auto ended = store->get_run(dead->id);
+  EXPECT_EQ(ended->status, RunStatus::failed);
+  EXPECT_TRUE(ended->interrupted);
+  EXPECT_FALSE(store->get_run(1)->interrupted);
+
+  // The next run is of the same commit, and deploys it.
+  auto again = run();
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->run.commit_sha, tip->sha);
+  EXPECT_EQ(again->run.status, RunStatus::succeeded);
+  EXPECT_EQ(target.weights("dev"), (Weights{{"2", 100}}));
+  auto done = run();
+  ASSERT_FALSE(done.ok());
+  EXPECT_NE(done.error().message.find("already ran as run 3 (succeeded)"), std::string::npos)
+      << done.error().message;
 }
 
 TEST_F(PipelineTest, ReconcileLeavesLiveDriversAndWaitingRunsAlone) {

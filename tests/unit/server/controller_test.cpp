@@ -325,6 +325,37 @@ TEST_F(ControllerTest, StartRepairsARunWhoseDriverDied) {
   EXPECT_TRUE(driver->driven().empty());
 }
 
+TEST_F(ControllerTest, ACommitWhoseRunACrashEndedIsQueuedAgain) {
+  // A `ztp run` of the tip was killed: its run is still running and nobody holds its lock.
+  auto killed = ws.store->create_run({"site", first, first.substr(0, 7), Trigger::manual, ""});
+  ASSERT_TRUE(ws.store->update_run_status(killed->id, RunStatus::running).ok());
+  Controller ctl(options());
+  ctl.start();  // reconciles: the run ends, marked interrupted
+  ASSERT_TRUE(run(killed->id).interrupted);
+  auto polled = ctl.poll_once();
+  ASSERT_TRUE(polled.ok()) << polled.error().message;
+  ASSERT_TRUE(polled->has_value()) << "a run ended by a crash is no verdict on its commit";
+  ASSERT_TRUE(ctl.wait_idle(std::chrono::seconds(10)));
+  EXPECT_EQ(run(**polled).commit_sha, first);
+  EXPECT_EQ(run(**polled).status, RunStatus::succeeded);
+  // Once it ran to its end, neither the poller nor a webhook runs it again.
+  EXPECT_FALSE(ctl.poll_once()->has_value());
+  EXPECT_FALSE(ctl.request_run(first, Trigger::webhook, "webhook")->has_value());
+
+  // Killed while the controller runs: the commit is queued again, and the worker ends the dead
+  // run before it drives the new one.
+  auto died = ws.store->create_run({"site", first, first.substr(0, 7), Trigger::manual, ""});
+  ASSERT_TRUE(ws.store->update_run_status(died->id, RunStatus::running).ok());
+  auto hooked = ctl.request_run(first, Trigger::webhook, "webhook");
+  ASSERT_TRUE(hooked.ok()) << hooked.error().message;
+  ASSERT_TRUE(hooked->has_value());
+  ASSERT_TRUE(ctl.wait_idle(std::chrono::seconds(10)));
+  EXPECT_TRUE(run(died->id).interrupted);
+  EXPECT_EQ(run(died->id).status, RunStatus::failed);
+  EXPECT_EQ(run(**hooked).status, RunStatus::succeeded);
+  EXPECT_EQ(driver->driven(), (std::vector<int64_t>{**polled, **hooked}));
+}
+
 TEST_F(ControllerTest, TheDriftScheduleChecksEachEnvironmentByItsInterval) {
   std::mutex mu;
   std::map<std::string, int> checks;

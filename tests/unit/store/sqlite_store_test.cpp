@@ -124,6 +124,34 @@ TEST(SqliteStoreTest, UpdateRunStatusStampsFinishAndRefusesFinishedRuns) {
   EXPECT_EQ(missing.error().code, Errc::not_found);
 }
 
+TEST(SqliteStoreTest, AnInterruptedRunIsMarkedAndCanBeLeftOutOfAList) {
+  TempStore s;
+  auto ended = s->create_run(new_run());
+  auto interrupted = s->create_run(new_run());
+  for (const auto& r : {*ended, *interrupted}) {
+    ASSERT_TRUE(s->update_run_status(r.id, RunStatus::running).ok());
+  }
+  ASSERT_TRUE(s->update_run_status(ended->id, RunStatus::rolled_back, "qa failed").ok());
+  auto not_final = s->end_interrupted_run(interrupted->id, RunStatus::running, "died");
+  ASSERT_FALSE(not_final.ok());
+  EXPECT_EQ(not_final.error().code, Errc::invalid);
+  auto marked = s->end_interrupted_run(interrupted->id, RunStatus::rolled_back, "died");
+  ASSERT_TRUE(marked.ok()) << marked.error().message;
+  EXPECT_TRUE(marked->interrupted);
+  EXPECT_EQ(marked->status, RunStatus::rolled_back);
+  EXPECT_TRUE(marked->finished_at);
+  EXPECT_FALSE(s->get_run(ended->id)->interrupted);
+
+  RunFilter verdicts;
+  verdicts.interrupted = false;
+  auto listed = s->list_runs(verdicts);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().id, ended->id);
+  verdicts.interrupted = true;
+  EXPECT_EQ(s->list_runs(verdicts)->front().id, interrupted->id);
+  EXPECT_EQ(s->list_runs()->size(), 2u);
+}
+
 TEST(SqliteStoreTest, RunKeepsItsScopeAndImage) {
   TempStore s;
   NewRun nr = new_run();
