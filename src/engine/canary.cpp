@@ -143,7 +143,7 @@ class CanaryRun {
     if (analysis.pass_when_inconclusive) {
       j.verdict = Verdict::pass;
       j.reason =
-          fmt::format("{} after {}; passed as pass_when_inconclusive says", j.reason, waited);
+          fmt::format("{} after {}; passed as analysis.inconclusive: pass says", j.reason, waited);
     } else {
       j.reason =
           fmt::format("{} by the analysis deadline ({} after the step began)", j.reason, waited);

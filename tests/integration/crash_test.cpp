@@ -248,7 +248,7 @@ INSTANTIATE_TEST_SUITE_P(
     Strategies, KilledRunTest,
     ::testing::Values(k_rolling, "{blue_green: {preview_listen: 127.0.0.1:PREVIEW}}",
                       "{canary: {steps: [{weight: 34, pause: 200ms}], analysis: {min_requests: "
-                      "1, deadline: 1s, pass_when_inconclusive: true}}}"),
+                      "1, deadline: 1s, inconclusive: pass}}}"),
     [](const auto& info) {
       return std::string(info.index == 0 ? "rolling" : info.index == 1 ? "blue_green" : "canary");
     });
