@@ -12,6 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "source/git_fetch.hpp"
+#include "source/git_repo.hpp"
+
 namespace ztp::source {
 namespace {
 
@@ -101,8 +104,9 @@ class Fields {
   std::string m_where;  // "" or "commits[2]." ...
 };
 
-Result<json> parse_object(std::string_view body, std::string_view event) {
-  json doc = json::parse(body, nullptr, false);
+Result<json> parse_object(std::string_view body, std::string_view event,
+                          const json::parser_callback_t& filter = nullptr) {
+  json doc = json::parse(body, filter, false);
   if (doc.is_discarded()) {
     return make_error(Errc::invalid,
                       fmt::format("{} payload is not valid JSON; GitHub sends "
@@ -147,7 +151,100 @@ Result<PushCommit> parse_commit(const json& c, const std::string& where) {
   return out;
 }
 
+bool is_name_part(std::string_view part) {
+  return !part.empty() && part != "." && part != ".." &&
+         std::all_of(part.begin(), part.end(), [](unsigned char c) {
+           return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+         });
+}
+
+// Keeps only the parts of a push payload that parse_push_event reads, so that a large payload
+// (GitHub sends up to 25 MB) is not held a second time as a whole document: `repository` keeps
+// its names, each commit its id, message, author and paths; `sender`, `pusher`, URLs and the
+// rest are dropped as they are read.
+class PushFilter {
+ public:
+  bool operator()(int depth, json::parse_event_t event, const json& parsed) {
+    if (event != json::parse_event_t::key) {
+      return true;
+    }
+    const auto& key = parsed.get_ref<const std::string&>();
+    if (depth == 1) {
+      m_top = key;
+      return k_top.contains(key);
+    }
+    if (depth == 2 && m_top == "repository") {
+      return key == "full_name" || key == "clone_url";
+    }
+    if ((depth == 2 && m_top == "head_commit") || (depth == 3 && m_top == "commits")) {
+      return k_commit.contains(key);
+    }
+    return true;
+  }
+
+ private:
+  inline static const std::set<std::string, std::less<>> k_top{
+      "ref",    "before",     "after",   "created",    "deleted",
+      "forced", "repository", "commits", "head_commit"};
+  inline static const std::set<std::string, std::less<>> k_commit{"id",    "message",  "author",
+                                                                  "added", "modified", "removed"};
+  std::string m_top;
+};
+
 }  // namespace
+
+std::optional<std::string> repository_of_url(std::string_view url) {
+  if (!is_remote_repo(url)) {
+    return std::nullopt;
+  }
+  std::string clean = strip_credentials(url);
+  std::string_view path;
+  if (size_t scheme = clean.find("://"); scheme != std::string::npos) {
+    if (clean.compare(0, scheme, "file") == 0) {
+      return std::nullopt;
+    }
+    size_t slash = clean.find('/', scheme + 3);
+    if (slash == std::string::npos) {
+      return std::nullopt;
+    }
+    path = std::string_view(clean).substr(slash);
+  } else {
+    path = std::string_view(clean).substr(clean.find(':') + 1);  // scp-like [user@]host:path
+  }
+  while (path.starts_with('/')) {
+    path.remove_prefix(1);
+  }
+  while (path.ends_with('/')) {
+    path.remove_suffix(1);
+  }
+  if (path.ends_with(".git")) {
+    path.remove_suffix(4);
+  }
+  size_t slash = path.find('/');
+  if (slash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view owner = path.substr(0, slash);
+  std::string_view name = path.substr(slash + 1);
+  if (!is_name_part(owner) || !is_name_part(name)) {
+    return std::nullopt;
+  }
+  return std::string(path);
+}
+
+std::optional<std::string> webhook_repository(const spec::Source& source) {
+  if (!source.github_repository.empty()) {
+    return source.github_repository;
+  }
+  return repository_of_url(source.repo);
+}
+
+bool same_repository(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 std::string webhook_secret(const spec::Source& source) {
   const char* env = std::getenv(k_webhook_secret_env);
@@ -231,7 +328,7 @@ std::vector<std::string> PushEvent::changed_paths() const {
 }
 
 Result<PushEvent> parse_push_event(std::string_view body) {
-  auto doc = parse_object(body, "push");
+  auto doc = parse_object(body, "push", PushFilter());
   if (!doc.ok()) {
     return doc.take_error();
   }

@@ -28,6 +28,19 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body);
 Result<void> verify_signature(std::string_view secret, std::string_view body,
                               std::string_view header);
 
+// The repository ("owner/name") named by a remote URL whose path is two segments:
+// git@github.com:octo/site.git, https://github.com/octo/site(.git),
+// ssh://git@host[:port]/octo/site, git://host/octo/site; credentials and a trailing .git or / are
+// ignored. nullopt for a local path, a file:// URL or a path of another shape (a GitLab subgroup).
+std::optional<std::string> repository_of_url(std::string_view url);
+
+// The repository whose pushes start runs: source.github_repository when set, else the one
+// source.repo names (repository_of_url); nullopt when neither names one.
+std::optional<std::string> webhook_repository(const spec::Source& source);
+
+// Whether two "owner/name" names are the same repository: GitHub compares them ignoring case.
+bool same_repository(std::string_view a, std::string_view b);
+
 // One commit of a push, as the payload lists it.
 struct PushCommit {
   std::string id;       // full SHA

@@ -1,5 +1,6 @@
 #include "spec/json.hpp"
 
+#include "spec/mask.hpp"
 #include "util/duration.hpp"
 
 namespace ztp::spec {
@@ -128,6 +129,17 @@ json deploy_windows_json(const DeployWindows& w) {
   return json{{"timezone", w.timezone}, {"deny", deny}, {"position", position(w.pos)}};
 }
 
+// Masks every string of `j`, however deep.
+void mask_strings(const Spec& spec, json& j) {
+  if (j.is_string()) {
+    j = mask_credentials(spec, j.get<std::string>());
+  } else if (j.is_structured()) {
+    for (auto& v : j) {
+      mask_strings(spec, v);
+    }
+  }
+}
+
 }  // namespace
 
 nlohmann::json to_json(const Spec& spec) {
@@ -139,6 +151,7 @@ nlohmann::json to_json(const Spec& spec) {
       {"repo", spec.source.repo}, {"branch", spec.source.branch}, {"paths", spec.source.paths}};
   put(source, "poll_interval", spec.source.poll_interval);
   source["webhook_secret"] = spec.source.webhook_secret.empty() ? "" : "(set)";
+  source["github_repository"] = spec.source.github_repository;
   j["source"] = source;
 
   j["build"] = json{{"context", spec.build.context},
@@ -201,7 +214,7 @@ nlohmann::json to_json(const Spec& spec) {
     notify.push_back(
         json{{"type", notifier_kind(n.kind)},
              {"url", n.url},
-             {"routing_key", n.routing_key},
+             {"routing_key", n.routing_key.empty() ? "" : "(set)"},
              {"secret", n.secret.empty() ? "" : "(set)"},
              {"events", n.events},
              {"page_manual_rollbacks",
@@ -209,6 +222,7 @@ nlohmann::json to_json(const Spec& spec) {
              {"position", position(n.pos)}});
   }
   j["notify"] = notify;
+  mask_strings(spec, j);
   return j;
 }
 

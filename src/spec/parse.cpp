@@ -81,7 +81,8 @@ void read_inner_path(Reader& r, const Value& v, std::string& out) {
 }
 
 void parse_source(Reader& r, const Value& v, Source& out) {
-  Fields f(r, v, "source", {"repo", "branch", "paths", "poll_interval", "webhook_secret"});
+  Fields f(r, v, "source",
+           {"repo", "branch", "paths", "poll_interval", "webhook_secret", "github_repository"});
   if (auto repo = f.get("repo")) {
     if (auto s = r.string(*repo)) {
       if (s->empty()) {
@@ -104,6 +105,17 @@ void parse_source(Reader& r, const Value& v, Source& out) {
   read_globs(r, f, "paths", out.paths);
   f.read_duration("poll_interval", out.poll_interval, false);
   f.read("webhook_secret", out.webhook_secret);
+  if (auto name = f.get("github_repository")) {
+    static const std::regex k_full_name("[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+");
+    if (auto s = r.string(*name)) {
+      if (!std::regex_match(*s, k_full_name)) {
+        r.error(name->pos, fmt::format("github_repository `{}` is not owner/name", *s),
+                "write the repository as GitHub names it, like octo/site");
+      } else {
+        out.github_repository = std::move(*s);
+      }
+    }
+  }
 }
 
 void parse_build(Reader& r, const Value& v, Build& out) {

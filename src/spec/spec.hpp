@@ -30,6 +30,9 @@ struct Source {
   // HMAC-SHA256 key of push webhooks (`ztp serve`); ZTP_WEBHOOK_SECRET overrides it. With
   // neither, the controller refuses webhooks.
   std::string webhook_secret;
+  // The GitHub repository ("owner/name") whose push webhooks start runs, for a `repo` that
+  // does not name it (a local path); "" when not given.
+  std::string github_repository;
 };
 
 // How the image is built from the build context (read from the committed git tree).

@@ -206,6 +206,55 @@ TEST(PushPayload, MalformedPayloadsNameWhatIsWrong) {
   }
 }
 
+TEST(PushPayload, KeepsWhatItReadsAndDropsTheRestOfALargePayload) {
+  auto doc = nlohmann::json::parse(
+      read(vectors() / "payload-examples" / "push" / "with-new-branch.payload.json"));
+  doc["sender"]["bio"] = std::string(1 << 20, 'x');
+  doc["commits"][0]["tree_id"] = std::string(1 << 20, 'y');
+  auto push = parse_push_event(doc.dump());
+  ASSERT_TRUE(push.ok()) << push.error().message;
+  EXPECT_EQ(push->repository, "Codertocat/Hello-World");
+  EXPECT_EQ(push->commits[0].added, std::vector<std::string>{"README.md"});
+  EXPECT_EQ(push->head_commit->summary(), "Initial commit");
+}
+
+TEST(WebhookRepository, RemoteUrlsNameTheirRepository) {
+  for (const auto& url :
+       {"git@github.com:octo/site.git", "git@github.com:octo/site", "github.com:octo/site.git",
+        "https://github.com/octo/site", "https://github.com/octo/site.git",
+        "https://github.com/octo/site/", "https://x-access-token:t0k3n@github.com/octo/site.git",
+        "ssh://git@github.com/octo/site.git", "ssh://git@github.com:22/octo/site",
+        "git://github.com/octo/site.git", "https://ghe.example.com/octo/site"}) {
+    EXPECT_EQ(repository_of_url(url), "octo/site") << url;
+  }
+}
+
+TEST(WebhookRepository, PathsAndOtherShapesNameNone) {
+  for (const auto& url :
+       {".", "..", "app", "/srv/git/site", "../octo/site", "file:///srv/git/octo/site",
+        "https://github.com/octo", "https://github.com/", "https://gitlab.com/group/sub/site.git",
+        "git@github.com:site.git", "https://github.com/octo/../site", "ssh://host"}) {
+    EXPECT_EQ(repository_of_url(url), std::nullopt) << url;
+  }
+}
+
+TEST(WebhookRepository, TheExplicitNameWinsOverTheUrl) {
+  spec::Source source;
+  source.repo = ".";
+  EXPECT_EQ(webhook_repository(source), std::nullopt);
+  source.repo = "git@github.com:octo/site.git";
+  EXPECT_EQ(webhook_repository(source), "octo/site");
+  source.github_repository = "octo/site-mirror";
+  EXPECT_EQ(webhook_repository(source), "octo/site-mirror");
+}
+
+TEST(WebhookRepository, NamesCompareIgnoringCase) {
+  EXPECT_TRUE(same_repository("Octo/Site", "octo/site"));
+  EXPECT_FALSE(same_repository("octo/site", "octo/site2"));
+  EXPECT_FALSE(same_repository("octo/site", "evil/site"));
+  EXPECT_FALSE(same_repository("", "octo/site"));
+}
+
 TEST(PingPayload, TheExampleParses) {
   auto ping = parse_ping_event(read(examples("ping") / "payload.json"));
   ASSERT_TRUE(ping.ok()) << ping.error().message;

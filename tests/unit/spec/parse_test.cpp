@@ -349,6 +349,21 @@ TEST(SpecParseTest, RegistriesAreSplitIntoTheirParts) {
   EXPECT_EQ(ecr.spec->registry.repository, "site");
 }
 
+TEST(SpecParseTest, GithubRepositoryIsOwnerSlashName) {
+  auto good = parse_text(std::string(k_minimal) + "source: {github_repository: Octo/site.web}\n");
+  ASSERT_TRUE(good.spec);
+  EXPECT_EQ(good.spec->source.github_repository, "Octo/site.web");
+  EXPECT_EQ(to_json(*good.spec)["source"]["github_repository"], "Octo/site.web");
+  for (const auto& bad : {"octo", "octo/site/x", "https://github.com/octo/site", "octo/ site"}) {
+    auto out =
+        parse_text(std::string(k_minimal) + "source: {github_repository: \"" + bad + "\"}\n");
+    EXPECT_FALSE(out.spec) << bad;
+    ASSERT_FALSE(out.diagnostics.empty()) << bad;
+    EXPECT_NE(out.diagnostics[0].message.find("is not owner/name"), std::string::npos)
+        << out.diagnostics[0].message;
+  }
+}
+
 TEST(SpecJsonTest, ResolvedModelHasDurationsAsTextAndMilliseconds) {
   auto out = parse_corpus("valid_full.yaml");
   ASSERT_TRUE(out.spec);
