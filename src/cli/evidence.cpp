@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -33,7 +34,10 @@ int run_evidence(Context& ctx, const EvidenceFlags& flags) {
   Workspace& w = *ws;
   engine::EvidenceSources src{w.spec, w.home, *w.store, system_clock(),
                               [&w](const std::string& e) { return w.target_for(e); }};
+  // The bundle holds logs and the store's records: its owner's only, whatever the umask.
+  mode_t old_mask = ::umask(0077);
   auto bundle = engine::write_evidence(src, req);
+  ::umask(old_mask);
   if (!bundle.ok()) {
     return report(ctx, bundle.error());
   }

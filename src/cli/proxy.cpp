@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,12 +105,13 @@ int detach(const Context& ctx, const ProxyFlags& flags) {
       _exit(grandchild < 0 ? 1 : 0);
     }
     int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (in < 0 || out < 0) {
       write_all(ready[1],
                 fmt::format("cannot open {}: {}\n", log_path.string(), std::strerror(errno)));
       _exit(1);
     }
+    ::fchmod(out, 0600);  // a log an older ztp made readable by everyone
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(out, 2);

@@ -43,7 +43,7 @@ int run_report(Context& ctx, const ReportFlags& flags) {
     fmt::print("{}", text);
     return 0;
   }
-  auto written = fs::atomic_write(flags.to, text, 0644);
+  auto written = fs::atomic_write(flags.to, text, 0600);  // it quotes runs and audit lines
   if (!written.ok()) {
     return report(ctx, written.error());
   }

@@ -12,6 +12,7 @@
 #include "artifact/oci_layout_store.hpp"
 #include "engine/drift.hpp"
 #include "engine/incident_report.hpp"
+#include "spec/mask.hpp"
 #include "target/local/local_target.hpp"
 #include "target/local/process.hpp"
 #include "target/local/replica_status.hpp"
@@ -477,7 +478,8 @@ Result<EvidenceBundle> write_evidence(const EvidenceSources& src, const Evidence
   Parts parts;
   auto spec_text = fs::read_file(src.spec.file);
   if (spec_text.ok()) {
-    parts.add("spec/" + src.spec.file.filename().string(), *spec_text);
+    parts.add("spec/" + src.spec.file.filename().string(),
+              spec::mask_credentials(src.spec, std::move(*spec_text)));
   } else {
     parts.note("spec: " + spec_text.error().message);
   }

@@ -7,6 +7,7 @@
 
 #include "spec/parse.hpp"
 #include "target/registry.hpp"
+#include "util/fs.hpp"
 
 namespace ztp::engine {
 
@@ -49,6 +50,8 @@ Result<Workspace> open_workspace(const std::filesystem::path& spec_path,
   Workspace ws;
   ws.spec = std::move(*spec);
   ws.home = std::filesystem::absolute(home);
+  // ZTP_HOME holds the store, logs and rendered configs: its owner's only.
+  ZTP_TRY(fs::ensure_private_dir(ws.home));
   auto store = store::SqliteStore::open(ws.home / "state.db");
   if (!store.ok()) {
     return store.take_error();

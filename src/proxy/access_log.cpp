@@ -142,7 +142,7 @@ std::filesystem::path AccessLog::rotated(const std::filesystem::path& path, unsi
 }
 
 int AccessLog::open_file() const {
-  return ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  return ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
 bool AccessLog::append(std::string_view lines, bool wait) {

@@ -87,10 +87,11 @@ class Controller {
   // stays queued in the store for the next start.
   void stop();
 
-  // POST /hooks/github. 403 with no secret configured; 401 for a missing or bad signature;
-  // 400 for missing headers or a malformed payload; 200 for a ping or a replayed delivery;
-  // 202 for an event that starts no run (with the reason) or a push that queued one (with its
-  // id). Each delivery is recorded with its outcome in the store.
+  // POST /hooks/github. 403 with no secret configured, or for a push when the spec names no
+  // repository (source::webhook_repository); 401 for a missing or bad signature; 400 for
+  // missing headers or a malformed payload; 200 for a ping or a replayed delivery; 202 for an
+  // event that starts no run (with the reason; a push of another repository is also audited)
+  // or a push that queued one (with its id). Each delivery is recorded with its outcome.
   Response handle_github_webhook(const Request& req);
 
   // Queues a run of `commit` (any revision; "" = the tip of source.branch), fetching a remote
@@ -135,7 +136,7 @@ class Controller {
   Result<Queueing> enqueue(const source::CommitInfo& commit, store::Trigger trigger,
                            const std::string& actor, bool skip_done);
   Result<source::GitRepo> open_repo(bool fetch);
-  Handled handle_push(const std::string& body);
+  Handled handle_push(const std::string& body, const std::string& delivery);
   void adopt_queued_runs();
   void find_answered_gates();
   void supersede_waiting_runs(int64_t run_id);

@@ -18,6 +18,11 @@ constexpr std::string_view k_no_secret =
     "(e.g. webhook_secret: ${GITHUB_WEBHOOK_SECRET}) or ZTP_WEBHOOK_SECRET for `ztp serve`, "
     "and give the webhook the same secret in GitHub";
 
+constexpr std::string_view k_no_repository =
+    "pushes are refused: ztp cannot tell which GitHub repository it follows, since source.repo "
+    "is a local path. Set source.github_repository: owner/name in ztp.yaml, or point "
+    "source.repo at the repository's URL (git@github.com:owner/name.git)";
+
 bool is_sha(std::string_view s) {
   return s.size() == 40 &&
          std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
@@ -29,7 +34,7 @@ bool is_zero_sha(std::string_view s) {
 
 }  // namespace
 
-Controller::Handled Controller::handle_push(const std::string& body) {
+Controller::Handled Controller::handle_push(const std::string& body, const std::string& delivery) {
   auto ignored = [](const std::string& reason) {
     return Handled{json_response(202, {{"status", "ignored"}, {"reason", reason}}),
                    "ignored: " + reason, std::nullopt};
@@ -38,6 +43,29 @@ Controller::Handled Controller::handle_push(const std::string& body) {
   if (!push.ok()) {
     return Handled{error_response(400, push.error().message), "rejected: " + push.error().message,
                    std::nullopt};
+  }
+  // A webhook secret may be shared by every repository of an organisation: a push of another
+  // repository must not deploy this one. Each refusal is audited.
+  auto audit_refusal = [&](const std::string& reason) {
+    auto audited =
+        m_ws.store->append_audit("webhook", "webhook_refused", "repository " + push->repository,
+                                 fmt::format("delivery {}: {}", delivery, reason));
+    if (!audited.ok()) {
+      log::warn("controller: refused webhook not audited", {{"error", audited.error().message}});
+    }
+  };
+  auto follows = source::webhook_repository(m_ws.spec.source);
+  if (!follows) {
+    audit_refusal(std::string(k_no_repository));
+    return Handled{error_response(403, k_no_repository), "refused: " + std::string(k_no_repository),
+                   std::nullopt};
+  }
+  if (!source::same_repository(push->repository, *follows)) {
+    std::string reason = fmt::format(
+        "push to repository {}; ztp follows {} ({})", push->repository, *follows,
+        m_ws.spec.source.github_repository.empty() ? "source.repo" : "source.github_repository");
+    audit_refusal(reason);
+    return ignored(reason);
   }
   const auto& want = m_ws.spec.source.branch;
   auto branch = push->branch();
@@ -148,7 +176,7 @@ Response Controller::handle_github_webhook(const Request& req) {
                         "rejected: " + ping.error().message, std::nullopt};
     }
   } else if (event == "push") {
-    handled = handle_push(req.body);
+    handled = handle_push(req.body, delivery);
   } else {
     std::string reason = fmt::format("event {} is not handled; only push starts runs", event);
     handled = Handled{json_response(202, {{"status", "ignored"}, {"reason", reason}}),

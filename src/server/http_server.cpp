@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -44,6 +46,10 @@ using asio::awaitable;
 namespace {
 
 constexpr std::chrono::seconds k_write_timeout{30};
+// How long a connection refused mid-request (413) is read and discarded before it closes, so
+// that a client still sending its body receives the answer instead of a reset.
+constexpr std::chrono::seconds k_linger{2};
+constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 Result<tcp::endpoint> resolve_listen(const std::string& listen) {
   // Port 0 (an OS-picked port) is not a valid spec address; parse the host alone.
@@ -187,6 +193,33 @@ struct HttpServer::Impl {
     }
   }
 
+  size_t body_limit(std::string_view target) const {
+    std::string_view path = target.substr(0, target.find('?'));
+    auto it = options.body_limits.find(path);
+    return it == options.body_limits.end() ? options.max_body_bytes : it->second;
+  }
+
+  size_t largest_body_limit() const {
+    size_t out = options.max_body_bytes;
+    for (const auto& [path, limit] : options.body_limits) {
+      out = std::max(out, limit);
+    }
+    return out;
+  }
+
+  // Stops sending, then reads and drops what the client still sends for a while (a lingering
+  // close, as nginx does) before the connection is closed.
+  awaitable<void> linger(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(k_linger);
+    std::array<char, 16 * 1024> scratch;
+    while (!ec && !stopping) {
+      co_await stream.async_read_some(asio::buffer(scratch),
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
   awaitable<void> session(tcp::socket socket) {
     beast::error_code ec;
     auto peer = socket.remote_endpoint(ec);
@@ -197,16 +230,34 @@ struct HttpServer::Impl {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
+      // The path is known only once the head is read; its own limit applies from there on.
+      parser.body_limit(largest_body_limit());
       stream.expires_after(options.idle_timeout);
-      co_await http::async_read(stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+      auto target = parser.get().target();
+      size_t limit = body_limit(std::string_view(target.data(), target.size()));
+      if (!ec && parser.content_length() && *parser.content_length() > limit) {
+        ec = http::error::body_limit;
+      }
+      if (!ec && !parser.is_done()) {
+        parser.body_limit(limit);
+        if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          co_await asio::async_write(stream, asio::buffer(k_continue),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+        }
+        stream.expires_after(options.idle_timeout);
+        if (!ec) {
+          co_await http::async_read(stream, buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+        }
+      }
       if (ec) {
         int status = 0;
         std::string message;
         if (ec == http::error::body_limit) {
           status = 413;
-          message = fmt::format("request body larger than {} bytes", options.max_body_bytes);
+          message = fmt::format("request body larger than {} bytes", limit);
         } else if (ec == http::error::header_limit) {
           status = 431;
           message = fmt::format("request head larger than {} bytes", options.max_header_bytes);
@@ -216,8 +267,13 @@ struct HttpServer::Impl {
           message = "malformed HTTP request: " + ec.message();
         }
         if (status != 0) {
-          Active counted(*this);
-          co_await write_plain(stream, error_response(status, message), 11, false, ec);
+          {
+            Active counted(*this);
+            co_await write_plain(stream, error_response(status, message), 11, false, ec);
+          }
+          if (!ec) {
+            co_await linger(stream);
+          }
           stream.socket().shutdown(tcp::socket::shutdown_both, ec);
         }
         co_return;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -20,8 +21,12 @@ class HttpServer {
   struct Options {
     std::string listen = "127.0.0.1:7070";  // host:port; port 0 picks a free one
     int workers = 8;
-    size_t max_header_bytes = 16 * 1024;            // larger: 431
-    size_t max_body_bytes = 1024 * 1024;            // larger: 413
+    size_t max_header_bytes = 16 * 1024;  // larger: 431
+    size_t max_body_bytes = 1024 * 1024;  // larger: 413
+    // Other limits for some paths (exact match, without the query), e.g. a webhook whose
+    // sender posts more than max_body_bytes. A body over its limit is refused with 413 as soon
+    // as its Content-Length is read, or as its chunks pass the limit, never held whole.
+    std::map<std::string, size_t, std::less<>> body_limits;
     std::chrono::milliseconds idle_timeout{60000};  // a keep-alive connection left idle closes
     std::chrono::milliseconds stream_interval{200};
   };

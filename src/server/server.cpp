@@ -9,6 +9,9 @@ namespace ztp::server {
 Server::Server(Options options) : m_options(std::move(options)), m_api(m_options.api) {}
 
 Result<std::unique_ptr<Server>> Server::start(Options options) {
+  if (options.github_webhook) {
+    options.http.body_limits.emplace("/hooks/github", k_github_webhook_max_body);
+  }
   std::unique_ptr<Server> server(new Server(std::move(options)));
   auto* raw = server.get();
   auto http = HttpServer::start(raw->m_options.http, [raw](const Request& req) {

@@ -14,6 +14,10 @@
 // and the dashboard's page and assets, on one listener.
 namespace ztp::server {
 
+// The largest body POST /hooks/github takes: GitHub caps webhook payloads at 25 MB. Every
+// other route keeps HttpServer's max_body_bytes (1 MiB).
+inline constexpr size_t k_github_webhook_max_body = 25 * 1024 * 1024;
+
 class Server {
  public:
   struct Options {
@@ -27,7 +31,8 @@ class Server {
     std::function<std::optional<Response>(std::string_view path)> asset;
   };
 
-  // Routes `options` and starts listening. Errors as HttpServer::start.
+  // Routes `options` and starts listening, with k_github_webhook_max_body for /hooks/github
+  // unless options.http.body_limits names that path. Errors as HttpServer::start.
   static Result<std::unique_ptr<Server>> start(Options options);
 
   // Answers one request without a socket (what the listener calls for every request).

@@ -1,14 +1,34 @@
 #include "store/sqlite.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
 
+#include "util/fs.hpp"
+
 namespace ztp::store {
 namespace {
+
+// The store holds audit records, approvals and who did what: readable by its owner only.
+// SQLite gives its -wal and -shm files the mode of the database file, so creating that 0600
+// (whatever the umask) covers all three; files an older ztp left are tightened.
+Result<void> make_store_private(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    auto file = path;
+    file += suffix;
+    ZTP_TRY(fs::make_private(file));
+  }
+  return {};
+}
 
 Errc errc_of(int rc) {
   switch (rc & 0xff) {
@@ -46,6 +66,7 @@ std::string hint_of(int rc) {
 
 Result<Database> Database::open(const std::filesystem::path& path,
                                 std::chrono::milliseconds busy_timeout) {
+  ZTP_TRY(make_store_private(path));
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -37,6 +37,29 @@ Result<void> ensure_dir(const std::filesystem::path& dir) {
   return {};
 }
 
+Result<void> ensure_private_dir(const std::filesystem::path& dir) {
+  ZTP_TRY(ensure_dir(dir));
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0777) != 0700 &&
+      ::chmod(dir.c_str(), 0700) != 0) {
+    return make_error(Errc::internal, fmt::format("{}: cannot make it private (chmod 0700): {}",
+                                                  dir.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
+Result<void> make_private(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 0777) == 0600) {
+    return {};
+  }
+  if (::chmod(path.c_str(), 0600) != 0) {
+    return make_error(Errc::internal, fmt::format("{}: cannot make it private (chmod 0600): {}",
+                                                  path.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
 Result<void> atomic_write(const std::filesystem::path& path, std::string_view content,
                           unsigned mode) {
   auto dir = path.parent_path();

@@ -25,4 +25,12 @@ Result<void> ensure_dir(const std::filesystem::path& dir);
 // link cannot be read or the file was replaced since this process started.
 const std::filesystem::path& self_executable();
 
+// Creates `dir` and its parents and makes `dir` itself readable by its owner only (0700),
+// whatever the umask; an existing directory with group or other permissions is tightened.
+Result<void> ensure_private_dir(const std::filesystem::path& dir);
+
+// Makes the file `path` readable by its owner only (0600) when it exists with other
+// permissions; nothing when it does not exist.
+Result<void> make_private(const std::filesystem::path& path);
+
 }  // namespace ztp::fs

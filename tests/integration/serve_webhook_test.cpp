@@ -1,13 +1,22 @@
 // The controller end to end on a real git repository, a real store, the real pipeline (build
 // into the OCI layout store, rollouts) and a fake target: GitHub's push payload example, signed,
 // starts a run that reaches prod after an approval; a replay, a bad signature, a push to another
-// branch or outside source.paths start nothing; a remote repository is polled through a mirror.
+// branch or outside source.paths start nothing; a remote repository is polled through a mirror;
+// over HTTP, the webhook route takes a push as large as GitHub sends and refuses a larger one.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "server/controller.hpp"
+#include "server/server.hpp"
 #include "source/git_fetch.hpp"
 #include "source/webhook.hpp"
 #include "spec/parse.hpp"
@@ -58,6 +67,81 @@ server::Request webhook(const std::string& delivery, const std::string& body,
   return req;
 }
 
+struct Reply {
+  int status = -1;
+  std::string body;
+};
+
+// POSTs `body` over loopback, reading while it sends (as GitHub's sender and curl do) so that an
+// answer given before the whole body is sent (413) is seen. Bounded by `timeout`.
+Reply post(int port, const std::string& path,
+           const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
+           std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  Reply reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return reply;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::string out = fmt::format(
+      "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+      "Content-Type: application/json\r\nContent-Length: {}\r\n",
+      path, body.size());
+  for (const auto& [name, value] : headers) {
+    out += name + ": " + value + "\r\n";
+  }
+  out += "\r\n" + body;
+  size_t sent = 0;
+  std::string in;
+  bool open = true;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (open && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, static_cast<short>(POLLIN | (sent < out.size() ? POLLOUT : 0)), 0};
+    if (::poll(&p, 1, 100) <= 0) {
+      continue;
+    }
+    if ((p.revents & POLLIN) != 0) {
+      char buf[16384];
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        in.append(buf, static_cast<size_t>(n));
+        sent = out.size();  // answered: stop sending
+      } else if (n == 0 || errno != EAGAIN) {
+        open = false;
+      }
+    } else if ((p.revents & POLLOUT) != 0) {
+      auto n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (errno != EAGAIN) {
+        sent = out.size();
+      }
+    } else if ((p.revents & (POLLERR | POLLHUP)) != 0) {
+      open = false;
+    }
+  }
+  ::close(fd);
+  if (in.starts_with("HTTP/1.1 ") && in.size() > 12) {
+    reply.status = std::stoi(in.substr(9, 3));
+  }
+  if (auto head_end = in.find("\r\n\r\n"); head_end != std::string::npos) {
+    reply.body = in.substr(head_end + 4);
+  }
+  return reply;
+}
+
+std::vector<std::pair<std::string, std::string>> signed_headers(const std::string& delivery,
+                                                                const std::string& body) {
+  return {{"X-GitHub-Event", "push"},
+          {"X-GitHub-Delivery", delivery},
+          {"X-Hub-Signature-256", "sha256=" + source::hmac_sha256_hex(k_secret, body)}};
+}
+
 class ServeWebhookTest : public source::test::GitRepoFixture {
  protected:
   void SetUp() override {
@@ -76,7 +160,7 @@ class ServeWebhookTest : public source::test::GitRepoFixture {
                         << "source: {repo: \"" << source_repo
                         << "\", branch: main, paths: [\"site/**\"], poll_interval: 100ms, "
                            "webhook_secret: \""
-                        << k_secret << "\"}\n"
+                        << k_secret << "\", github_repository: codertocat/hello-world}\n"
                         << R"(build: {command: ["serve"]}
 service: {start_timeout: 3s}
 environments:
@@ -174,6 +258,48 @@ TEST_F(ServeWebhookTest, ASignedPushRunsThePipelineAndAReplayDoesNot) {
   auto deliveries = ws.store->list_webhook_deliveries();
   ASSERT_TRUE(deliveries.ok());
   EXPECT_EQ(deliveries->size(), 3u);  // the bad signature is not recorded
+}
+
+TEST_F(ServeWebhookTest, TheWebhookRouteTakesGitHubsLargestPayloadsAndNoMore) {
+  load(".", repo().path().string());
+  server::Controller ctl(options(false));
+  server::Server::Options so;
+  so.http.listen = "127.0.0.1:0";
+  so.api.workspace = &ws;
+  so.github_webhook = [&ctl](const server::Request& req) { return ctl.handle_github_webhook(req); };
+  auto srv = server::Server::start(std::move(so));
+  ASSERT_TRUE(srv.ok()) << srv.error().message;
+  int port = (*srv)->port();
+
+  // A push touching many files, as a large merge makes: several MB, over the 1 MiB of the API.
+  repo().write("site/index.html", "v2\n");
+  std::string sha = repo().commit("change the site");
+  std::vector<std::string> paths;
+  for (int i = 0; i < 80000; ++i) {
+    paths.push_back(fmt::format("site/assets/generated/{:06}/picture-of-the-gallery.png", i));
+  }
+  std::string body = push_body("main", sha, paths);
+  ASSERT_GT(body.size(), 5u << 20);
+  ASSERT_LT(body.size(), 20u << 20);
+  auto large = post(port, "/hooks/github", signed_headers("d-large", body), body);
+  ASSERT_EQ(large.status, 202) << large.body.substr(0, 500);
+  auto queued = nlohmann::json::parse(large.body);
+  EXPECT_EQ(queued["status"], "queued");
+  EXPECT_EQ(run(queued["run"].get<int64_t>()).commit_sha, sha);
+
+  // Over GitHub's cap: refused before any of it reaches the controller.
+  std::string too_large(server::k_github_webhook_max_body + 1, ' ');
+  auto refused = post(port, "/hooks/github", signed_headers("d-huge", too_large), too_large);
+  EXPECT_EQ(refused.status, 413) << refused.body;
+  EXPECT_NE(refused.body.find("larger than 26214400 bytes"), std::string::npos) << refused.body;
+  // Every other route keeps the small limit.
+  auto api = post(port, "/api/v1/runs", {}, std::string(2u << 20, ' '));
+  EXPECT_EQ(api.status, 413) << api.body;
+  EXPECT_NE(api.body.find("larger than 1048576 bytes"), std::string::npos) << api.body;
+
+  EXPECT_EQ(run_count(), 1u);
+  EXPECT_EQ(ws.store->list_webhook_deliveries()->size(), 1u);
+  (*srv)->stop();
 }
 
 TEST_F(ServeWebhookTest, ARemoteRepositoryIsPolledThroughItsMirror) {

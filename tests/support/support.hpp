@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -49,6 +50,25 @@ class TempDir {
  private:
   std::filesystem::path m_path;
 };
+
+// Sets the process's umask for one scope; file-mode tests use 0, the most permissive, so that
+// a mode they see is the one the code chose.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : m_old(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(m_old); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+
+ private:
+  mode_t m_old;
+};
+
+// The permission bits of `path` (0 when it cannot be stat'ed).
+inline unsigned file_mode(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+}
 
 // A TCP port on 127.0.0.1 that was free when asked (the OS picks it).
 int free_port();

@@ -25,13 +25,16 @@ Result<void> RotatingLog::open() {
   if (m_fd >= 0) {
     ::close(m_fd);
   }
-  m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (m_fd < 0) {
     return make_error(Errc::internal,
                       fmt::format("{}: cannot open: {}", m_path.string(), std::strerror(errno)));
   }
   struct stat st {};
   m_size = ::fstat(m_fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  if ((st.st_mode & 0777) != 0600) {
+    ::fchmod(m_fd, 0600);  // a log an older ztp made readable by everyone
+  }
   return {};
 }
 

@@ -592,10 +592,11 @@ Result<pid_t> start_detached(const SuperviseOptions& options) {
       _exit(1);
     }
     int in = ::open("/dev/null", O_RDONLY);
-    int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (in < 0 || logfd < 0) {
       _exit(1);
     }
+    ::fchmod(logfd, 0600);  // a log an older ztp made readable by everyone
     ::dup2(in, 0);
     ::dup2(logfd, 1);
     ::dup2(logfd, 2);

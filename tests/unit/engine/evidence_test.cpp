@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "spec/parse.hpp"
 #include "support/fake_clock.hpp"
 #include "support/support.hpp"
 #include "target/local/process.hpp"
@@ -222,6 +223,38 @@ TEST_F(EvidenceTest, BundlesEveryPart) {
   const std::string& readme = files[root + "README.md"];
   EXPECT_NE(readme.find("- `store/runs.json`"), std::string::npos);
   EXPECT_NE(readme.find("release manifests not included"), std::string::npos);
+}
+
+TEST_F(EvidenceTest, TheSpecCopyMasksEveryCredential) {
+  const std::string text = R"(app: demo
+source: {repo: "https://x-access-token:ghp_gitTOKEN123@github.com/octo/site.git",
+         webhook_secret: hook-SECRET-1}
+environments:
+  - {name: dev, listen: "127.0.0.1:8080"}
+notify:
+  - {type: slack, url: "https://hooks.slack.com/services/T000/B000/slackSECRETpath"}
+  - {type: pagerduty, routing_key: pdROUTINGkey0123456789abcdef0123}
+  - {type: webhook, url: "https://ops:webhookPASSWORD@hooks.example.com/ztp", secret: generic-SECRET-2}
+)";
+  ASSERT_TRUE(fs::atomic_write(spec.file, text, 0644).ok());
+  auto parsed = spec::parse_spec(text, spec.file.string(),
+                                 [](const std::string&) { return std::optional<std::string>(); });
+  ASSERT_TRUE(parsed.spec) << spec::to_string(parsed.diagnostics.at(0));
+  EvidenceSources src{*parsed.spec, home(), *store, clock, {}};
+  EvidenceRequest req;
+  req.env = "dev";
+  req.output = dir / "bundle.tar.gz";
+  auto bundle = write_evidence(src, req);
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message;
+  auto files = unpack(req.output);
+  const std::string& copy = files[bundle->root + "/spec/ztp.yaml"];
+  EXPECT_NE(copy.find("hooks.slack.com/(masked)"), std::string::npos) << copy;
+  for (const auto& [path, content] : files) {
+    for (const char* secret : {"ghp_gitTOKEN123", "hook-SECRET-1", "slackSECRETpath",
+                               "pdROUTINGkey0123", "webhookPASSWORD", "generic-SECRET-2"}) {
+      EXPECT_EQ(content.find(secret), std::string::npos) << secret << " in " << path;
+    }
+  }
 }
 
 TEST_F(EvidenceTest, UnknownEnvironmentIsInvalid) {

@@ -98,7 +98,7 @@ class ControllerTest : public source::test::GitRepoFixture {
     ::unsetenv(source::k_webhook_secret_env);
     repo().write("site/index.html", "v1\n");
     repo().write("ztp.yaml", R"(app: site
-source: {repo: ., branch: main, paths: ["site/**"]}
+source: {repo: ., branch: main, paths: ["site/**"], github_repository: octo/site}
 build: {command: ["serve"]}
 environments:
   - {name: dev, listen: "127.0.0.1:18081", replicas: 1, drift_interval: 20ms}
@@ -151,12 +151,13 @@ environments:
 
   Request push_request(const std::string& delivery, const std::string& ref,
                        const std::string& after, const std::vector<std::string>& modified,
-                       const std::string& secret = k_secret) {
+                       const std::string& secret = k_secret,
+                       const std::string& repository = "octo/site") {
     nlohmann::json body{
         {"ref", ref},
         {"before", first},
         {"after", after},
-        {"repository", {{"full_name", "octo/site"}}},
+        {"repository", {{"full_name", repository}}},
         {"commits", {{{"id", after}, {"message", "change\n\nbody"}, {"modified", modified}}}},
         {"head_commit", {{"id", after}, {"message", "change\n\nbody"}, {"modified", modified}}}};
     return signed_request("push", delivery, body.dump(), secret);
@@ -515,6 +516,58 @@ TEST_F(ControllerTest, PushesThatDoNotMatchAre202WithTheReason) {
   for (const auto& d : *deliveries) {
     EXPECT_TRUE(d.outcome.starts_with("ignored: ")) << d.outcome;
   }
+}
+
+TEST_F(ControllerTest, APushOfAnotherRepositoryIsRefusedAndAudited) {
+  std::string sha = commit_file("site/new.html", "new page");
+  Controller ctl(options());
+  auto other = ctl.handle_github_webhook(
+      push_request("d1", "refs/heads/main", sha, {"site/new.html"}, k_secret, "octo/other"));
+  EXPECT_EQ(other.status, 202) << other.body;
+  auto body = nlohmann::json::parse(other.body);
+  EXPECT_EQ(body["status"], "ignored");
+  EXPECT_EQ(body["reason"],
+            "push to repository octo/other; ztp follows octo/site (source.github_repository)");
+  EXPECT_EQ(run_count(), 0u);
+  EXPECT_FALSE(ctl.queue_state().queued);
+
+  auto deliveries = ws.store->list_webhook_deliveries();
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 1u);
+  EXPECT_EQ((*deliveries)[0].outcome, "ignored: " + body["reason"].get<std::string>());
+  auto audit = ws.store->list_audit();
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].actor, "webhook");
+  EXPECT_EQ((*audit)[0].action, "webhook_refused");
+  EXPECT_EQ((*audit)[0].target, "repository octo/other");
+  EXPECT_NE((*audit)[0].detail.find("delivery d1"), std::string::npos) << (*audit)[0].detail;
+
+  // GitHub's names ignore case.
+  auto same = ctl.handle_github_webhook(
+      push_request("d2", "refs/heads/main", sha, {"site/new.html"}, k_secret, "Octo/Site"));
+  ASSERT_EQ(same.status, 202) << same.body;
+  EXPECT_EQ(nlohmann::json::parse(same.body)["status"], "queued");
+  EXPECT_EQ(run_count(), 1u);
+}
+
+TEST_F(ControllerTest, PushesAreRefusedWhenTheSpecNamesNoRepository) {
+  ws.spec.source.github_repository.clear();  // source.repo is a path: no name to compare with
+  std::string sha = commit_file("site/new.html", "new page");
+  Controller ctl(options());
+  auto res =
+      ctl.handle_github_webhook(push_request("d1", "refs/heads/main", sha, {"site/new.html"}));
+  EXPECT_EQ(res.status, 403) << res.body;
+  EXPECT_NE(res.body.find("source.github_repository"), std::string::npos) << res.body;
+  EXPECT_EQ(run_count(), 0u);
+  auto deliveries = ws.store->list_webhook_deliveries();
+  ASSERT_EQ(deliveries->size(), 1u);
+  EXPECT_TRUE((*deliveries)[0].outcome.starts_with("refused: ")) << (*deliveries)[0].outcome;
+  auto audit = ws.store->list_audit();
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action, "webhook_refused");
+  // A ping still answers, so GitHub's test delivery shows the hook reaches ztp.
+  EXPECT_EQ(ctl.handle_github_webhook(signed_request("ping", "p1", R"({"zen": "z"})")).status, 200);
 }
 
 TEST_F(ControllerTest, PingIsAnsweredAndMalformedPayloadsAre400) {

@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <mutex>
+#include <thread>
 
 #include "support/support.hpp"
 
@@ -134,6 +135,85 @@ TEST(HttpServerTest, RefusesBodiesOverTheLimit) {
   EXPECT_EQ(res.result_int(), 413);
   EXPECT_NE(res.body().find("larger than 1024 bytes"), std::string::npos);
   EXPECT_FALSE(called);
+}
+
+TEST(HttpServerTest, APathMayTakeALargerBodyThanTheRest) {
+  auto options = loopback();
+  options.body_limits["/big"] = 8192;
+  std::atomic<size_t> seen{0};
+  auto server = HttpServer::start(options, [&](const Request& req) {
+    seen = req.body.size();
+    return json_response(200, {});
+  });
+  ASSERT_TRUE(server.ok());
+  Client client((*server)->port());
+  client.send("POST /big?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 8192\r\n\r\n" +
+              std::string(8192, 'a'));
+  EXPECT_EQ(client.read().result_int(), 200);
+  EXPECT_EQ(seen, 8192u);
+
+  Client small((*server)->port());
+  small.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n");
+  auto res = small.read();
+  EXPECT_EQ(res.result_int(), 413);
+  EXPECT_NE(res.body().find("larger than 1024 bytes"), std::string::npos) << res.body();
+
+  Client over((*server)->port());
+  over.send("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 8193\r\n\r\n");
+  res = over.read();
+  EXPECT_EQ(res.result_int(), 413);
+  EXPECT_NE(res.body().find("larger than 8192 bytes"), std::string::npos) << res.body();
+
+  // A chunked body is counted as it arrives, against its path's limit.
+  Client chunked((*server)->port());
+  chunked.send("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 3; ++i) {
+    chunked.send("1000\r\n" + std::string(4096, 'b') + "\r\n");
+  }
+  res = chunked.read();
+  EXPECT_EQ(res.result_int(), 413);
+  EXPECT_NE(res.body().find("larger than 8192 bytes"), std::string::npos) << res.body();
+  EXPECT_EQ(seen, 8192u);
+}
+
+TEST(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
+  auto server = HttpServer::start(loopback(), [&](const Request& req) {
+    return json_response(200, {{"body", req.body}});
+  });
+  ASSERT_TRUE(server.ok());
+  Client client((*server)->port());
+  client.send("POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_EQ(client.read().result_int(), 100);
+  client.send("body");
+  auto res = client.read();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), R"({"body":"body"})");
+
+  // Too large: refused at once, the body never sent.
+  Client large((*server)->port());
+  large.send("POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4096\r\n\r\n");
+  EXPECT_EQ(large.read().result_int(), 413);
+}
+
+TEST(HttpServerTest, AClientStillSendingATooLargeBodyReceivesThe413) {
+  auto server =
+      HttpServer::start(loopback(), [](const Request&) { return json_response(200, {}); });
+  ASSERT_TRUE(server.ok());
+  constexpr size_t k_size = 32 * 1024 * 1024;
+  Client client((*server)->port());
+  // Loopback buffers take a few MiB: the rest of the body is still being sent when the 413 is
+  // written, and is read and dropped by the server rather than answered with a reset.
+  std::thread sender([&client] {
+    try {
+      client.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(k_size) +
+                  "\r\n\r\n" + std::string(k_size, 'a'));
+    } catch (const std::exception&) {
+      // The server closed after its lingering read.
+    }
+  });
+  auto res = client.read();
+  sender.join();
+  EXPECT_EQ(res.result_int(), 413);
 }
 
 TEST(HttpServerTest, AnswersMalformedRequestsWith400) {

@@ -34,6 +34,34 @@ TEST(SqliteStoreTest, OpenCreatesDirectoryInWalModeAtLatestVersion) {
   EXPECT_TRUE(s->integrity_check().ok());
 }
 
+TEST(SqliteStoreTest, TheDatabaseAndItsWalAndShmAreTheOwnersOnly) {
+  testing::TempDir dir;
+  testing::ScopedUmask open_umask(0);
+  auto path = dir / "home" / "state.db";
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_TRUE((*store)->create_run(new_run()).ok());  // the WAL holds a commit
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    auto file = path;
+    file += suffix;
+    ASSERT_TRUE(std::filesystem::exists(file)) << file;
+    EXPECT_EQ(testing::file_mode(file), 0600u) << file;
+  }
+}
+
+TEST(SqliteStoreTest, OpeningTightensAStoreAnOlderVersionLeftOpen) {
+  testing::TempDir dir;
+  auto path = dir / "state.db";
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store.ok());
+  }
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(testing::file_mode(path), 0600u);
+}
+
 TEST(SqliteStoreTest, ReopenKeepsRows) {
   testing::TempDir dir;
   auto path = dir / "state.db";

@@ -29,6 +29,23 @@ TEST(RotatingLogTest, RotatesAtTheSizeLimitKeepingWholeLines) {
   EXPECT_EQ(slurp(dir / "out.log"), "cccc\n");
 }
 
+TEST(RotatingLogTest, LogsAreTheOwnersOnlyWhateverTheUmask) {
+  TempDir dir;
+  ztp::testing::ScopedUmask open_umask(0);
+  ASSERT_TRUE(fs::atomic_write(dir / "old.log", "from an older ztp\n", 0644).ok());
+  RotatingLog old_log(dir / "old.log", 1024, 2);
+  ASSERT_TRUE(old_log.open());
+  EXPECT_EQ(ztp::testing::file_mode(dir / "old.log"), 0600u);
+
+  RotatingLog log(dir / "out.log", 10, 2);
+  ASSERT_TRUE(log.open());
+  ASSERT_TRUE(log.write("aaaa\nbbbb\n"));
+  ASSERT_TRUE(log.write("cccc\n"));
+  ASSERT_TRUE(std::filesystem::exists(dir / "out.log.1"));
+  EXPECT_EQ(ztp::testing::file_mode(dir / "out.log"), 0600u);
+  EXPECT_EQ(ztp::testing::file_mode(dir / "out.log.1"), 0600u);
+}
+
 TEST(RotatingLogTest, KeepsOnlyTheConfiguredNumberOfFiles) {
   TempDir dir;
   RotatingLog log(dir / "out.log", 5, 2);

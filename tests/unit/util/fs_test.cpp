@@ -25,6 +25,29 @@ TEST(FsTest, AtomicWriteReplacesContentAndMode) {
   EXPECT_EQ(count, 1);
 }
 
+TEST(FsTest, APrivateDirectoryIsTheOwnersOnlyWhateverTheUmask) {
+  testing::TempDir dir;
+  testing::ScopedUmask open_umask(0);
+  auto parent_mode = testing::file_mode(dir.path());
+  ASSERT_TRUE(ensure_private_dir(dir / "a" / "home").ok());
+  EXPECT_EQ(testing::file_mode(dir / "a" / "home"), 0700u);
+  // An existing directory is tightened; nothing above it changes.
+  ASSERT_TRUE(ensure_dir(dir / "old").ok());
+  ASSERT_EQ(testing::file_mode(dir / "old"), 0777u);
+  ASSERT_TRUE(ensure_private_dir(dir / "old").ok());
+  EXPECT_EQ(testing::file_mode(dir / "old"), 0700u);
+  EXPECT_EQ(testing::file_mode(dir.path()), parent_mode);
+}
+
+TEST(FsTest, MakePrivateTightensAFileAndIgnoresAMissingOne) {
+  testing::TempDir dir;
+  ASSERT_TRUE(atomic_write(dir / "f", "x", 0644).ok());
+  ASSERT_TRUE(make_private(dir / "f").ok());
+  EXPECT_EQ(testing::file_mode(dir / "f"), 0600u);
+  EXPECT_TRUE(make_private(dir / "missing").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir / "missing"));
+}
+
 TEST(FsTest, ReadMissingFileIsNotFound) {
   testing::TempDir dir;
   auto r = read_file(dir / "nope");
