@@ -5,6 +5,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "artifact/digest.hpp"
 #include "artifact/directory_source.hpp"
 #include "artifact_helpers.hpp"
@@ -145,6 +147,54 @@ TEST(LayerTest, GzipHeaderCarriesNoTimestampOrName) {
   EXPECT_EQ(b[3], 0) << "no FNAME/FCOMMENT/FEXTRA flags";
   EXPECT_EQ(b.substr(4, 4), std::string(4, '\0')) << "mtime is zero";
   EXPECT_EQ(test::gunzip(b), "some bytes");
+}
+
+// Bytes that compress somewhat but not trivially, the same on every run.
+std::string patterned(size_t size) {
+  std::string out(size, '\0');
+  std::uint32_t x = 12345;
+  for (size_t i = 0; i < size; ++i) {
+    x = x * 1103515245u + 12345u;
+    out[i] = static_cast<char>("abcdefgh"[(x >> 16) % 8]);
+  }
+  return out;
+}
+
+// A tree with a file larger than any buffer of the builder, a path too long for ustar, an
+// empty file, an executable and a link.
+std::vector<FileEntry> golden_entries() {
+  return {{"big.bin", EntryKind::file, 0644, patterned(3 * 1024 * 1024 + 17), ""},
+          {"bin/start", EntryKind::file, 0755, "#!/bin/sh\nexec nginx\n", ""},
+          {"empty", EntryKind::file, 0644, "", ""},
+          {std::string(120, 'p') + "/file", EntryKind::file, 0644, "long", ""},
+          {"site/index.html", EntryKind::file, 0644, "<h1>v1</h1>", ""},
+          {"home.html", EntryKind::symlink, 0777, "", "site/index.html"}};
+}
+
+// Layers built by earlier versions must keep their digests: images already in stores and
+// registries are found again by digest when the same commit is built.
+TEST(LayerTest, DigestsOfAKnownTreeNeverChange) {
+  const std::string digest =
+      "sha256:15717230509f37a7157aa2bab8699f53e5107ca0ae2679d8e63b73534d256fe5";
+  const std::string diff_id =
+      "sha256:339fa98305a7c31a5b664faf5fa04935499dc1ecc8b775e77c8b9a4734cdc381";
+  auto layer = build_layer(golden_entries(), k_commit_time);
+  ASSERT_TRUE(layer.ok()) << layer.error().message;
+  EXPECT_EQ(layer->digest, digest);
+  EXPECT_EQ(layer->diff_id, diff_id);
+
+  // The same tree read from disk.
+  testing::TempDir dir;
+  for (const auto& e : golden_entries()) {
+    if (e.kind == EntryKind::file) {
+      write_file(dir / e.path, e.content, e.mode);
+    } else {
+      std::filesystem::create_symlink(e.link_target, dir / e.path);
+    }
+  }
+  Layer from_disk = layer_of(dir.path());
+  EXPECT_EQ(from_disk.digest, digest);
+  EXPECT_EQ(from_disk.diff_id, diff_id);
 }
 
 TEST(LayerTest, RefusesBrokenTrees) {

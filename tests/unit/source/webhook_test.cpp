@@ -207,8 +207,7 @@ TEST(PushPayload, MalformedPayloadsNameWhatIsWrong) {
 }
 
 TEST(PushPayload, KeepsWhatItReadsAndDropsTheRestOfALargePayload) {
-  auto doc = nlohmann::json::parse(
-      read(vectors() / "payload-examples" / "push" / "with-new-branch.payload.json"));
+  auto doc = nlohmann::json::parse(read(examples("push") / "with-new-branch.payload.json"));
   doc["sender"]["bio"] = std::string(1 << 20, 'x');
   doc["commits"][0]["tree_id"] = std::string(1 << 20, 'y');
   auto push = parse_push_event(doc.dump());
