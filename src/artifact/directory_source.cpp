@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "artifact/exclude.hpp"
-#include "util/fs.hpp"
 
 namespace ztp::artifact {
 namespace {
@@ -42,11 +41,8 @@ Result<void> walk(const std::filesystem::path& root, const std::string& rel_dir,
       ZTP_TRY(walk(root, rel, patterns, out));
     } else if (S_ISREG(st.st_mode)) {
       e.kind = EntryKind::file;
-      auto content = fs::read_file(de.path());
-      if (!content.ok()) {
-        return content.take_error();
-      }
-      e.content = std::move(content.value());
+      e.source_file = de.path();
+      e.size = static_cast<std::int64_t>(st.st_size);
       out.push_back(std::move(e));
     } else if (S_ISLNK(st.st_mode)) {
       e.kind = EntryKind::symlink;

@@ -12,6 +12,8 @@ namespace ztp::artifact {
 // followed); hard links become regular files. A path is left out when an `exclude` glob
 // (util/glob.hpp, relative to the directory) matches it or one of its parent directories;
 // `.git` and `.ztp` at the top are always left out (repository and state, never shipped).
+// Files are listed with their path and size (FileEntry::source_file), not read: the layer
+// streams their bytes, so a large file is never held in memory.
 class DirectorySource final : public FileSource {
  public:
   DirectorySource(std::filesystem::path root, std::vector<std::string> exclude);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,12 +15,17 @@ enum class EntryKind { file, dir, symlink };
 
 // One entry of the tree that goes into a layer. `path` is relative and '/'-separated, with no
 // leading "/" or "./", no trailing "/", and no "." or ".." components.
+// A file's bytes are either held in `content` or, when `source_file` is set, read from that file
+// in pieces while the layer is written (so a large file is never held whole); `size` is then
+// the file's size as listed, and a file that no longer has that size stops the build.
 struct FileEntry {
   std::string path;
   EntryKind kind = EntryKind::file;
   unsigned mode = 0644;     // permission bits as found; a layer keeps only "executable or not"
-  std::string content;      // file: the bytes
+  std::string content;      // file: the bytes, unless source_file is set
   std::string link_target;  // symlink: the target as written
+  std::filesystem::path source_file{};  // file: where to read the bytes from, when set
+  std::int64_t size = 0;                // file with source_file: its size in bytes
 };
 
 // Where the content of a layer comes from: a directory on disk, a commit's tree. An

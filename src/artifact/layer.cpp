@@ -2,12 +2,18 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 
+#include "artifact/archive_locale.hpp"
 #include "artifact/digest.hpp"
 
 namespace ztp::artifact {
@@ -22,16 +28,117 @@ struct EntryFree {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
+constexpr size_t k_chunk = 1 << 20;  // the piece fed to gzip, and read from a file at once
+
 la_ssize_t append_cb(archive*, void* client, const void* buf, size_t len) {
   static_cast<std::string*>(client)->append(static_cast<const char*>(buf), len);
   return static_cast<la_ssize_t>(len);
 }
 
-Error archive_error(archive* a, std::string_view what) {
+// libarchive's own reason, which every failure message carries.
+std::string reason_of(archive* a) {
   const char* msg = archive_error_string(a);
-  return make_error(Errc::internal,
-                    fmt::format("{}: {}", what, msg != nullptr ? msg : "libarchive failed"));
+  return msg != nullptr ? msg : "libarchive gave no reason";
 }
+
+Error archive_error(archive* a, std::string_view what) {
+  return make_error(Errc::internal, fmt::format("{}: {}", what, reason_of(a)));
+}
+
+// Compresses bytes fed in pieces into a deterministic gzip stream appended to a string: no
+// timestamp, no file name, OS byte "Unix", nothing padded after the stream.
+class GzipWriter {
+ public:
+  Result<void> open(std::string& out) {
+    m_a.reset(archive_write_new());
+    // The raw format passes the bytes through the filter unchanged; "!timestamp" leaves the gzip
+    // header's mtime at 0 and libarchive writes no file name, so equal input gives equal output.
+    if (archive_write_set_format_raw(m_a.get()) != ARCHIVE_OK ||
+        archive_write_add_filter_gzip(m_a.get()) != ARCHIVE_OK ||
+        archive_write_set_options(m_a.get(), "gzip:!timestamp") != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(m_a.get(), 1) != ARCHIVE_OK ||
+        archive_write_open(m_a.get(), &out, nullptr, append_cb, nullptr) != ARCHIVE_OK) {
+      return archive_error(m_a.get(), "cannot start gzip compression");
+    }
+    std::unique_ptr<archive_entry, EntryFree> ae(archive_entry_new());
+    archive_entry_set_pathname(ae.get(), "layer.tar");
+    archive_entry_set_filetype(ae.get(), AE_IFREG);
+    if (archive_write_header(m_a.get(), ae.get()) != ARCHIVE_OK) {
+      return archive_error(m_a.get(), "cannot start gzip compression");
+    }
+    return {};
+  }
+
+  Result<void> write(std::string_view bytes) {
+    while (!bytes.empty()) {
+      auto n = archive_write_data(m_a.get(), bytes.data(), bytes.size());
+      if (n <= 0) {
+        return archive_error(m_a.get(), "gzip compression failed");
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+  }
+
+  Result<void> close() {
+    if (archive_write_close(m_a.get()) != ARCHIVE_OK) {
+      return archive_error(m_a.get(), "gzip compression failed");
+    }
+    return {};
+  }
+
+ private:
+  WriteArchive m_a;
+};
+
+// Receives the uncompressed tar as libarchive writes it, hashes it (the diff_id) and passes it
+// to gzip in pieces of k_chunk bytes from the start of the tar: the pieces the whole tar was
+// once cut into, so that the deflate stream, and the digest, stay what they were.
+class TarSink {
+ public:
+  explicit TarSink(GzipWriter& gzip) : m_gzip(gzip) { m_pending.reserve(k_chunk); }
+
+  static la_ssize_t write_cb(archive*, void* client, const void* buf, size_t len) {
+    auto* sink = static_cast<TarSink*>(client);
+    auto r = sink->take(std::string_view(static_cast<const char*>(buf), len));
+    if (!r.ok()) {
+      sink->m_error = r.take_error();
+      return -1;
+    }
+    return static_cast<la_ssize_t>(len);
+  }
+
+  // Compresses what is still pending; call once the tar is closed.
+  Result<void> flush() {
+    ZTP_TRY(m_gzip.write(m_pending));
+    m_pending.clear();
+    return {};
+  }
+
+  std::string diff_id() { return m_diff.digest(); }
+  // Why the last write failed, when it did.
+  const std::optional<Error>& error() const { return m_error; }
+
+ private:
+  Result<void> take(std::string_view bytes) {
+    m_diff.update(bytes);
+    while (!bytes.empty()) {
+      size_t n = std::min(bytes.size(), k_chunk - m_pending.size());
+      m_pending.append(bytes.data(), n);
+      bytes.remove_prefix(n);
+      if (m_pending.size() == k_chunk) {
+        ZTP_TRY(m_gzip.write(m_pending));
+        m_pending.clear();
+      }
+    }
+    return {};
+  }
+
+  GzipWriter& m_gzip;
+  Sha256 m_diff;
+  std::string m_pending;
+  std::optional<Error> m_error;
+};
 
 unsigned normalized_mode(const FileEntry& e) {
   switch (e.kind) {
@@ -46,9 +153,55 @@ unsigned normalized_mode(const FileEntry& e) {
 }
 
 // Checks paths, drops duplicates' ambiguity, adds missing parents, sorts.
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF).
+bool is_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) {
+      return false;
+    }
+    std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr std::uint32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < k_min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// `s` with every byte outside printable ASCII written as \xHH, for a message.
+std::string escaped(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    out += c >= 0x20 && c < 0x7f ? std::string(1, ch) : fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
 Result<std::vector<FileEntry>> prepare(std::vector<FileEntry> entries) {
   std::map<std::string, FileEntry> by_path;
   for (auto& e : entries) {
+    // Layers name their entries in UTF-8 (pax "path" and "linkpath" records).
+    for (const std::string* name : {&e.path, &e.link_target}) {
+      if (!is_utf8(*name)) {
+        return make_error(
+            Errc::invalid,
+            fmt::format("entry \"{}\": {} is not valid UTF-8, which image layers need; rename it "
+                        "or leave it out with an exclude",
+                        escaped(e.path), name == &e.path ? "the name" : "the symlink target"));
+      }
+    }
     auto path = normalize_entry_path(e.path);
     if (!path.ok()) {
       return path.take_error();
@@ -98,15 +251,67 @@ Result<std::vector<FileEntry>> prepare(std::vector<FileEntry> entries) {
   return out;
 }
 
-Result<std::string> write_tar(const std::vector<FileEntry>& entries, std::int64_t mtime) {
-  std::string tar;
+// Why writing `path` into the layer failed: libarchive's reason, or the sink's when the failure
+// came from compressing.
+Error entry_error(archive* a, const TarSink& sink, std::string_view what, std::string_view path) {
+  std::string reason = sink.error() ? sink.error()->message : reason_of(a);
+  return make_error(Errc::internal, fmt::format("{} \"{}\": {}", what, path, reason));
+}
+
+// Streams the file `e.source_file` into the current entry, in pieces of k_chunk bytes.
+Result<void> write_file_from_disk(archive* a, const TarSink& sink, const FileEntry& e,
+                                  std::string& buf) {
+  auto changed = [&] {
+    return make_error(Errc::conflict,
+                      fmt::format("{}: the file changed while the image was being built; build "
+                                  "again once nothing writes to the build context",
+                                  e.source_file.string()));
+  };
+  int fd = ::open(e.source_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error(Errc::internal, fmt::format("{}: cannot open: {}", e.source_file.string(),
+                                                  std::strerror(errno)));
+  }
+  std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
+  std::int64_t left = e.size;
+  buf.resize(k_chunk);
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return make_error(Errc::internal, fmt::format("{}: cannot read: {}", e.source_file.string(),
+                                                    std::strerror(errno)));
+    }
+    if (n == 0) {
+      break;
+    }
+    if (n > left) {
+      return changed();
+    }
+    left -= n;
+    auto w = archive_write_data(a, buf.data(), static_cast<size_t>(n));
+    if (w != n) {
+      return entry_error(a, sink, "cannot write", e.path);
+    }
+  }
+  if (left != 0) {
+    return changed();
+  }
+  return {};
+}
+
+// Writes the tar of `entries` into `sink`.
+Result<void> write_tar(const std::vector<FileEntry>& entries, std::int64_t mtime, TarSink& sink) {
   WriteArchive a(archive_write_new());
   if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
       archive_write_add_filter_none(a.get()) != ARCHIVE_OK ||
-      archive_write_open(a.get(), &tar, nullptr, append_cb, nullptr) != ARCHIVE_OK) {
+      archive_write_open(a.get(), &sink, nullptr, TarSink::write_cb, nullptr) != ARCHIVE_OK) {
     return archive_error(a.get(), "cannot start the layer tar");
   }
   std::unique_ptr<archive_entry, EntryFree> ae(archive_entry_new());
+  std::string buf;
   for (const auto& e : entries) {
     archive_entry_clear(ae.get());
     archive_entry_set_pathname_utf8(ae.get(), e.path.c_str());
@@ -114,6 +319,7 @@ Result<std::string> write_tar(const std::vector<FileEntry>& entries, std::int64_
     archive_entry_set_gid(ae.get(), 0);
     archive_entry_set_mtime(ae.get(), static_cast<time_t>(mtime), 0);
     archive_entry_set_perm(ae.get(), normalized_mode(e));
+    bool from_disk = e.kind == EntryKind::file && !e.source_file.empty();
     switch (e.kind) {
       case EntryKind::dir:
         archive_entry_set_filetype(ae.get(), AE_IFDIR);
@@ -121,7 +327,8 @@ Result<std::string> write_tar(const std::vector<FileEntry>& entries, std::int64_
         break;
       case EntryKind::file:
         archive_entry_set_filetype(ae.get(), AE_IFREG);
-        archive_entry_set_size(ae.get(), static_cast<la_int64_t>(e.content.size()));
+        archive_entry_set_size(ae.get(), from_disk ? static_cast<la_int64_t>(e.size)
+                                                   : static_cast<la_int64_t>(e.content.size()));
         break;
       case EntryKind::symlink:
         archive_entry_set_filetype(ae.get(), AE_IFLNK);
@@ -130,19 +337,26 @@ Result<std::string> write_tar(const std::vector<FileEntry>& entries, std::int64_
         break;
     }
     if (archive_write_header(a.get(), ae.get()) != ARCHIVE_OK) {
-      return archive_error(a.get(), fmt::format("cannot add \"{}\" to the layer", e.path));
+      return entry_error(a.get(), sink, "cannot add", e.path);
     }
-    if (e.kind == EntryKind::file && !e.content.empty()) {
-      auto n = archive_write_data(a.get(), e.content.data(), e.content.size());
-      if (n < 0 || static_cast<size_t>(n) != e.content.size()) {
-        return archive_error(a.get(), fmt::format("cannot write \"{}\" into the layer", e.path));
+    if (from_disk) {
+      ZTP_TRY(write_file_from_disk(a.get(), sink, e, buf));
+    } else if (e.kind == EntryKind::file) {
+      std::string_view data = e.content;
+      while (!data.empty()) {
+        size_t piece = std::min(data.size(), k_chunk);
+        auto n = archive_write_data(a.get(), data.data(), piece);
+        if (n <= 0) {
+          return entry_error(a.get(), sink, "cannot write", e.path);
+        }
+        data.remove_prefix(static_cast<size_t>(n));
       }
     }
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    return archive_error(a.get(), "cannot finish the layer tar");
+    return entry_error(a.get(), sink, "cannot finish", "the layer tar");
   }
-  return tar;
+  return sink.flush();
 }
 
 }  // namespace
@@ -153,35 +367,14 @@ Descriptor Layer::descriptor() const {
 
 Result<std::string> gzip_deterministic(std::string_view data) {
   std::string out;
-  WriteArchive a(archive_write_new());
-  // The raw format passes the bytes through the filter unchanged; "!timestamp" leaves the gzip
-  // header's mtime at 0 and libarchive writes no file name, so equal input gives equal output.
-  if (archive_write_set_format_raw(a.get()) != ARCHIVE_OK ||
-      archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK ||
-      archive_write_set_options(a.get(), "gzip:!timestamp") != ARCHIVE_OK ||
-      archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
-      archive_write_open(a.get(), &out, nullptr, append_cb, nullptr) != ARCHIVE_OK) {
-    return archive_error(a.get(), "cannot start gzip compression");
+  GzipWriter gzip;
+  ZTP_TRY(gzip.open(out));
+  while (!data.empty()) {
+    size_t piece = std::min(data.size(), k_chunk);
+    ZTP_TRY(gzip.write(data.substr(0, piece)));
+    data.remove_prefix(piece);
   }
-  std::unique_ptr<archive_entry, EntryFree> ae(archive_entry_new());
-  archive_entry_set_pathname(ae.get(), "layer.tar");
-  archive_entry_set_filetype(ae.get(), AE_IFREG);
-  archive_entry_set_size(ae.get(), static_cast<la_int64_t>(data.size()));
-  if (archive_write_header(a.get(), ae.get()) != ARCHIVE_OK) {
-    return archive_error(a.get(), "cannot start gzip compression");
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    size_t chunk = std::min<size_t>(data.size() - off, 1 << 20);
-    auto n = archive_write_data(a.get(), data.data() + off, chunk);
-    if (n <= 0) {
-      return archive_error(a.get(), "gzip compression failed");
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    return archive_error(a.get(), "gzip compression failed");
-  }
+  ZTP_TRY(gzip.close());
   return out;
 }
 
@@ -190,18 +383,15 @@ Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime) {
   if (!prepared.ok()) {
     return prepared.take_error();
   }
-  auto tar = write_tar(prepared.value(), mtime);
-  if (!tar.ok()) {
-    return tar.take_error();
-  }
+  ScopedUtf8Locale utf8;  // the entries' names are UTF-8, whatever the process's locale
   Layer layer;
-  layer.diff_id = sha256_digest(tar.value());
+  GzipWriter gzip;
+  ZTP_TRY(gzip.open(layer.blob));
+  TarSink sink(gzip);
+  ZTP_TRY(write_tar(prepared.value(), mtime, sink));
+  ZTP_TRY(gzip.close());
+  layer.diff_id = sink.diff_id();
   layer.entries = static_cast<std::int64_t>(prepared->size());
-  auto gz = gzip_deterministic(tar.value());
-  if (!gz.ok()) {
-    return gz.take_error();
-  }
-  layer.blob = std::move(gz.value());
   layer.digest = sha256_digest(layer.blob);
   return layer;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,15 @@ inline void write_file(const std::filesystem::path& path, const std::string& con
     out << content;
   }
   ::chmod(path.c_str(), mode);
+}
+
+// The bytes of a file entry, whether the source held them or named the file to read.
+inline std::string bytes_of(const FileEntry& e) {
+  if (e.source_file.empty()) {
+    return e.content;
+  }
+  std::ifstream in(e.source_file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // One entry of a tar as read back.

@@ -34,7 +34,9 @@ TEST(DirectorySourceTest, ListsEntriesSortedWithKindsAndContent) {
   EXPECT_EQ(e[1].link_target, "site/index.html");
   EXPECT_EQ(e[2].mode & 0111, 0110u);
   EXPECT_EQ(e[3].kind, EntryKind::dir);
-  EXPECT_EQ(e[4].content, "<h1>hi</h1>");
+  EXPECT_EQ(e[4].source_file, dir / "site/index.html");
+  EXPECT_EQ(e[4].size, 11);
+  EXPECT_EQ(test::bytes_of(e[4]), "<h1>hi</h1>");
 }
 
 TEST(DirectorySourceTest, ExcludeGlobsPruneFilesAndWholeDirectories) {

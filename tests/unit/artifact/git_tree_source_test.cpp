@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "artifact/directory_source.hpp"
+#include "artifact_helpers.hpp"
 #include "support/support.hpp"
 #include "unit/source/git_test_repo.hpp"
 
@@ -73,7 +74,7 @@ TEST_F(GitTreeSourceTest, ExcludesPruneAsForADirectory) {
   ASSERT_EQ(paths_of(from_disk.value()), paths_of(entries.value()));
   for (size_t i = 0; i < entries->size(); ++i) {
     EXPECT_EQ((*entries)[i].kind, (*from_disk)[i].kind);
-    EXPECT_EQ((*entries)[i].content, (*from_disk)[i].content);
+    EXPECT_EQ(artifact::test::bytes_of((*entries)[i]), artifact::test::bytes_of((*from_disk)[i]));
   }
 }
 

@@ -197,6 +197,84 @@ TEST(LayerTest, DigestsOfAKnownTreeNeverChange) {
   EXPECT_EQ(from_disk.diff_id, diff_id);
 }
 
+// A field of /proc/self/status in KiB ("VmRSS", "VmHWM").
+long status_kib(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) {
+      return std::stol(line.substr(field.size() + 1));
+    }
+  }
+  return -1;
+}
+
+TEST(LayerTest, StreamsALargeFileWithBoundedMemory) {
+  // 512 MiB of zeros that take no disk (a sparse file); once, the whole file and the whole tar
+  // were held in memory, more than 1 GiB for this file.
+  constexpr std::int64_t k_size = 512LL << 20;
+  testing::TempDir dir;
+  write_file(dir / "index.html", "<h1>hi</h1>");
+  { std::ofstream(dir / "sparse.bin").flush(); }
+  std::filesystem::resize_file(dir / "sparse.bin", k_size);
+  auto entries = DirectorySource(dir.path(), {}).entries();
+  ASSERT_TRUE(entries.ok()) << entries.error().message;
+
+  // Reset the peak resident size to the current one (Linux 4.0), then read the new peak.
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+  }
+  long rss_before = status_kib("VmRSS");
+  auto layer = build_layer(std::move(entries.value()), k_commit_time);
+  long peak = status_kib("VmHWM");
+  ASSERT_TRUE(layer.ok()) << layer.error().message;
+  ASSERT_GT(rss_before, 0);
+  long growth_mib = (peak - rss_before) / 1024;
+  EXPECT_LT(growth_mib, 64) << "building a layer of a " << (k_size >> 20)
+                            << " MiB file raised peak memory by " << growth_mib << " MiB";
+  EXPECT_LT(layer->blob.size(), 4u << 20);
+  EXPECT_EQ(layer->digest, sha256_digest(layer->blob));
+  EXPECT_EQ(layer->entries, 2);
+}
+
+TEST(LayerTest, AFileThatChangedSizeStopsTheBuild) {
+  testing::TempDir dir;
+  write_file(dir / "log.txt", "short");
+  auto entries = DirectorySource(dir.path(), {}).entries();
+  ASSERT_TRUE(entries.ok());
+  write_file(dir / "log.txt", "longer than it was when listed");
+  auto layer = build_layer(entries.value(), k_commit_time);
+  ASSERT_FALSE(layer.ok());
+  EXPECT_NE(layer.error().message.find("log.txt"), std::string::npos) << layer.error().message;
+  EXPECT_NE(layer.error().message.find("changed"), std::string::npos) << layer.error().message;
+}
+
+TEST(LayerTest, ANameThatIsNotUtf8IsRefusedWithTheEntryBeforeLibarchiveSeesIt) {
+  // libarchive cannot write such a name as a pax path (it crashed on one); the message shows
+  // the bad bytes escaped.
+  auto layer =
+      build_layer({{"bad-\xff\xfe-name.txt", EntryKind::file, 0644, "x", ""}}, k_commit_time);
+  ASSERT_FALSE(layer.ok());
+  EXPECT_EQ(layer.error().code, Errc::invalid);
+  const std::string& m = layer.error().message;
+  EXPECT_NE(m.find("entry \"bad-\\xff\\xfe-name.txt\": the name is not valid UTF-8"),
+            std::string::npos)
+      << m;
+  auto link = build_layer({{"ok", EntryKind::symlink, 0777, "", "caf\xc3"}}, k_commit_time);
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.error().message.find("the symlink target is not valid UTF-8"), std::string::npos)
+      << link.error().message;
+  // Well-formed UTF-8 of every length is kept.
+  EXPECT_TRUE(build_layer({{"caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x93\xa6.txt", EntryKind::file, 0644,
+                            "x", ""}},
+                          k_commit_time)
+                  .ok());
+  // Overlong forms and surrogates are not.
+  EXPECT_FALSE(build_layer({{"\xc0\xaf", EntryKind::file, 0644, "x", ""}}, k_commit_time).ok());
+  EXPECT_FALSE(build_layer({{"\xed\xa0\x80", EntryKind::file, 0644, "x", ""}}, k_commit_time).ok());
+}
+
 TEST(LayerTest, RefusesBrokenTrees) {
   auto dup = build_layer(
       {{"a", EntryKind::file, 0644, "1", ""}, {"./a", EntryKind::file, 0644, "2", ""}}, 0);

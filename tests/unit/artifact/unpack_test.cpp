@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <locale.h>
 #include <sys/stat.h>
 
 #include <map>
@@ -121,6 +122,28 @@ TEST_F(UnpackFixture, UnpacksFilesModesAndLinks) {
   EXPECT_EQ(st.st_mode & 0777, 0755u);
   EXPECT_EQ(st.st_mtime, 1'700'000'000);
   EXPECT_EQ(listing(releases), (std::vector<std::string>{"sha256-abc"}));
+}
+
+// Names outside ASCII survive a build and an unpack in the process's "C" locale: libarchive
+// once wrote a NULL name for them (a crash) and read none back.
+TEST_F(UnpackFixture, NamesOutsideAsciiRoundTripInTheCLocale) {
+  ASSERT_STREQ(::setlocale(LC_CTYPE, nullptr), "C");
+  const std::string cafe = "caf\xc3\xa9";             // café
+  const std::string parcel = "\xf0\x9f\x93\xa6.txt";  // a four-byte code point
+  auto layer = build_layer({{cafe + "/menu.html", EntryKind::file, 0644, "menu", ""},
+                            {parcel, EntryKind::file, 0644, "box", ""},
+                            {"to-" + cafe, EntryKind::symlink, 0777, "", cafe + "/menu.html"}},
+                           0);
+  ASSERT_TRUE(layer.ok()) << layer.error().message;
+  auto dest = releases / "utf8";
+  auto r = unpack_image(store, store_image(store, {layer->blob}), dest);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*fs::read_file(dest / cafe / "menu.html"), "menu");
+  EXPECT_EQ(*fs::read_file(dest / parcel), "box");
+  EXPECT_EQ(std::filesystem::read_symlink(dest / ("to-" + cafe)), cafe + "/menu.html");
+  EXPECT_EQ(listing(dest).size(), 3u);
+  // The guard is this thread's only, and gone afterwards.
+  EXPECT_STREQ(::setlocale(LC_CTYPE, nullptr), "C");
 }
 
 TEST_F(UnpackFixture, AnExistingReleaseIsLeftAsItIs) {
