@@ -16,11 +16,17 @@ namespace {
 
 // The store holds audit records, approvals and who did what: readable by its owner only.
 // SQLite gives its -wal and -shm files the mode of the database file, so creating that 0600
-// (whatever the umask) covers all three; files an older ztp left are tightened.
+// (whatever the umask) covers all three; files an older ztp left are tightened with chmod.
+// The file is never opened here once it exists: SQLite's locks are POSIX record locks, which
+// closing any descriptor of the file drops for the whole process, so an open and close beside
+// a live connection would let another process delete the WAL under it.
 Result<void> make_store_private(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ::close(fd);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    }
   }
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     auto file = path;
