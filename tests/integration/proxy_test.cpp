@@ -734,12 +734,14 @@ TEST_F(ProxyFixture, ForwardsClientAndRequestIdHeaders) {
       << kept.body;
   EXPECT_EQ(kept.header("x-request-id"), "abc-123");
 
-  // The access log gets a line per request (flushed by a timer).
+  // The access log gets a line per request (flushed by a timer of each worker thread, so the
+  // two lines may come in either order).
   auto log_path = dir.path() / "access-dev.log";
   ASSERT_TRUE(testing::wait_until([&] {
     auto text = fs::read_file(log_path);
-    return text.ok() && text->find("abc-123") != std::string::npos;
-  }));
+    return text.ok() && text->find("abc-123") != std::string::npos &&
+           text->find(rid) != std::string::npos;
+  })) << fs::read_file(log_path).value_or("");
   auto text = fs::read_file(log_path);
   std::istringstream lines(*text);
   std::string line;
