@@ -8,7 +8,7 @@ build_packages=(
   g++ cmake ninja-build pkg-config clang-format
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libgit2-dev libssh2-1-dev libboost-dev libcurl4-openssl-dev libarchive-dev
-  libssl-dev
+  libssl-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Tests and the demo: the real peers the integration tests drive.

@@ -1,13 +1,11 @@
 #include "engine/holds.hpp"
 
+#include <date/tz.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <time.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
-#include <mutex>
 #include <set>
 
 namespace ztp::engine {
@@ -26,38 +24,15 @@ int64_t week_second(int64_t local) {
   return floor_mod(day + 3, 7) * k_day_s + (local - day * k_day_s);
 }
 
-std::mutex& tz_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-
-// Local times of one zone, read with localtime_r while TZ names the zone's TZif file. TZ is
-// process-wide: a session holds a mutex for its lifetime and puts the earlier TZ back.
-class ZoneSession {
+// Local times of one zone, from the system's time zone database through date/tz.h: nothing
+// process-wide is read or changed (no TZ, no tzset), so threads evaluate zones at once.
+class ZoneClock {
  public:
-  explicit ZoneSession(const std::filesystem::path& file) : m_lock(tz_mutex()) {
-    if (const char* old = std::getenv("TZ"); old != nullptr) {
-      m_saved = old;
-    }
-    ::setenv("TZ", (":" + file.string()).c_str(), 1);
-    ::tzset();
-  }
-  ~ZoneSession() {
-    if (m_saved) {
-      ::setenv("TZ", m_saved->c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-  ZoneSession(const ZoneSession&) = delete;
-  ZoneSession& operator=(const ZoneSession&) = delete;
+  explicit ZoneClock(const date::time_zone& zone) : m_zone(zone) {}
 
   // Seconds east of UTC at instant `t`.
   int64_t offset(int64_t t) const {
-    std::tm tm{};
-    time_t tt = static_cast<time_t>(t);
-    return ::localtime_r(&tt, &tm) != nullptr ? tm.tm_gmtoff : 0;
+    return m_zone.get_info(date::sys_seconds(std::chrono::seconds(t))).offset.count();
   }
 
   // The wall clock at `t`, as seconds since the local epoch.
@@ -89,20 +64,25 @@ class ZoneSession {
 
   // "Mon 2027-01-18 08:00 CET".
   std::string format(int64_t t) const {
-    std::tm tm{};
-    time_t tt = static_cast<time_t>(t);
-    char text[64] = {};
-    if (::localtime_r(&tt, &tm) == nullptr ||
-        std::strftime(text, sizeof text, "%a %Y-%m-%d %H:%M %Z", &tm) == 0) {
-      return fmt::format("{} s since the epoch", t);
-    }
-    return text;
+    date::zoned_seconds at(&m_zone, date::sys_seconds(std::chrono::seconds(t)));
+    return date::format("%a %Y-%m-%d %H:%M %Z", at);
   }
 
  private:
-  std::lock_guard<std::mutex> m_lock;
-  std::optional<std::string> m_saved;
+  const date::time_zone& m_zone;
 };
+
+// The zone `name` of the system's database, which spec::zoneinfo_file has found there.
+Result<const date::time_zone*> locate_zone(const std::string& name) {
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception& e) {
+    return make_error(Errc::not_found,
+                      fmt::format("time zone `{}` cannot be read from the system's time zone "
+                                  "database: {}; reinstall the Debian package tzdata",
+                                  name, e.what()));
+  }
+}
 
 // One occurrence of a deny window, as instants.
 struct Occurrence {
@@ -113,8 +93,8 @@ struct Occurrence {
 
 // The occurrence of a window of `deny` that holds instant `t`, the one ending last when several
 // do; nullopt when none does.
-std::optional<Occurrence> holding(const ZoneSession& zone,
-                                  const std::vector<spec::DenyWindow>& deny, int64_t t) {
+std::optional<Occurrence> holding(const ZoneClock& zone, const std::vector<spec::DenyWindow>& deny,
+                                  int64_t t) {
   int64_t local = zone.wall(t);
   std::optional<Occurrence> out;
   for (const auto& w : deny) {
@@ -179,8 +159,14 @@ Result<std::optional<Hold>> window_hold(const std::string& env, const spec::Depl
     e.message = fmt::format("deploy_windows of {}: {}", env, e.message);
     return e;
   }
+  auto located = locate_zone(windows.timezone);
+  if (!located.ok()) {
+    Error e = located.take_error();
+    e.message = fmt::format("deploy_windows of {}: {}", env, e.message);
+    return e;
+  }
   int64_t t = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
-  ZoneSession zone(*file);
+  ZoneClock zone(**located);
   auto first = holding(zone, windows.deny, t);
   if (!first) {
     return std::optional<Hold>();

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 
 #include "support/fake_clock.hpp"
 #include "support/support.hpp"
@@ -240,6 +242,47 @@ TEST_F(HoldsTest, EvaluationLeavesTheProcessTimeZoneAsItWas) {
   ASSERT_TRUE(window_hold("prod", prod.deploy_windows, clock.wall_now()).ok());
   ASSERT_NE(std::getenv("TZ"), nullptr);
   EXPECT_STREQ(std::getenv("TZ"), "America/New_York");
+}
+
+// ztp serve evaluates gates on several threads (the controller, the API) while others read the
+// environment (libcurl does). Zones once went through TZ and tzset, process-wide: now two zones
+// are evaluated at once, each right, and TZ is never touched.
+TEST_F(HoldsTest, TwoThreadsEvaluateWindowsInDifferentZonesAtOnce) {
+  ScopedEnv unset("TZ", std::nullopt);
+  const std::vector<spec::DenyWindow> weekend{deny(at(k_fri, 16, 0), at(k_mon, 8, 0), "weekend")};
+  const auto tokyo = windows("Asia/Tokyo", weekend);
+  const auto new_york = windows("America/New_York", weekend);
+  // Friday 2027-01-15 08:00 UTC: 17:00 in Tokyo (held until Monday 08:00 JST), 03:00 in New York.
+  const WallTime now = clock.wall_now();
+  const WallTime tokyo_monday_8 = utc(1'800'000'000) + hours(2 * 24 + 15);
+  constexpr int k_rounds = 300;
+  std::atomic<bool> done{false};
+  std::atomic<int> tz_seen{0};
+  std::atomic<int> wrong{0};
+  std::thread watcher([&] {
+    while (!done) {
+      if (std::getenv("TZ") != nullptr) {
+        ++tz_seen;
+      }
+    }
+  });
+  auto evaluate = [&](const spec::DeployWindows& w, bool held) {
+    for (int i = 0; i < k_rounds; ++i) {
+      auto h = window_hold("prod", w, now);
+      bool right = h.ok() && h->has_value() == held &&
+                   (!held || ((*h)->opens_at == tokyo_monday_8 &&
+                              (*h)->opens_local == "Mon 2027-01-18 08:00 JST"));
+      wrong += right ? 0 : 1;
+    }
+  };
+  std::thread in_tokyo(evaluate, std::cref(tokyo), true);
+  std::thread in_new_york(evaluate, std::cref(new_york), false);
+  in_tokyo.join();
+  in_new_york.join();
+  done = true;
+  watcher.join();
+  EXPECT_EQ(wrong, 0) << "of " << 2 * k_rounds << " evaluations";
+  EXPECT_EQ(tz_seen, 0) << "TZ was set while the zones were evaluated";
 }
 
 }  // namespace
