@@ -103,6 +103,17 @@ Result<UnixHttpResponse> unix_http(const std::filesystem::path& socket, std::str
   }
 
   UnixHttpResponse out;
+  // Descriptors received belong to the caller only with a complete answer; on every error
+  // return they are closed here.
+  struct CloseUnlessKept {
+    std::vector<int>& fds;
+    bool keep = false;
+    ~CloseUnlessKept() {
+      for (size_t i = 0; !keep && i < fds.size(); ++i) {
+        ::close(fds[i]);
+      }
+    }
+  } received{out.fds};
   http::response_parser<http::string_body> parser;
   parser.eager(true);
   parser.body_limit(64 * 1024 * 1024);
@@ -129,9 +140,6 @@ Result<UnixHttpResponse> unix_http(const std::filesystem::path& socket, std::str
       break;
     }
     if (!wait_fd(fd, POLLIN, deadline)) {
-      for (int f : out.fds) {
-        ::close(f);
-      }
       return unavailable(fmt::format("no answer within {} ms", timeout.count()));
     }
     char buf[16384];
@@ -189,6 +197,7 @@ Result<UnixHttpResponse> unix_http(const std::filesystem::path& socket, std::str
   }
   out.status = static_cast<int>(parser.get().result_int());
   out.body = std::move(parser.get().body());
+  received.keep = true;
   return out;
 }
 
