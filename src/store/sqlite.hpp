@@ -1,5 +1,6 @@
 #pragma once
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -147,12 +148,32 @@ Result<int64_t> execute(Database& db, std::string_view operation, std::string_vi
   return static_cast<int64_t>(sqlite3_changes64(db.handle()));
 }
 
-// Every row of `sql` (with `args` bound), each turned into a value by `read(statement)`.
+namespace detail {
+// What a row reader gives: a value, or a Result of one when a row can be damaged.
+template <typename R>
+struct RowOf {
+  using type = R;
+  static Result<R> wrap(R&& r) { return Result<R>(std::move(r)); }
+};
+template <typename T>
+struct RowOf<Result<T>> {
+  using type = T;
+  static Result<T> wrap(Result<T>&& r) { return std::move(r); }
+};
+template <typename Read>
+using RowType = typename RowOf<std::invoke_result_t<Read, const Statement&>>::type;
+template <typename Read>
+Result<RowType<Read>> read_row(Read& read, const Statement& stmt) {
+  return RowOf<std::invoke_result_t<Read, const Statement&>>::wrap(read(stmt));
+}
+}  // namespace detail
+
+// Every row of `sql` (with `args` bound), each turned into a value by `read(statement)`, which
+// returns the value or a Result of it (an error for a damaged row stops the query).
 template <typename Read, typename... Args>
 auto query_all(Database& db, std::string_view operation, std::string_view sql, Read read,
-               const Args&... args)
-    -> Result<std::vector<std::invoke_result_t<Read, const Statement&>>> {
-  std::vector<std::invoke_result_t<Read, const Statement&>> rows;
+               const Args&... args) -> Result<std::vector<detail::RowType<Read>>> {
+  std::vector<detail::RowType<Read>> rows;
   auto stmt = Statement::prepare(db, sql, operation);
   if (!stmt.ok()) {
     return stmt.take_error();
@@ -166,16 +187,19 @@ auto query_all(Database& db, std::string_view operation, std::string_view sql, R
     if (!*row) {
       return rows;
     }
-    rows.push_back(read(*stmt));
+    auto value = detail::read_row(read, *stmt);
+    if (!value.ok()) {
+      return value.take_error();
+    }
+    rows.push_back(std::move(*value));
   }
 }
 
-// The first row of `sql` (with `args` bound) turned into a value by `read(statement)`;
-// nullopt when there is no row.
+// The first row of `sql` (with `args` bound) turned into a value by `read(statement)` as in
+// query_all; nullopt when there is no row.
 template <typename Read, typename... Args>
 auto query_one(Database& db, std::string_view operation, std::string_view sql, Read read,
-               const Args&... args)
-    -> Result<std::optional<std::invoke_result_t<Read, const Statement&>>> {
+               const Args&... args) -> Result<std::optional<detail::RowType<Read>>> {
   auto stmt = Statement::prepare(db, sql, operation);
   if (!stmt.ok()) {
     return stmt.take_error();
@@ -186,9 +210,31 @@ auto query_one(Database& db, std::string_view operation, std::string_view sql, R
     return row.take_error();
   }
   if (!*row) {
-    return std::optional<std::invoke_result_t<Read, const Statement&>>();
+    return std::optional<detail::RowType<Read>>();
   }
-  return std::optional<std::invoke_result_t<Read, const Statement&>>(read(*stmt));
+  auto value = detail::read_row(read, *stmt);
+  if (!value.ok()) {
+    return value.take_error();
+  }
+  return std::optional<detail::RowType<Read>>(std::move(*value));
+}
+
+// Column `col` of the current row read by `parse` (returning an optional), or an error naming
+// the table, the row's id (column 0) and the value: a value the schema's CHECK lets through
+// only when the file was edited by hand or damaged, never turned into a plausible default.
+template <typename Parse>
+auto parsed_column(const Statement& s, int col, std::string_view table, std::string_view what,
+                   Parse parse)
+    -> Result<typename std::invoke_result_t<Parse, std::string>::value_type> {
+  auto text = s.text(col);
+  auto value = parse(text);
+  if (!value) {
+    return make_error(Errc::internal,
+                      fmt::format("the store is damaged: table {}, row {}: `{}` is not a {}; "
+                                  "restore state.db from a backup or repair that row",
+                                  table, s.int64(0), text, what));
+  }
+  return std::move(*value);
 }
 
 // Runs `body()` (returning a Result) in a Transaction: commits when it succeeds, rolls back

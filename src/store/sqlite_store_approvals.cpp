@@ -9,12 +9,13 @@ namespace {
 constexpr std::string_view k_approval_columns =
     "id, run_id, env, status, requested_at, decided_at, decided_by, comment";
 
-Approval read_approval(const Statement& s) {
+Result<Approval> read_approval(const Statement& s) {
   Approval a;
   a.id = s.int64(0);
   a.run_id = s.int64(1);
   a.env = s.text(2);
-  a.status = parse_approval_status(s.text(3)).value_or(ApprovalStatus::rejected);
+  ZTP_ASSIGN_OR_RETURN(a.status,
+                       parsed_column(s, 3, "approvals", "approval status", parse_approval_status));
   a.requested_at = s.int64(4);
   a.decided_at = s.optional_int64(5);
   a.decided_by = s.text(6);

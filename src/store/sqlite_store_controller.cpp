@@ -11,11 +11,11 @@ namespace {
 constexpr std::string_view k_token_columns =
     "id, name, role, token_hash, created_at, last_used_at, revoked_at";
 
-ApiToken read_token(const Statement& s) {
+Result<ApiToken> read_token(const Statement& s) {
   ApiToken t;
   t.id = s.int64(0);
   t.name = s.text(1);
-  t.role = parse_role(s.text(2)).value_or(Role::viewer);
+  ZTP_ASSIGN_OR_RETURN(t.role, parsed_column(s, 2, "api_tokens", "role", parse_role));
   t.token_hash = s.text(3);
   t.created_at = s.int64(4);
   t.last_used_at = s.optional_int64(5);

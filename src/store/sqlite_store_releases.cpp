@@ -12,7 +12,7 @@ constexpr std::string_view k_release_columns =
     "id, env, revision, digest, image_ref, short_sha, config_hash, replicas, strategy, status, "
     "run_id, created_at, activated_at";
 
-Release read_release(const Statement& s) {
+Result<Release> read_release(const Statement& s) {
   Release r;
   r.id = s.int64(0);
   r.env = s.text(1);
@@ -23,7 +23,8 @@ Release read_release(const Statement& s) {
   r.config_hash = s.text(6);
   r.replicas = static_cast<int>(s.int64(7));
   r.strategy = s.text(8);
-  r.status = parse_release_status(s.text(9)).value_or(ReleaseStatus::failed);
+  ZTP_ASSIGN_OR_RETURN(r.status,
+                       parsed_column(s, 9, "releases", "release status", parse_release_status));
   r.run_id = s.optional_int64(10);
   r.created_at = s.int64(11);
   r.activated_at = s.optional_int64(12);

@@ -12,14 +12,14 @@ constexpr std::string_view k_run_columns =
     "id, app, commit_sha, short_sha, \"trigger\", status, reason, created_at, updated_at, "
     "finished_at, digest, until_env, interrupted";
 
-Run read_run(const Statement& s) {
+Result<Run> read_run(const Statement& s) {
   Run r;
   r.id = s.int64(0);
   r.app = s.text(1);
   r.commit_sha = s.text(2);
   r.short_sha = s.text(3);
-  r.trigger = parse_trigger(s.text(4)).value_or(Trigger::manual);
-  r.status = parse_run_status(s.text(5)).value_or(RunStatus::failed);
+  ZTP_ASSIGN_OR_RETURN(r.trigger, parsed_column(s, 4, "runs", "trigger", parse_trigger));
+  ZTP_ASSIGN_OR_RETURN(r.status, parsed_column(s, 5, "runs", "run status", parse_run_status));
   r.reason = s.text(6);
   r.created_at = s.int64(7);
   r.updated_at = s.int64(8);
@@ -33,13 +33,14 @@ Run read_run(const Statement& s) {
 constexpr std::string_view k_stage_columns =
     "id, run_id, name, env, status, detail, started_at, finished_at";
 
-Stage read_stage(const Statement& s) {
+Result<Stage> read_stage(const Statement& s) {
   Stage st;
   st.id = s.int64(0);
   st.run_id = s.int64(1);
   st.name = s.text(2);
   st.env = s.optional_text(3);
-  st.status = parse_stage_status(s.text(4)).value_or(StageStatus::failed);
+  ZTP_ASSIGN_OR_RETURN(st.status,
+                       parsed_column(s, 4, "stages", "stage status", parse_stage_status));
   st.detail = s.text(5);
   st.started_at = s.optional_int64(6);
   st.finished_at = s.optional_int64(7);
@@ -316,13 +317,21 @@ Result<std::vector<StageDurations>> SqliteStore::stage_durations(
     StageDurations d;
     d.name = s.text(0);
     d.env = s.text(1);
-    d.status = parse_stage_status(s.text(2)).value_or(StageStatus::failed);
+    auto status = parse_stage_status(s.text(2));
+    if (!status) {
+      return Result<StageDurations>(
+          make_error(Errc::internal, fmt::format("the store is damaged: table stages: `{}` is "
+                                                 "not a stage status; restore state.db from a "
+                                                 "backup or repair that row",
+                                                 s.text(2))));
+    }
+    d.status = *status;
     d.count = s.int64(3);
     d.total_ms = s.int64(4);
     for (size_t i = 0; i < bounds; ++i) {
       d.at_most.push_back(s.int64(static_cast<int>(5 + i)));
     }
-    return d;
+    return Result<StageDurations>(std::move(d));
   });
 }
 

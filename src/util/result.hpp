@@ -91,3 +91,14 @@ inline Error make_error(Errc code, std::string message) { return Error{code, std
       return ztp_try_result_.take_error(); \
     }                                      \
   } while (false)
+
+// Assigns the value of a Result-returning expression to `lhs`, or returns its error from the
+// enclosing function.
+#define ZTP_ASSIGN_OR_RETURN(lhs, expr)          \
+  do {                                           \
+    auto ztp_assign_result_ = (expr);            \
+    if (!ztp_assign_result_.ok()) {              \
+      return ztp_assign_result_.take_error();    \
+    }                                            \
+    lhs = std::move(ztp_assign_result_.value()); \
+  } while (false)

@@ -1,6 +1,8 @@
 #include "store/sqlite_store.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <map>
@@ -407,6 +409,44 @@ TEST(SqliteStoreTest, AuditAppendsAndListsNewestFirst) {
   auto invalid = s->append_audit("", "approve", "run 1");
   ASSERT_FALSE(invalid.ok());
   EXPECT_EQ(invalid.error().code, Errc::invalid);
+}
+
+// Runs `sql` on the store's file with the schema's CHECK constraints off, as a hand edit or a
+// damaged file could leave it.
+void corrupt(const std::filesystem::path& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  std::string all = "PRAGMA ignore_check_constraints = ON; " + sql;
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error != nullptr ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+// A value the schema does not allow is an error naming the table, the row and the value, not
+// a plausible default: a run read as `failed`, or a token read as `viewer`, would be acted on.
+TEST(SqliteStoreTest, ADamagedRowIsAnErrorNamingItsTableAndRow) {
+  TempStore s;
+  auto run = s->create_run(new_run());
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(s->create_token("ci", Role::deployer, "hash-of-ci").ok());
+  corrupt(s.db_path, fmt::format("UPDATE runs SET status = 'exploded' WHERE id = {}", run->id));
+  corrupt(s.db_path, "UPDATE api_tokens SET role = 'root' WHERE name = 'ci'");
+
+  auto got = s->get_run(run->id);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.error().message.find("the store is damaged: table runs, row " +
+                                     std::to_string(run->id) + ": `exploded` is not a run status"),
+            std::string::npos)
+      << got.error().message;
+  EXPECT_FALSE(s->list_runs({}).ok());
+
+  auto token = s->use_token("hash-of-ci");
+  ASSERT_FALSE(token.ok());
+  EXPECT_NE(token.error().message.find("table api_tokens, row 1: `root` is not a role"),
+            std::string::npos)
+      << token.error().message;
 }
 
 TEST(SqliteStoreTest, IntegrityCheckReportsDamage) {
