@@ -20,7 +20,6 @@ bool HealthCheck::due() const { return m_clock.now() >= m_next_due; }
 void HealthCheck::probe_started() { m_next_due = m_clock.now() + m_config.interval; }
 
 bool HealthCheck::record(bool ok, const std::string& error) {
-  m_last_check = m_clock.now();
   bool was = m_healthy;
   if (ok) {
     ++m_successes;

@@ -38,8 +38,6 @@ class HealthCheck {
   int consecutive_successes() const { return m_successes; }
   int consecutive_failures() const { return m_failures; }
   const std::string& last_error() const { return m_last_error; }
-  // When the last probe finished (epoch when none has).
-  std::chrono::steady_clock::time_point last_check() const { return m_last_check; }
 
  private:
   HealthConfig m_config;
@@ -49,7 +47,6 @@ class HealthCheck {
   int m_failures = 0;
   std::string m_last_error;
   std::chrono::steady_clock::time_point m_next_due;
-  std::chrono::steady_clock::time_point m_last_check{};
 };
 
 }  // namespace ztp::proxy

@@ -16,8 +16,10 @@ struct ProxyOptions {
   // Take the listeners over from the proxy answering at the admin socket, then ask it to
   // drain and exit; the admin socket is bound once it is gone.
   bool takeover = false;
-  bool handle_signals = false;   // SIGTERM/SIGINT begin a graceful shutdown
-  const Clock* clock = nullptr;  // health checks and drain deadlines; null: the system clock
+  bool handle_signals = false;  // SIGTERM/SIGINT begin a graceful shutdown
+  // Times health checks; null: the system clock. Drains wait on real time (steady_clock): they
+  // wait for real connections to finish.
+  const Clock* clock = nullptr;
   AccessLogRotation access_log;  // of every access-<env>.log
 };
 

@@ -30,7 +30,6 @@ class Reader {
 
   // Records a problem at `at`.
   void error(Position at, std::string message, std::string hint = {});
-  bool has_errors() const { return !m_diagnostics.empty(); }
   // Every problem, sorted by position.
   std::vector<Diagnostic> take_diagnostics();
 

@@ -51,20 +51,4 @@ Result<bool> leave_maintenance(LocalTarget& target, const std::string& env) {
   return *cleared;
 }
 
-Result<std::optional<FrontDoorMaintenance>> front_door_maintenance(LocalTarget& target,
-                                                                   const std::string& env) {
-  proxy::AdminClient admin(target.paths().proxy_socket());
-  auto m = admin.get_maintenance(env);
-  if (!m.ok()) {
-    if (m.error().code == Errc::not_found) {
-      return std::optional<FrontDoorMaintenance>();
-    }
-    return m.take_error();
-  }
-  if (!m->has_value()) {
-    return std::optional<FrontDoorMaintenance>();
-  }
-  return std::optional<FrontDoorMaintenance>(from_proxy(**m));
-}
-
 }  // namespace ztp::target::local

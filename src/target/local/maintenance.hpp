@@ -29,9 +29,4 @@ Result<FrontDoorMaintenance> enter_maintenance(LocalTarget& target, const std::s
 // the proxy serves no routes for `env`.
 Result<bool> leave_maintenance(LocalTarget& target, const std::string& env);
 
-// The maintenance of `env`'s front door; nullopt when it routes normally or is not served.
-// unavailable when the proxy does not answer (this does not start it).
-Result<std::optional<FrontDoorMaintenance>> front_door_maintenance(LocalTarget& target,
-                                                                   const std::string& env);
-
 }  // namespace ztp::target::local
