@@ -53,4 +53,6 @@ std::string_view digest_hex(std::string_view digest) {
   return colon == std::string_view::npos ? digest : digest.substr(colon + 1);
 }
 
+std::string short_digest(std::string_view digest) { return std::string(digest.substr(0, 19)); }
+
 }  // namespace ztp::artifact

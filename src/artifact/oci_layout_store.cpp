@@ -379,7 +379,7 @@ Result<Descriptor> OciLayoutStore::resolve(std::string_view ref) const {
     if (found.size() > 1) {
       std::string names;
       for (const auto& d : found) {
-        names += (names.empty() ? "" : ", ") + d.digest.substr(0, 19);
+        names += (names.empty() ? "" : ", ") + short_digest(d.digest);
       }
       return make_error(
           Errc::invalid,

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "artifact/digest.hpp"
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "engine/deploy.hpp"
@@ -55,7 +56,7 @@ int run_deploy(Context& ctx, const DeployFlags& flags) {
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{} runs revision {} ({}) with {} replica(s): {}\n", r.env, r.revision,
-               r.digest.substr(0, 19), r.replicas, outcome->url);
+               artifact::short_digest(r.digest), r.replicas, outcome->url);
     if (watch) {
       fmt::print("post-deploy watch passed: {}\n", watch->reason);
     }

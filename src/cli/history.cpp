@@ -4,6 +4,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "artifact/digest.hpp"
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 
@@ -135,7 +136,7 @@ int run_history(Context& ctx, const std::string& env, int limit) {
       fmt::print(
           "{:<5} {:<8} {:<21} {:<12} {:<11} {:<5} {}{}\n", r["revision"].get<int64_t>(),
           r["short_sha"].get<std::string>().empty() ? "-" : r["short_sha"].get<std::string>(),
-          r["digest"].get<std::string>().substr(0, 19), r["status"].get<std::string>(),
+          artifact::short_digest(r["digest"].get<std::string>()), r["status"].get<std::string>(),
           r["strategy"].get<std::string>(), r["run"].is_null() ? "-" : r["run"].dump(),
           local_time(r["created_at"].get<int64_t>()),
           r["last_known_good"].get<bool>() ? "  (last known good)" : "");

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "artifact/digest.hpp"
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "engine/rollback.hpp"
@@ -43,17 +44,17 @@ void print_outcome(const engine::RollbackOutcome& o) {
     fmt::print(
         "{} runs revision {} ({}) again: its replicas were still running warm, so one "
         "route change moved all traffic back; no process was started\n",
-        to.env, to.revision, to.digest.substr(0, 19));
+        to.env, to.revision, artifact::short_digest(to.digest));
   } else {
     fmt::print("{} runs revision {} ({}) again: rolled out by its {} strategy and verified\n",
-               to.env, to.revision, to.digest.substr(0, 19), to.strategy);
+               to.env, to.revision, artifact::short_digest(to.digest), to.strategy);
   }
   if (o.from) {
     fmt::print("revision {} is rolled back{}{}\n", o.from->revision,
                o.stopped.empty() ? "" : " and stopped",
                o.marked_bad ? fmt::format("; its image {} is marked bad (deploy it again only "
                                           "with --force)",
-                                          o.from->digest.substr(0, 19))
+                                          artifact::short_digest(o.from->digest))
                             : "");
   }
   fmt::print("{}\n", o.url);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "artifact/digest.hpp"
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "engine/holds.hpp"
@@ -120,7 +121,7 @@ void print_env(const nlohmann::json& j) {
     std::string sha = r["short_sha"].get<std::string>();
     release =
         fmt::format("revision {} {}{}", r["revision"].get<int64_t>(), sha.empty() ? "" : sha + " ",
-                    r["digest"].get<std::string>().substr(0, 19));
+                    artifact::short_digest(r["digest"].get<std::string>()));
   }
   int standby = j.value("standby_replicas", 0);
   fmt::print("{:<8} {}  {}/{} healthy{}  {}\n", j["env"].get<std::string>(), release,

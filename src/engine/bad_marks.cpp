@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "artifact/digest.hpp"
 #include "engine/deploy.hpp"
 
 namespace ztp::engine {
@@ -37,7 +38,7 @@ Result<std::optional<std::string>> marked_digest(store::SqliteStore& store, cons
   if (found.size() > 1) {
     std::vector<std::string> names;
     for (const auto& d : found) {
-      names.push_back(d.substr(0, 19));
+      names.push_back(artifact::short_digest(d));
     }
     return make_error(Errc::invalid,
                       fmt::format("\"{}\" matches several images marked bad in {} ({}); give more "

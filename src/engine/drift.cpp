@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "artifact/digest.hpp"
 #include "engine/drift_check.hpp"
 #include "engine/env_lock.hpp"
 #include "util/log.hpp"
@@ -13,6 +14,8 @@
 namespace ztp::engine {
 namespace drift_detail {
 namespace {
+
+using artifact::short_digest;
 
 using target::Replica;
 
@@ -49,8 +52,6 @@ std::string describe(const Replica& r) {
   }
   return r.detail.empty() ? state : fmt::format("{}: {}", state, r.detail);
 }
-
-std::string short_digest(const std::string& digest) { return digest.substr(0, 19); }
 
 // Replica findings of the active release's set: dead and unhealthy replicas, too few or too
 // many, another image, edited files.

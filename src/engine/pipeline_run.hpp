@@ -9,15 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "artifact/digest.hpp"
 #include "engine/pipeline.hpp"
 #include "util/log.hpp"
 
 namespace ztp::engine::run_detail {
 
+using artifact::short_digest;
+
 using store::RunStatus;
 using store::StageStatus;
-
-inline std::string short_digest(const std::string& digest) { return digest.substr(0, 19); }
 
 inline std::string url_of(const spec::Environment& env) { return "http://" + env.listen + "/"; }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "artifact/digest.hpp"
 #include "engine/blue_green.hpp"
 #include "engine/deploy.hpp"
 #include "engine/env_lock.hpp"
@@ -13,7 +14,7 @@
 namespace ztp::engine {
 namespace {
 
-std::string short_digest(const std::string& digest) { return digest.substr(0, 19); }
+using artifact::short_digest;
 
 Result<bool> usable(store::SqliteStore& store, const store::Release& r,
                     const std::optional<store::Release>& current) {

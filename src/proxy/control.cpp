@@ -19,6 +19,7 @@
 #include "proxy/unix_http.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/url_path.hpp"
 
 namespace ztp::proxy {
 namespace {
@@ -34,23 +35,6 @@ constexpr auto k_tick = std::chrono::milliseconds(50);
 
 AdminReply error_reply(int status, std::string message) {
   return AdminReply{status, json{{"error", std::move(message)}}, {}, false};
-}
-
-std::vector<std::string> split_path(std::string_view target) {
-  target = target.substr(0, target.find('?'));
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos < target.size()) {
-    size_t next = target.find('/', pos);
-    if (next == std::string_view::npos) {
-      next = target.size();
-    }
-    if (next > pos) {
-      parts.emplace_back(target.substr(pos, next - pos));
-    }
-    pos = next + 1;
-  }
-  return parts;
 }
 
 }  // namespace
@@ -285,7 +269,7 @@ asio::awaitable<void> Control::admin_session(asio::local::stream_protocol::socke
 
 asio::awaitable<AdminReply> Control::dispatch(std::string method, std::string target,
                                               std::string body) {
-  auto parts = split_path(target);
+  auto parts = path_segments(target);
   auto no_route = [&] {
     return error_reply(404, fmt::format("no such endpoint: {} {}", method, target));
   };

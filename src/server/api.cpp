@@ -10,6 +10,7 @@
 #include "engine/incident_report.hpp"
 #include "server/sse.hpp"
 #include "util/log.hpp"
+#include "util/url_path.hpp"
 
 namespace ztp::server {
 
@@ -21,22 +22,6 @@ struct RouteEntry {
   store::Role role;
   Response (Api::*handler)(const Request&, const Caller&, const std::vector<std::string>&);
 };
-
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    auto part = path.substr(0, slash);
-    if (!part.empty()) {
-      out.emplace_back(part);
-    }
-    if (slash == std::string_view::npos) {
-      break;
-    }
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
 
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& parts) {
   if (pattern.size() != parts.size()) {
@@ -174,7 +159,7 @@ Response Api::handle(const Request& req) {
       {"GET", {"audit"}, store::Role::admin, &Api::audit},
       {"GET", {"events"}, store::Role::viewer, &Api::events},
   };
-  auto parts = split_path(req.path);
+  auto parts = path_segments(req.path);
   if (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1") {
     return error_response(404, fmt::format("no route {}", req.path));
   }

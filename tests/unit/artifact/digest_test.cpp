@@ -20,6 +20,13 @@ TEST(DigestTest, IncrementalEqualsOneShot) {
   EXPECT_EQ(h.digest(), sha256_digest("hello world"));
 }
 
+TEST(DigestTest, AShortDigestIsTheAlgorithmAndTwelveHexDigits) {
+  EXPECT_EQ(short_digest("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            "sha256:0123456789ab");
+  EXPECT_EQ(short_digest("sha256:01"), "sha256:01");
+  EXPECT_EQ(short_digest(""), "");
+}
+
 TEST(DigestTest, RecognisesOnlyFullLowerCaseSha256) {
   std::string good = sha256_digest("x");
   EXPECT_TRUE(is_sha256_digest(good));
