@@ -1,4 +1,5 @@
 #include "proxy/histogram.hpp"
+#include "util/percentile.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -57,31 +58,6 @@ uint64_t Histogram::total() const {
   return t;
 }
 
-double Histogram::percentile(double q) const {
-  uint64_t total_count = total();
-  if (total_count == 0) {
-    return 0;
-  }
-  q = std::clamp(q, 0.0, 1.0);
-  double rank = q * static_cast<double>(total_count);
-  double seen = 0;
-  for (size_t i = 0; i < counts.size(); ++i) {
-    if (counts[i] == 0) {
-      continue;
-    }
-    double next = seen + static_cast<double>(counts[i]);
-    if (next >= rank) {
-      double lower = i == 0 ? 0 : k_bounds[i - 1];
-      if (i >= k_bounds.size()) {
-        return lower;
-      }
-      double upper = k_bounds[i];
-      double frac = (rank - seen) / static_cast<double>(counts[i]);
-      return lower + (upper - lower) * frac;
-    }
-    seen = next;
-  }
-  return k_bounds.back();
-}
+double Histogram::percentile(double q) const { return bucket_percentile(k_bounds, counts, q); }
 
 }  // namespace ztp::proxy

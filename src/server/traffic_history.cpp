@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "util/log.hpp"
+#include "util/percentile.hpp"
 
 namespace ztp::server {
 namespace {
@@ -29,30 +30,6 @@ bool grew(const target::ReleaseMetrics& before, const target::ReleaseMetrics& no
 }
 
 }  // namespace
-
-double histogram_percentile(const std::vector<double>& bounds_ms,
-                            const std::vector<uint64_t>& counts, double q) {
-  uint64_t total = 0;
-  for (auto c : counts) {
-    total += c;
-  }
-  if (total == 0 || bounds_ms.empty()) {
-    return 0;
-  }
-  double rank = q * static_cast<double>(total);
-  uint64_t below = 0;
-  for (size_t i = 0; i < counts.size() && i < bounds_ms.size(); ++i) {
-    if (counts[i] > 0 && static_cast<double>(below + counts[i]) >= rank) {
-      double lower = i == 0 ? 0 : bounds_ms[i - 1];
-      double upper = std::isinf(bounds_ms[i]) ? lower : bounds_ms[i];
-      double within = (rank - static_cast<double>(below)) / static_cast<double>(counts[i]);
-      return lower + (upper - lower) * within;
-    }
-    below += counts[i];
-  }
-  double last = bounds_ms[std::min(counts.size(), bounds_ms.size()) - 1];
-  return std::isinf(last) && bounds_ms.size() > 1 ? bounds_ms[bounds_ms.size() - 2] : last;
-}
 
 TrafficHistory::TrafficHistory(store::SqliteStore& store, std::vector<std::string> envs,
                                TrafficSource source, Clock& clock, TrafficHistoryOptions options)
@@ -138,7 +115,7 @@ void TrafficHistory::sample_env(const std::string& env, int64_t now_ms) {
       p.requests_per_s = static_cast<double>(requests) / seconds;
       p.error_rate =
           requests == 0 ? 0 : static_cast<double>(errors) / static_cast<double>(requests);
-      p.p95_ms = histogram_percentile(counters.bucket_bounds_ms, latency, 0.95);
+      p.p95_ms = bucket_percentile(counters.bucket_bounds_ms, latency, 0.95);
       sample.points.push_back(std::move(p));
     }
     std::string release = counters.release;

@@ -31,12 +31,6 @@ struct TrafficPoint {
   double p95_ms = 0;      // from the latency histogram of the interval (0 when no requests)
 };
 
-// The latency in ms below which a fraction `q` of the samples fall, interpolated linearly in
-// its bucket; `bounds_ms` ascending (the last may be infinity), `counts` per bucket. 0 when
-// empty.
-double histogram_percentile(const std::vector<double>& bounds_ms,
-                            const std::vector<uint64_t>& counts, double q);
-
 // Samples the proxy's counters of each environment every few seconds and keeps, in a bounded
 // ring per environment, the request rate, error rate and p95 of each release between two
 // samples: the data behind the dashboard's plots.

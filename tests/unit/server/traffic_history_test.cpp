@@ -38,14 +38,6 @@ target::ReleaseMetrics counters(const std::string& release, uint64_t requests, u
   return m;
 }
 
-TEST(HistogramPercentile, InterpolatesInsideTheBucket) {
-  std::vector<double> bounds{10, 100, k_inf};
-  EXPECT_EQ(histogram_percentile(bounds, {0, 0, 0}, 0.95), 0);
-  EXPECT_DOUBLE_EQ(histogram_percentile(bounds, {10, 10, 0}, 0.5), 10);
-  EXPECT_DOUBLE_EQ(histogram_percentile(bounds, {0, 10, 0}, 0.5), 55);
-  EXPECT_DOUBLE_EQ(histogram_percentile(bounds, {0, 0, 4}, 0.95), 100);  // +Inf: its lower bound
-}
-
 TEST(TrafficHistory, RatesErrorRateAndP95PerReleaseBetweenSamples) {
   store::test::TempStore s;
   FakeProxy proxy;
