@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <locale.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,6 @@
 #include <memory>
 #include <optional>
 
-#include "artifact/archive_locale.hpp"
 #include "artifact/digest.hpp"
 
 namespace ztp::artifact {
@@ -26,6 +26,30 @@ using WriteArchive = std::unique_ptr<archive, ArchiveFree>;
 
 struct EntryFree {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+// While alive, this thread's character type is C.UTF-8 (uselocale: no other thread sees it).
+// libarchive's pax writer converts an entry's name from the locale's encoding to UTF-8; in the
+// "C" locale a name outside ASCII has no such form and libarchive dereferences a NULL name (a
+// crash). Image paths are UTF-8, so writing a layer runs under this guard. When C.UTF-8 is
+// missing, the thread's locale is left as it was.
+class ScopedUtf8Locale {
+ public:
+  ScopedUtf8Locale()
+      : m_utf8(::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr))),
+        m_previous(m_utf8 != nullptr ? ::uselocale(m_utf8) : nullptr) {}
+  ~ScopedUtf8Locale() {
+    if (m_utf8 != nullptr) {
+      ::uselocale(m_previous);
+      ::freelocale(m_utf8);
+    }
+  }
+  ScopedUtf8Locale(const ScopedUtf8Locale&) = delete;
+  ScopedUtf8Locale& operator=(const ScopedUtf8Locale&) = delete;
+
+ private:
+  locale_t m_utf8;
+  locale_t m_previous;
 };
 
 constexpr size_t k_chunk = 1 << 20;  // the piece fed to gzip, and read from a file at once

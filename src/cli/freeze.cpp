@@ -21,10 +21,6 @@ nlohmann::json freeze_json(const store::EnvHold& h) {
   return {{"reason", h.reason}, {"actor", h.actor}, {"at", h.at}};
 }
 
-std::string utc_text(engine::WallTime t) {
-  return fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
-}
-
 // Records what happened to `env` in the audit log (as `action`) and the store's events (as
 // `kind`, for the event stream and notifications).
 Result<void> record(Workspace& ws, const std::string& actor, const std::string& action,
@@ -177,7 +173,7 @@ int list_holds(Context& ctx) {
                      : "");
     }
     for (const auto& h : *holds) {
-      std::string since = h.since ? " since " + utc_text(*h.since) : "";
+      std::string since = h.since ? " since " + utc_minutes(*h.since) : "";
       fmt::print("{:<10} {}{}\n", env.name, h.describe(), since);
     }
   }

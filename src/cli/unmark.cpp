@@ -1,8 +1,7 @@
 // ztp unmark: clearing the bad mark a rollback left on an image, and listing the marks.
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <ctime>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
@@ -25,8 +24,9 @@ nlohmann::json mark_json(const store::BadDigest& m) {
           {"marked_at", m.marked_at}};
 }
 
-std::string utc_text(int64_t ms) {
-  return fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(static_cast<std::time_t>(ms / 1000)));
+// A mark's time (ms since the epoch) as messages show it.
+std::string marked_text(int64_t ms) {
+  return utc_minutes(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 // `ztp unmark ENV`: what is marked bad in ENV, newest first.
@@ -42,7 +42,7 @@ int list_marks(Context& ctx, Workspace& ws, const std::string& env) {
       continue;
     }
     listed.push_back(mark_json(m));
-    lines.push_back(fmt::format("{}  marked {}{}: {}", m.digest, utc_text(m.marked_at),
+    lines.push_back(fmt::format("{}  marked {}{}: {}", m.digest, marked_text(m.marked_at),
                                 m.env ? "" : " in every environment", m.reason));
   }
   if (ctx.globals.json()) {
@@ -86,7 +86,7 @@ int run_unmark(Context& ctx, const UnmarkFlags& flags) {
     fmt::print(
         "image {} is no longer marked bad in {} (marked {}: {}); runs and `ztp deploy` may take "
         "it there again\n",
-        u.digest, u.env, utc_text(u.removed->marked_at), u.removed->reason);
+        u.digest, u.env, marked_text(u.removed->marked_at), u.removed->reason);
   } else {
     fmt::print("image {} ({}) is not marked bad in {}; nothing to unmark\n", u.digest, flags.image,
                u.env);

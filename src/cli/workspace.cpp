@@ -1,5 +1,6 @@
 #include "cli/workspace.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -27,6 +28,10 @@ engine::Progress terminal_progress() {
       fmt::print(stderr, "{:>7.1f}s {}\n", secs, e.message);
     }
   };
+}
+
+std::string utc_minutes(std::chrono::system_clock::time_point t) {
+  return fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
 }
 
 std::string actor_of(const std::string& by) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -23,6 +24,9 @@ Result<Workspace> open_workspace(const Globals& globals);
 
 // Prints progress events as timestamped lines on standard error.
 engine::Progress terminal_progress();
+
+// A time as messages show it, to the minute: "2027-01-15 16:00 UTC".
+std::string utc_minutes(std::chrono::system_clock::time_point t);
 
 // Who acts, as the audit log and the notifications name them: `by` when given (a --by flag),
 // else $USER, else "cli".

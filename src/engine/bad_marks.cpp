@@ -24,7 +24,7 @@ Result<std::optional<std::string>> marked_digest(store::SqliteStore& store, cons
   if (!marks.ok()) {
     return marks.take_error();
   }
-  std::string hex = ref.starts_with("sha256:") ? ref.substr(7) : ref;
+  std::string hex(artifact::digest_hex(ref));
   bool prefix = hex.size() >= 4 && std::all_of(hex.begin(), hex.end(), [](char c) {
                   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
                 });
