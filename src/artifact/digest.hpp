@@ -1,27 +1,17 @@
 #pragma once
 
-#include <openssl/evp.h>
-
-#include <memory>
 #include <string>
 #include <string_view>
 
+#include "sys/crypto.hpp"
+
 namespace ztp::artifact {
 
-// Incremental SHA-256 over bytes fed in pieces; digest() gives "sha256:<64 hex>".
-class Sha256 {
+// Incremental SHA-256 over bytes fed in pieces; digest() gives the OCI digest "sha256:<64 hex>".
+class Sha256 : public sys::Sha256 {
  public:
-  Sha256();
-  // Adds bytes to the running hash.
-  void update(std::string_view bytes);
   // The digest of everything fed so far, as "sha256:<hex>". Call once.
   std::string digest();
-
- private:
-  struct Free {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> m_ctx;
 };
 
 // "sha256:<hex>" of `bytes`.

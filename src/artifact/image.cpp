@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
-
 #include "artifact/digest.hpp"
+#include "sys/time.hpp"
 
 namespace ztp::artifact {
 namespace {
@@ -45,17 +44,10 @@ std::string canonical_json(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string rfc3339(std::int64_t seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 std::map<std::string, std::string> oci_annotations(const ImageSpecInputs& in) {
   std::map<std::string, std::string> out;
-  out[k_annotation_created] = rfc3339(in.created);
+  out[k_annotation_created] = sys::format_rfc3339(sys::WallTime(std::chrono::seconds(in.created)),
+                                                  sys::TimePrecision::seconds);
   if (!in.revision.empty()) {
     out[k_annotation_revision] = in.revision;
   }
@@ -66,7 +58,8 @@ std::map<std::string, std::string> oci_annotations(const ImageSpecInputs& in) {
 }
 
 nlohmann::json make_config(const ImageSpecInputs& in, const std::vector<LayerRef>& layers) {
-  std::string created = rfc3339(in.created);
+  std::string created = sys::format_rfc3339(sys::WallTime(std::chrono::seconds(in.created)),
+                                            sys::TimePrecision::seconds);
   json cfg = json::object();
   if (!in.entrypoint.empty()) {
     cfg["Entrypoint"] = in.entrypoint;

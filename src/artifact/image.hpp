@@ -70,9 +70,6 @@ struct ImageConfig {
 // The stable serialisation we hash: keys sorted, no whitespace, UTF-8 as is.
 std::string canonical_json(const nlohmann::json& j);
 
-// "2024-05-01T12:00:00Z" for seconds since the epoch (UTC).
-std::string rfc3339(std::int64_t seconds);
-
 // The OCI labels/annotations of `in`: image.revision, .source (when set), .created.
 std::map<std::string, std::string> oci_annotations(const ImageSpecInputs& in);
 

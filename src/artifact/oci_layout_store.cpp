@@ -1,9 +1,6 @@
 #include "artifact/oci_layout_store.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +9,7 @@
 #include <set>
 
 #include "artifact/digest.hpp"
+#include "sys/file_lock.hpp"
 #include "util/fs.hpp"
 
 namespace ztp::artifact {
@@ -20,39 +18,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* k_layout_version = "1.0.0";
-
-// Holds an exclusive flock on the layout's lock file; closing the descriptor releases it.
-class IndexLock {
- public:
-  static Result<IndexLock> acquire(const std::filesystem::path& root) {
-    auto path = root / ".index.lock";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      return make_error(Errc::internal, fmt::format("{}: cannot open the lock file: {}",
-                                                    path.string(), std::strerror(errno)));
-    }
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        int err = errno;
-        ::close(fd);
-        return make_error(Errc::internal,
-                          fmt::format("{}: cannot lock: {}", path.string(), std::strerror(err)));
-      }
-    }
-    return IndexLock(fd);
-  }
-  IndexLock(IndexLock&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  IndexLock& operator=(IndexLock&&) = delete;
-  ~IndexLock() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-
- private:
-  explicit IndexLock(int fd) : m_fd(fd) {}
-  int m_fd;
-};
 
 json empty_index() {
   return json{{"schemaVersion", 2}, {"mediaType", k_media_index}, {"manifests", json::array()}};
@@ -82,7 +47,7 @@ Result<json> load_index(const std::filesystem::path& root) {
 // Read-modify-write of index.json under the layout lock. `change` edits the manifests array.
 Result<void> update_index(const std::filesystem::path& root,
                           const std::function<Result<void>(json&)>& change) {
-  auto lock = IndexLock::acquire(root);
+  auto lock = sys::FileLock::acquire(root / ".index.lock");
   if (!lock.ok()) {
     return lock.take_error();
   }

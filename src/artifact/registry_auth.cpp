@@ -1,7 +1,6 @@
 #include "artifact/registry_auth.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,6 +8,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "sys/crypto.hpp"
 namespace ztp::artifact {
 namespace {
 
@@ -154,15 +154,6 @@ Result<void> parse_challenge_items(Scanner& in, AuthChallenge& ch) {
   return {};
 }
 
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 // The start of a body, on one line, for an error message.
 std::string short_body(std::string_view body) {
   std::string text(body.substr(0, 200));
@@ -225,7 +216,7 @@ Result<std::string> parse_token_response(std::string_view body) {
 }
 
 std::string basic_authorization(std::string_view username, std::string_view password) {
-  return "Basic " + base64(fmt::format("{}:{}", username, password));
+  return "Basic " + sys::base64(fmt::format("{}:{}", username, password));
 }
 
 std::string repository_scope(std::string_view repository, bool push) {
@@ -235,21 +226,21 @@ std::string repository_scope(std::string_view repository, bool push) {
   return fmt::format("repository:{}:{}", repository, push ? "pull,push" : "pull");
 }
 
-std::string RegistryAuthenticator::header(const std::string& scope) const {
+std::string RegistryAuthenticator::authorization(const std::string& scope) const {
   if (!m_auth.token.empty()) {
-    return "Authorization: Bearer " + m_auth.token;
+    return "Bearer " + m_auth.token;
   }
   if (auto it = m_tokens.find(scope); it != m_tokens.end()) {
-    return "Authorization: Bearer " + it->second;
+    return "Bearer " + it->second;
   }
   if (m_basic) {
-    return "Authorization: " + basic_authorization(m_auth.username, m_auth.password);
+    return basic_authorization(m_auth.username, m_auth.password);
   }
   return {};
 }
 
 Result<bool> RegistryAuthenticator::answer(std::string_view www_authenticate,
-                                           const std::string& scope, HttpSession& session) {
+                                           const std::string& scope, sys::HttpClient& session) {
   if (!m_auth.token.empty()) {
     return false;  // a given token is used as is; the registry refused it
   }
@@ -288,7 +279,7 @@ Result<bool> RegistryAuthenticator::answer(std::string_view www_authenticate,
 
 Result<std::string> RegistryAuthenticator::fetch_token(const AuthChallenge& challenge,
                                                        const std::string& scope,
-                                                       HttpSession& session) {
+                                                       sys::HttpClient& session) {
   auto realm_it = challenge.params.find("realm");
   if (realm_it == challenge.params.end() ||
       (realm_it->second.rfind("http://", 0) != 0 && realm_it->second.rfind("https://", 0) != 0)) {
@@ -299,7 +290,7 @@ Result<std::string> RegistryAuthenticator::fetch_token(const AuthChallenge& chal
   const std::string& realm = realm_it->second;
   std::string url = realm;
   auto add = [&](std::string_view key, const std::string& value) -> Result<void> {
-    auto next = append_query(url, key, value);
+    auto next = sys::append_query(url, key, value);
     if (!next.ok()) {
       return next.take_error();
     }
@@ -317,14 +308,14 @@ Result<std::string> RegistryAuthenticator::fetch_token(const AuthChallenge& chal
       it != challenge.params.end() && !it->second.empty() && it->second != scope) {
     ZTP_TRY(add("scope", it->second));
   }
-  HttpRequest req;
+  sys::HttpRequest req;
   req.url = url;
   req.max_body = 1 << 20;
   if (!m_auth.username.empty()) {
-    req.headers.push_back("Authorization: " +
-                          basic_authorization(m_auth.username, m_auth.password));
+    req.headers.emplace_back("Authorization",
+                             basic_authorization(m_auth.username, m_auth.password));
   }
-  auto res = session.perform(req);
+  auto res = session.send(req);
   if (!res.ok()) {
     return make_error(res.error().code, fmt::format("the registry's token server {} did not "
                                                     "answer: {}",

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "artifact/registry_http.hpp"
+#include "sys/http.hpp"
 #include "util/result.hpp"
 
 namespace ztp::artifact {
@@ -57,22 +57,22 @@ class RegistryAuthenticator {
  public:
   explicit RegistryAuthenticator(RegistryAuth auth) : m_auth(std::move(auth)) {}
 
-  // The Authorization header line for a request needing `scope`, or empty when nothing is
+  // The Authorization header's value for a request needing `scope`, or empty when nothing is
   // known to send yet.
-  std::string header(const std::string& scope) const;
+  std::string authorization(const std::string& scope) const;
 
   // After a 401 carrying `www_authenticate`: readies credentials for one retry of a request
   // needing `scope` and returns true, or false when retrying cannot help (no credentials fit,
   // the ones sent were refused). Errors come from the token server: unavailable when it does
   // not answer, refused when it rejects the credentials, invalid for an unusable answer.
   Result<bool> answer(std::string_view www_authenticate, const std::string& scope,
-                      HttpSession& session);
+                      sys::HttpClient& session);
 
   bool has_credentials() const { return !m_auth.username.empty() || !m_auth.token.empty(); }
 
  private:
   Result<std::string> fetch_token(const AuthChallenge& challenge, const std::string& scope,
-                                  HttpSession& session);
+                                  sys::HttpClient& session);
 
   RegistryAuth m_auth;
   bool m_basic = false;                         // the registry asked for Basic

@@ -20,8 +20,8 @@ constexpr const char* k_media_docker_manifest =
     "application/vnd.docker.distribution.manifest.v2+json";
 constexpr std::int64_t k_max_manifest = 8 << 20;
 
-std::string accept_manifests() {
-  return fmt::format("Accept: {}, {}", k_media_manifest, k_media_docker_manifest);
+std::pair<std::string, std::string> accept_manifests() {
+  return {"Accept", fmt::format("{}, {}", k_media_manifest, k_media_docker_manifest)};
 }
 
 bool is_manifest_type(std::string_view media_type) {
@@ -29,7 +29,7 @@ bool is_manifest_type(std::string_view media_type) {
 }
 
 // The Content-Type without parameters.
-std::string media_type_of(const HttpResponse& res) {
+std::string media_type_of(const sys::HttpResponse& res) {
   std::string type = res.header("content-type");
   type = type.substr(0, type.find(';'));
   while (!type.empty() && type.back() == ' ') {
@@ -133,7 +133,7 @@ const RegistryEndpoint& RegistryClient::endpoint() const { return m_session->end
 void RegistryClient::set_timeouts(RegistryTimeouts timeouts) { m_session->set_timeouts(timeouts); }
 
 Result<void> RegistryClient::ping() {
-  HttpRequest req;
+  sys::HttpRequest req;
   req.url = m_session->url("/v2/");
   req.max_body = 1 << 20;
   auto res = m_session->call(req, "", {200});
@@ -204,7 +204,7 @@ Result<PushStats> RegistryClient::push(const OciLayoutStore& store, const Descri
 Result<Descriptor> RegistryClient::pull(std::string_view ref, OciLayoutStore& store) {
   ZTP_TRY(check_ref(ref));
   const std::string scope = repository_scope(m_session->endpoint().repository, false);
-  HttpRequest req;
+  sys::HttpRequest req;
   req.url =
       m_session->url(fmt::format("/v2/{}/manifests/{}", m_session->endpoint().repository, ref));
   req.headers.push_back(accept_manifests());
@@ -270,7 +270,7 @@ Result<Descriptor> RegistryClient::pull(std::string_view ref, OciLayoutStore& st
 Result<Descriptor> RegistryClient::resolve(std::string_view ref) {
   ZTP_TRY(check_ref(ref));
   const std::string scope = repository_scope(m_session->endpoint().repository, false);
-  HttpRequest req;
+  sys::HttpRequest req;
   req.method = "HEAD";
   req.url =
       m_session->url(fmt::format("/v2/{}/manifests/{}", m_session->endpoint().repository, ref));

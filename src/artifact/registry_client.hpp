@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,13 +10,20 @@
 #include "artifact/descriptor.hpp"
 #include "artifact/oci_layout_store.hpp"
 #include "artifact/registry_auth.hpp"
-#include "artifact/registry_http.hpp"
 #include "spec/spec.hpp"
+#include "sys/http.hpp"
 #include "util/result.hpp"
 
 namespace ztp::artifact {
 
 class RegistrySession;
+
+// How long a registry request may take: `connect` to open the connection, `stall` without a
+// single byte moving either way (the transfer is then abandoned with Errc::timeout).
+struct RegistryTimeouts {
+  std::chrono::milliseconds connect{10'000};
+  std::chrono::seconds stall{30};
+};
 
 // Setting this to 1 talks plain http to a registry that is not on loopback.
 inline constexpr const char* k_env_registry_plain_http = "ZTP_REGISTRY_PLAIN_HTTP";

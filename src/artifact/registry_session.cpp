@@ -12,7 +12,8 @@
 namespace ztp::artifact {
 namespace {
 
-constexpr const char* k_octet_stream = "Content-Type: application/octet-stream";
+const std::pair<std::string, std::string> k_octet_stream{"Content-Type",
+                                                         "application/octet-stream"};
 
 // The registry's JSON errors ("CODE: message; ..."), else the start of a short text body.
 std::string registry_errors(std::string_view body) {
@@ -49,12 +50,13 @@ RegistrySession::RegistrySession(RegistryEndpoint endpoint, RegistryAuth auth)
     : m_endpoint(std::move(endpoint)),
       m_base(fmt::format("{}://{}", m_endpoint.plain_http ? "http" : "https", m_endpoint.host)),
       m_auth(std::move(auth)) {
-  m_http.set_no_proxy(is_loopback_host(m_endpoint.host));
+  m_http.options().stall = std::chrono::seconds(30);
+  m_http.options().direct = is_loopback_host(m_endpoint.host);
 }
 
 std::string RegistrySession::url(std::string_view path) const { return m_base + std::string(path); }
 
-std::string RegistrySession::describe(const HttpRequest& req) const {
+std::string RegistrySession::describe(const sys::HttpRequest& req) const {
   std::string_view u = req.url;
   u = u.substr(0, u.find('?'));
   if (u.substr(0, m_base.size()) == m_base && u.size() > m_base.size() && u[m_base.size()] == '/') {
@@ -63,15 +65,16 @@ std::string RegistrySession::describe(const HttpRequest& req) const {
   return fmt::format("{} {}", req.method, u);
 }
 
-Result<HttpResponse> RegistrySession::send(const HttpRequest& req, const std::string& scope) {
+Result<sys::HttpResponse> RegistrySession::send(const sys::HttpRequest& req,
+                                                const std::string& scope) {
   auto attempt = [&]() {
-    std::string auth = m_auth.header(scope);
+    std::string auth = m_auth.authorization(scope);
     if (auth.empty()) {
-      return m_http.perform(req);
+      return m_http.send(req);
     }
-    HttpRequest authed = req;
-    authed.headers.push_back(std::move(auth));
-    return m_http.perform(authed);
+    sys::HttpRequest authed = req;
+    authed.headers.emplace_back("Authorization", std::move(auth));
+    return m_http.send(authed);
   };
   auto res = attempt();
   if (res.ok() && res->status == 401) {
@@ -93,8 +96,9 @@ Result<HttpResponse> RegistrySession::send(const HttpRequest& req, const std::st
   return res;
 }
 
-Result<HttpResponse> RegistrySession::call(const HttpRequest& req, const std::string& scope,
-                                           std::initializer_list<long> ok) {
+Result<sys::HttpResponse> RegistrySession::call(const sys::HttpRequest& req,
+                                                const std::string& scope,
+                                                std::initializer_list<long> ok) {
   auto res = send(req, scope);
   if (!res.ok()) {
     return res;
@@ -105,7 +109,7 @@ Result<HttpResponse> RegistrySession::call(const HttpRequest& req, const std::st
   return res;
 }
 
-Error RegistrySession::transport_error(const HttpRequest& req, const Error& cause) const {
+Error RegistrySession::transport_error(const sys::HttpRequest& req, const Error& cause) const {
   switch (cause.code) {
     case Errc::unavailable:
       return make_error(Errc::unavailable,
@@ -123,7 +127,8 @@ Error RegistrySession::transport_error(const HttpRequest& req, const Error& caus
   }
 }
 
-Error RegistrySession::status_error(const HttpRequest& req, const HttpResponse& res) const {
+Error RegistrySession::status_error(const sys::HttpRequest& req,
+                                    const sys::HttpResponse& res) const {
   std::string what = fmt::format("registry {}: {} answered {}{}{}", m_endpoint.host, describe(req),
                                  res.status, res.reason.empty() ? "" : " ", res.reason);
   if (std::string errors = registry_errors(res.body); !errors.empty()) {
@@ -152,7 +157,7 @@ Error RegistrySession::status_error(const HttpRequest& req, const HttpResponse& 
 }
 
 Result<bool> RegistrySession::has_blob(std::string_view digest, const std::string& scope) {
-  HttpRequest req;
+  sys::HttpRequest req;
   req.method = "HEAD";
   req.url = url(fmt::format("/v2/{}/blobs/{}", m_endpoint.repository, digest));
   req.follow_redirects = true;
@@ -163,8 +168,8 @@ Result<bool> RegistrySession::has_blob(std::string_view digest, const std::strin
   return res->status == 200;
 }
 
-Result<std::string> RegistrySession::location(const HttpRequest& req,
-                                              const HttpResponse& res) const {
+Result<std::string> RegistrySession::location(const sys::HttpRequest& req,
+                                              const sys::HttpResponse& res) const {
   std::string loc = res.header("location");
   if (loc.empty()) {
     return make_error(Errc::invalid, fmt::format("registry {}: {} answered {} without a Location "
@@ -172,11 +177,11 @@ Result<std::string> RegistrySession::location(const HttpRequest& req,
                                                  m_endpoint.host, describe(req), res.status));
   }
   // Relative to the request (RFC 7231 7.1.2), or absolute, maybe on another host.
-  return resolve_url(req.url, loc);
+  return sys::resolve_url(req.url, loc);
 }
 
 void RegistrySession::cancel_upload(const std::string& upload_url, const std::string& scope) {
-  HttpRequest req;
+  sys::HttpRequest req;
   req.method = "DELETE";
   req.url = upload_url;
   // The registry drops abandoned uploads eventually anyway: a failure here changes nothing.
@@ -185,7 +190,7 @@ void RegistrySession::cancel_upload(const std::string& upload_url, const std::st
 
 Result<void> RegistrySession::upload_blob(const std::string& digest, std::string_view bytes,
                                           std::int64_t chunk_size, const std::string& scope) {
-  HttpRequest start;
+  sys::HttpRequest start;
   start.method = "POST";
   start.url = url(fmt::format("/v2/{}/blobs/uploads/", m_endpoint.repository));
   auto started = call(start, scope, {202});
@@ -209,10 +214,11 @@ Result<void> RegistrySession::upload_blob(const std::string& digest, std::string
     const auto size = static_cast<std::int64_t>(bytes.size());
     for (std::int64_t offset = 0; offset < size; offset += step) {
       std::int64_t n = std::min(step, size - offset);
-      HttpRequest patch;
+      sys::HttpRequest patch;
       patch.method = "PATCH";
       patch.url = upload_url;
-      patch.headers = {k_octet_stream, fmt::format("Content-Range: {}-{}", offset, offset + n - 1)};
+      patch.headers = {k_octet_stream,
+                       {"Content-Range", fmt::format("{}-{}", offset, offset + n - 1)}};
       patch.body = bytes.substr(static_cast<size_t>(offset), static_cast<size_t>(n));
       auto patched = call(patch, scope, {202});
       if (!patched.ok()) {
@@ -231,9 +237,9 @@ Result<void> RegistrySession::upload_blob(const std::string& digest, std::string
     last = bytes;
   }
 
-  HttpRequest close;
+  sys::HttpRequest close;
   close.method = "PUT";
-  auto close_url = append_query(upload_url, "digest", digest);
+  auto close_url = sys::append_query(upload_url, "digest", digest);
   if (!close_url.ok()) {
     return fail(close_url.take_error());
   }
@@ -257,7 +263,7 @@ Result<void> RegistrySession::upload_blob(const std::string& digest, std::string
 }
 
 Result<std::string> RegistrySession::get_blob(const Descriptor& blob, const std::string& scope) {
-  HttpRequest req;
+  sys::HttpRequest req;
   req.url = url(fmt::format("/v2/{}/blobs/{}", m_endpoint.repository, blob.digest));
   req.follow_redirects = true;
   req.max_body = blob.size;
@@ -280,10 +286,10 @@ Result<std::string> RegistrySession::get_blob(const Descriptor& blob, const std:
 Result<void> RegistrySession::put_manifest(const std::string& ref, std::string_view bytes,
                                            const std::string& media_type, const std::string& digest,
                                            const std::string& scope) {
-  HttpRequest req;
+  sys::HttpRequest req;
   req.method = "PUT";
   req.url = url(fmt::format("/v2/{}/manifests/{}", m_endpoint.repository, ref));
-  req.headers.push_back("Content-Type: " + media_type);
+  req.headers.emplace_back("Content-Type", media_type);
   req.body = bytes;
   auto res = call(req, scope, {201});
   if (!res.ok()) {

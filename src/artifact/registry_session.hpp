@@ -8,7 +8,7 @@
 #include "artifact/descriptor.hpp"
 #include "artifact/registry_auth.hpp"
 #include "artifact/registry_client.hpp"
-#include "artifact/registry_http.hpp"
+#include "sys/http.hpp"
 #include "util/result.hpp"
 
 namespace ztp::artifact {
@@ -23,14 +23,17 @@ class RegistrySession {
   RegistrySession& operator=(const RegistrySession&) = delete;
 
   const RegistryEndpoint& endpoint() const { return m_endpoint; }
-  void set_timeouts(RegistryTimeouts timeouts) { m_http.set_timeouts(timeouts); }
+  void set_timeouts(RegistryTimeouts timeouts) {
+    m_http.options().connect_timeout = timeouts.connect;
+    m_http.options().stall = timeouts.stall;
+  }
   // "http[s]://host" + `path`.
   std::string url(std::string_view path) const;
 
   // Sends `req` with the credentials `scope` needs, answering one 401 challenge. An error when
   // the registry does not answer or answers a status outside `ok` (see RegistryClient).
-  Result<HttpResponse> call(const HttpRequest& req, const std::string& scope,
-                            std::initializer_list<long> ok);
+  Result<sys::HttpResponse> call(const sys::HttpRequest& req, const std::string& scope,
+                                 std::initializer_list<long> ok);
 
   // HEAD /v2/<name>/blobs/<digest>: true on 200, false on 404.
   Result<bool> has_blob(std::string_view digest, const std::string& scope);
@@ -47,18 +50,18 @@ class RegistrySession {
                             const std::string& scope);
 
  private:
-  Result<HttpResponse> send(const HttpRequest& req, const std::string& scope);
-  Error status_error(const HttpRequest& req, const HttpResponse& res) const;
-  Error transport_error(const HttpRequest& req, const Error& cause) const;
+  Result<sys::HttpResponse> send(const sys::HttpRequest& req, const std::string& scope);
+  Error status_error(const sys::HttpRequest& req, const sys::HttpResponse& res) const;
+  Error transport_error(const sys::HttpRequest& req, const Error& cause) const;
   // "PUT /v2/app/blobs/uploads/<id>": the method and path, without the query (which may
   // carry an upload's opaque state).
-  std::string describe(const HttpRequest& req) const;
-  Result<std::string> location(const HttpRequest& req, const HttpResponse& res) const;
+  std::string describe(const sys::HttpRequest& req) const;
+  Result<std::string> location(const sys::HttpRequest& req, const sys::HttpResponse& res) const;
   void cancel_upload(const std::string& upload_url, const std::string& scope);
 
   RegistryEndpoint m_endpoint;
   std::string m_base;
-  HttpSession m_http;
+  sys::HttpClient m_http;
   RegistryAuthenticator m_auth;
 };
 

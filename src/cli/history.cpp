@@ -1,23 +1,18 @@
 // ztp history: past runs, and the releases of an environment.
 #include <fmt/format.h>
 
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "artifact/digest.hpp"
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
+#include "sys/time.hpp"
 
 namespace ztp::cli {
 namespace {
 
 std::string local_time(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  return sys::format_local(sys::from_unix_ms(ms), "%Y-%m-%d %H:%M:%S");
 }
 
 std::string took(const store::Run& run) {

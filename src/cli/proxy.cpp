@@ -1,11 +1,6 @@
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <poll.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +12,7 @@
 #include "cli/command.hpp"
 #include "proxy/admin_client.hpp"
 #include "proxy/proxy.hpp"
+#include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -34,20 +30,6 @@ struct ProxyFlags {
 // How long `--detach` waits for the proxy to answer (a takeover waits for the old one to drain).
 constexpr auto k_detach_wait = std::chrono::seconds(120);
 
-void write_all(int fd, const std::string& text) {
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return;
-    }
-    off += static_cast<size_t>(n);
-  }
-}
-
 // Runs the proxy in this process until it shuts down; `ready_fd` (when >= 0) receives "ok\n"
 // once it serves, or the reason it could not start.
 int serve(const ProxyFlags& flags, int ready_fd) {
@@ -60,10 +42,7 @@ int serve(const ProxyFlags& flags, int ready_fd) {
   proxy::Proxy p(options);
   auto started = p.start();
   if (!started.ok()) {
-    if (ready_fd >= 0) {
-      write_all(ready_fd, started.error().message + "\n");
-      ::close(ready_fd);
-    }
+    sys::report_ready(ready_fd, started.error().message);
     std::cerr << "ztp: proxy: " << started.error().message << "\n";
     return exit_code(started.error().code);
   }
@@ -72,10 +51,7 @@ int serve(const ProxyFlags& flags, int ready_fd) {
   if (auto w = fs::atomic_write(pid_file, pid_text); !w.ok()) {
     log::warn("cannot write the pid file", {{"error", w.error().message}});
   }
-  if (ready_fd >= 0) {
-    write_all(ready_fd, "ok\n");
-    ::close(ready_fd);
-  }
+  sys::report_ready(ready_fd, "ok");
   p.wait();
   auto current = fs::read_file(pid_file);
   if (current.ok() && *current == pid_text) {
@@ -89,63 +65,12 @@ int serve(const ProxyFlags& flags, int ready_fd) {
 // once it answers on its admin socket.
 int detach(const Context& ctx, const ProxyFlags& flags) {
   auto log_path = std::filesystem::path(flags.state_dir) / "proxy.log";
-  int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) {
-    return report(ctx, make_error(Errc::internal, std::string("pipe: ") + std::strerror(errno)));
-  }
-  pid_t child = ::fork();
-  if (child < 0) {
-    return report(ctx, make_error(Errc::internal, std::string("fork: ") + std::strerror(errno)));
-  }
-  if (child == 0) {
-    ::close(ready[0]);
-    ::setsid();
-    pid_t grandchild = ::fork();
-    if (grandchild != 0) {
-      _exit(grandchild < 0 ? 1 : 0);
-    }
-    int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (in < 0 || out < 0) {
-      write_all(ready[1],
-                fmt::format("cannot open {}: {}\n", log_path.string(), std::strerror(errno)));
-      _exit(1);
-    }
-    ::fchmod(out, 0600);  // a log an older ztp made readable by everyone
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    ::close(in);
-    ::close(out);
-    _exit(serve(flags, ready[1]));
-  }
-  ::close(ready[1]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-
-  std::string answer;
-  auto deadline = std::chrono::steady_clock::now() + k_detach_wait;
-  while (answer.find('\n') == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      break;
-    }
-    pollfd p{ready[0], POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      continue;
-    }
-    char buf[512];
-    ssize_t n = ::read(ready[0], buf, sizeof buf);
-    if (n <= 0) {
-      break;
-    }
-    answer.append(buf, static_cast<size_t>(n));
-  }
-  ::close(ready[0]);
-  if (answer != "ok\n") {
-    std::string why =
-        answer.empty() ? "it exited before serving" : answer.substr(0, answer.find('\n'));
+  sys::DetachOptions options{log_path, {}, k_detach_wait};
+  auto answer = sys::detach(options, [&flags](int ready_fd) { return serve(flags, ready_fd); });
+  if (!answer.ok() || *answer != "ok") {
+    std::string why = !answer.ok()      ? answer.error().message
+                      : answer->empty() ? "it exited before serving"
+                                        : *answer;
     return report(
         ctx, make_error(Errc::internal, fmt::format("the proxy did not start: {} (see {})", why,
                                                     log_path.string())));

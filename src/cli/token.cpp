@@ -2,12 +2,12 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
 #include "cli/workspace.hpp"
 #include "server/auth.hpp"
+#include "sys/time.hpp"
 
 namespace ztp::cli {
 namespace {
@@ -21,7 +21,7 @@ std::string utc(std::optional<int64_t> ms) {
   if (!ms) {
     return "-";
   }
-  return fmt::format("{:%Y-%m-%d %H:%M:%S}Z", fmt::gmtime(static_cast<std::time_t>(*ms / 1000)));
+  return sys::format_utc(sys::from_unix_ms(*ms), "%Y-%m-%d %H:%M:%SZ");
 }
 
 nlohmann::json token_json(const store::ApiToken& t) {

@@ -1,11 +1,12 @@
 #include "cli/workspace.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+
+#include "sys/time.hpp"
 
 namespace ztp::cli {
 
@@ -31,7 +32,7 @@ engine::Progress terminal_progress() {
 }
 
 std::string utc_minutes(std::chrono::system_clock::time_point t) {
-  return fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
+  return sys::format_utc(t, "%Y-%m-%d %H:%M UTC");
 }
 
 std::string actor_of(const std::string& by) {

@@ -4,14 +4,13 @@
 #include <algorithm>
 
 #include "engine/drift.hpp"
-#include "target/local/process.hpp"
+#include "sys/time.hpp"
 
 namespace ztp::engine {
 namespace {
 
 std::string at_text(int64_t ms) {
-  return target::local::format_time(
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+  return sys::format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 // A table cell: one line, pipes escaped.

@@ -1,12 +1,7 @@
 #include "engine/env_lock.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "util/fs.hpp"
 
@@ -49,58 +44,26 @@ Result<EnvLock> EnvLock::acquire_file(const std::filesystem::path& path, const s
                                       const std::string& what, bool wait,
                                       const std::function<void(const std::string&)>& on_wait) {
   ZTP_TRY(fs::ensure_dir(path.parent_path()));
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return make_error(Errc::internal, fmt::format("{}: cannot open lock file: {}", path.string(),
-                                                  std::strerror(errno)));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) {
-      ::close(fd);
-      return make_error(Errc::internal,
-                        fmt::format("{}: flock failed: {}", path.string(), std::strerror(errno)));
-    }
+  auto lock = sys::FileLock::acquire(path, false);
+  if (!lock.ok() && lock.error().code == Errc::conflict) {
     std::string holder = holder_of(path);
     if (!wait) {
-      ::close(fd);
       return make_error(Errc::conflict,
                         fmt::format("{} is locked by {}; wait for it to finish", subject, holder));
     }
     if (on_wait) {
       on_wait(fmt::format("{} is locked by {}; waiting for it to finish", subject, holder));
     }
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        ::close(fd);
-        return make_error(Errc::internal,
-                          fmt::format("{}: flock failed: {}", path.string(), std::strerror(errno)));
-      }
-    }
+    lock = sys::FileLock::acquire(path, true);
+  }
+  if (!lock.ok()) {
+    return lock.take_error();
   }
   std::string owner = fmt::format("{} (pid {})\n", what, ::getpid());
-  if (::ftruncate(fd, 0) == 0) {
-    [[maybe_unused]] auto n = ::pwrite(fd, owner.data(), owner.size(), 0);
+  if (::ftruncate(lock->fd(), 0) == 0) {
+    [[maybe_unused]] auto n = ::pwrite(lock->fd(), owner.data(), owner.size(), 0);
   }
-  return EnvLock(fd);
-}
-
-EnvLock::EnvLock(EnvLock&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
-
-EnvLock& EnvLock::operator=(EnvLock&& other) noexcept {
-  if (this != &other) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = other.m_fd;
-    other.m_fd = -1;
-  }
-  return *this;
-}
-
-EnvLock::~EnvLock() {
-  if (m_fd >= 0) {
-    ::close(m_fd);  // releases the flock
-  }
+  return EnvLock(std::move(*lock));
 }
 
 }  // namespace ztp::engine

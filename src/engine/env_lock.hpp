@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 
+#include "sys/file_lock.hpp"
 #include "util/result.hpp"
 
 namespace ztp::engine {
@@ -27,18 +29,12 @@ class EnvLock {
   static Result<EnvLock> acquire_run(const std::filesystem::path& home, int64_t run_id,
                                      const std::string& what);
 
-  EnvLock(EnvLock&& other) noexcept;
-  EnvLock& operator=(EnvLock&& other) noexcept;
-  EnvLock(const EnvLock&) = delete;
-  EnvLock& operator=(const EnvLock&) = delete;
-  ~EnvLock();
-
  private:
   static Result<EnvLock> acquire_file(const std::filesystem::path& path, const std::string& subject,
                                       const std::string& what, bool wait,
                                       const std::function<void(const std::string&)>& on_wait);
-  explicit EnvLock(int fd) : m_fd(fd) {}
-  int m_fd = -1;
+  explicit EnvLock(sys::FileLock lock) : m_lock(std::move(lock)) {}
+  sys::FileLock m_lock;
 };
 
 }  // namespace ztp::engine

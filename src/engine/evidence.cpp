@@ -13,8 +13,8 @@
 #include "engine/drift.hpp"
 #include "engine/incident_report.hpp"
 #include "spec/mask.hpp"
+#include "sys/time.hpp"
 #include "target/local/local_target.hpp"
-#include "target/local/process.hpp"
 #include "target/local/replica_status.hpp"
 #include "util/fs.hpp"
 
@@ -83,7 +83,7 @@ std::string access_line_time(std::string_view line) {
 }
 
 std::string stamp(std::chrono::system_clock::time_point t) {
-  std::string s = target::local::format_time(t);  // 2026-01-31T12:00:00.000Z
+  std::string s = sys::format_rfc3339(t);  // 2026-01-31T12:00:00.000Z
   std::string out;
   for (char c : s.substr(0, 19)) {
     if (c != '-' && c != ':') {
@@ -328,7 +328,7 @@ void gather_drift(const EvidenceSources& src, const EvidenceRequest& req,
   parts.add_json("drift/report.json", j.is_discarded() ? json(r.report) : j);
   parts.add("drift/report.md",
             fmt::format("<!-- stored drift report {} of {} -->\n{}", r.id,
-                        target::local::format_time(
+                        sys::format_rfc3339(
                             std::chrono::system_clock::time_point(std::chrono::milliseconds(r.at))),
                         r.markdown));
 }
@@ -395,7 +395,7 @@ Result<void> write_tar_gz(const sfs::path& file, const std::string& root, const 
 
 std::string access_log_since(std::istream& log, std::chrono::system_clock::time_point since) {
   // The log's timestamps have one fixed width, so they compare as text.
-  const std::string cutoff = target::local::format_time(since);
+  const std::string cutoff = sys::format_rfc3339(since);
   std::string out;
   std::string line;
   while (std::getline(log, line)) {
@@ -414,7 +414,7 @@ std::string access_log_since(std::istream& log, std::chrono::system_clock::time_
 
 AccessLogWindow access_log_window(const sfs::path& log, std::chrono::system_clock::time_point since,
                                   uint64_t max_bytes) {
-  const std::string cutoff = target::local::format_time(since);
+  const std::string cutoff = sys::format_rfc3339(since);
   AccessLogWindow out;
   std::vector<std::string> pieces;  // newest file first
   uint64_t budget = max_bytes;
@@ -500,7 +500,7 @@ Result<EvidenceBundle> write_evidence(const EvidenceSources& src, const Evidence
   EvidenceBundle bundle;
   bundle.root = fmt::format("evidence-{}-{}", req.env, stamp(now));
   bundle.file = req.output.empty() ? sfs::path(bundle.root + ".tar.gz") : req.output;
-  std::string index = readme(req, target::local::format_time(now), parts);
+  std::string index = readme(req, sys::format_rfc3339(now), parts);
   parts.files.insert(parts.files.begin(), {"README.md", std::move(index)});
   for (const auto& [path, content] : parts.files) {
     bundle.parts.push_back(path);

@@ -1,12 +1,13 @@
 #include "engine/holds.hpp"
 
 #include <date/tz.h>
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <set>
+
+#include "sys/time.hpp"
 
 namespace ztp::engine {
 namespace {
@@ -231,8 +232,8 @@ std::string HeldRun::describe() const {
                                         "looks again (last: {})",
                                         recorded_reason)
                                   : engine::describe(holds);
-  return fmt::format("held at {}'s gate since {:%Y-%m-%d %H:%M} UTC: {}", env,
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(since)), why);
+  return fmt::format("held at {}'s gate since {} UTC: {}", env,
+                     sys::format_utc(since, "%Y-%m-%d %H:%M"), why);
 }
 
 nlohmann::json HeldRun::to_json() const {

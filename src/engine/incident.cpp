@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sys/time.hpp"
 #include "target/local/maintenance.hpp"
-#include "target/local/process.hpp"
 
 namespace ztp::engine {
 namespace {
@@ -22,8 +22,7 @@ Result<target::local::LocalTarget*> local_of(target::Target& target, const std::
 }
 
 std::string when(int64_t ms) {
-  return target::local::format_time(
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+  return sys::format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 }  // namespace

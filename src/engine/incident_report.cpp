@@ -7,7 +7,7 @@
 #include <chrono>
 #include <set>
 
-#include "target/local/process.hpp"
+#include "sys/time.hpp"
 
 namespace ztp::engine {
 namespace {
@@ -17,8 +17,7 @@ using nlohmann::json;
 json optional_ms(const std::optional<int64_t>& v) { return v ? json(*v) : json(); }
 
 std::string when(int64_t ms) {
-  return target::local::format_time(
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+  return sys::format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 // A table cell: one line, pipes escaped.

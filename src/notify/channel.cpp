@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sys/crypto.hpp"
 #include "util/log.hpp"
 
 namespace ztp::notify {
@@ -67,12 +68,10 @@ Result<std::vector<Delivery>> pagerduty_deliveries(const spec::Notifier& notifie
 
 }  // namespace
 
-std::chrono::milliseconds backoff_before(int attempt, const DeliveryOptions& options) {
-  auto wait = options.first_backoff;
-  for (int i = 2; i < attempt && wait < options.max_backoff; ++i) {
-    wait *= 2;
-  }
-  return std::min(wait, options.max_backoff);
+std::string describe_refusal(const sys::HttpResponse& res) {
+  std::string answer = res.body.substr(0, 200);
+  return answer.empty() ? fmt::format("HTTP {}", res.status)
+                        : fmt::format("HTTP {}: {}", res.status, answer);
 }
 
 std::string_view channel_name(spec::Notifier::Kind kind) {
@@ -89,7 +88,7 @@ std::string_view channel_name(spec::Notifier::Kind kind) {
 
 std::string notifier_key(const spec::Notifier& notifier) {
   // Keyed only so that the fingerprint is not a bare hash of a webhook URL.
-  std::string fingerprint = hmac_sha256_hex(
+  std::string fingerprint = sys::hmac_sha256_hex(
       "ztp notifier",
       fmt::format("{}\n{}\n{}", channel_name(notifier.kind), notifier.url, notifier.routing_key));
   return fmt::format("{}:{}", channel_name(notifier.kind), fingerprint.substr(0, 16));
@@ -152,8 +151,19 @@ Channel::Channel(spec::Notifier notifier, store::SqliteStore& store, DeliveryOpt
       m_key(notifier_key(m_notifier)),
       m_store(store),
       m_options(options),
-      m_poster(std::move(poster)) {
+      m_http({}, std::move(poster)) {
   m_options.attempts = std::max(1, m_options.attempts);
+  auto& o = m_http.options();
+  o.timeout = m_options.attempt_timeout;
+  o.connect_timeout = m_options.attempt_timeout;
+  o.user_agent = "ztp-notify";
+  o.cancel = &m_cancel;
+  m_http.set_retry(
+      sys::RetryPolicy{m_options.attempts, m_options.backoff, m_options.max_retry_after});
+  m_http.set_wait([this](std::chrono::milliseconds pause) {
+    std::unique_lock lock(m_mu);
+    return !m_cv.wait_for(lock, pause, [this] { return m_stopping; });
+  });
   m_thread = std::thread([this] { loop(); });
 }
 
@@ -234,36 +244,39 @@ bool Channel::claim(const Notice& n) {
 }
 
 void Channel::send(const Delivery& d) {
-  std::string error;
-  auto given_up = [&]() -> std::optional<std::string> {
+  auto stop_reason = [&]() -> std::optional<std::string> {
     std::lock_guard lock(m_mu);
-    if (!m_stopping) {
-      return std::nullopt;
-    }
-    return error.empty() ? m_stop_reason : fmt::format("{}; {}", error, m_stop_reason);
+    return m_stopping ? std::optional<std::string>(m_stop_reason) : std::nullopt;
   };
-  for (int attempt = 1;; ++attempt) {
-    if (auto why = given_up()) {
-      record(d, false, attempt - 1, *why);
-      return;
-    }
-    PostOutcome out = m_poster(d.request, m_options.attempt_timeout, m_cancel);
-    if (out.ok()) {
-      record(d, true, attempt, error);
-      return;
-    }
-    error = out.error;
-    if (auto why = given_up()) {
-      record(d, false, attempt, *why);
-      return;
-    }
-    if (!out.retry || attempt >= m_options.attempts) {
-      record(d, false, attempt, error);
-      return;
-    }
-    std::unique_lock lock(m_mu);
-    m_cv.wait_for(lock, backoff_before(attempt + 1, m_options), [this] { return m_stopping; });
+  if (auto why = stop_reason()) {
+    record(d, false, 0, *why);
+    return;
   }
+  sys::HttpRequest req;
+  req.method = "POST";
+  req.url = d.request.url;
+  req.headers = d.request.headers;
+  req.body = d.request.body;
+  req.max_body = 4096;  // the start of the answer is enough to say why it was refused
+  req.truncate = true;
+  // The last failure is recorded even when a later attempt delivers.
+  std::string error;
+  m_http.set_observer([&](int, const Result<sys::HttpResponse>& outcome) {
+    if (!outcome.ok()) {
+      error = outcome.error().message;
+    } else if (outcome->status < 200 || outcome->status >= 300) {
+      error = describe_refusal(*outcome);
+    }
+  });
+  int attempts = 0;
+  auto outcome = m_http.send(req, &attempts);
+  bool delivered = outcome.ok() && outcome->status >= 200 && outcome->status < 300;
+  if (!delivered) {
+    if (auto why = stop_reason()) {
+      error = error.empty() ? *why : fmt::format("{}; {}", error, *why);
+    }
+  }
+  record(d, delivered, attempts, error);
 }
 
 void Channel::record(const Delivery& d, bool delivered, int attempts, const std::string& error) {

@@ -9,24 +9,30 @@
 #include <thread>
 #include <vector>
 
-#include "notify/http_post.hpp"
 #include "notify/notice.hpp"
+#include "notify/payloads.hpp"
 #include "spec/spec.hpp"
 #include "store/sqlite_store.hpp"
+#include "sys/http.hpp"
 
 namespace ztp::notify {
 
+// Sends one request: the libcurl session by default; tests give a fake.
+using Poster = sys::HttpClient::Send;
+
 // How hard a channel tries.
 struct DeliveryOptions {
-  int attempts = 5;                                 // per message, the first one included
-  std::chrono::milliseconds first_backoff{1000};    // before the second attempt
-  std::chrono::milliseconds max_backoff{30000};     // the backoff doubles up to this
+  int attempts = 5;  // per message, the first one included
+  // Between attempts: 1 s doubling up to 30 s, jittered; a longer Retry-After (up to
+  // max_retry_after) is honoured.
+  sys::Backoff backoff{std::chrono::milliseconds(1000), 2.0, std::chrono::milliseconds(30000),
+                       true};
+  std::chrono::milliseconds max_retry_after{60'000};
   std::chrono::milliseconds attempt_timeout{5000};  // connect + answer, per attempt
 };
 
-// The wait before attempt `attempt` (2 is the first retry): first_backoff doubled per earlier
-// retry, at most max_backoff.
-std::chrono::milliseconds backoff_before(int attempt, const DeliveryOptions& options);
+// "HTTP 400: invalid_payload": a receiver's refusal as the notifications table records it.
+std::string describe_refusal(const sys::HttpResponse& res);
 
 // One message of a channel, ready to send.
 struct Delivery {
@@ -90,7 +96,7 @@ class Channel {
   std::string m_key;  // notifier_key(m_notifier)
   store::SqliteStore& m_store;
   DeliveryOptions m_options;
-  Poster m_poster;
+  sys::HttpClient m_http;  // used by the channel's thread only
 
   std::mutex m_mu;
   std::condition_variable m_cv;

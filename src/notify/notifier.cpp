@@ -32,9 +32,6 @@ Result<int64_t> for_each_event(store::SqliteStore& store, int64_t after_id,
 EventNotifier::EventNotifier(const spec::Spec& spec, store::SqliteStore& store, Options options,
                              Poster poster)
     : m_spec(spec), m_store(store), m_options(options) {
-  if (!poster) {
-    poster = curl_post;
-  }
   for (const auto& n : spec.notify) {
     m_channels.push_back(std::make_unique<Channel>(n, store, options.delivery, poster));
   }

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "notify/channel.hpp"
-#include "notify/http_post.hpp"
 #include "notify/notice.hpp"
 #include "spec/spec.hpp"
 #include "store/sqlite_store.hpp"
@@ -31,7 +30,7 @@ class EventNotifier {
     std::optional<int64_t> after_id;
   };
 
-  // `spec` and `store` must outlive the notifier. `poster` sends the requests (curl_post when
+  // `spec` and `store` must outlive the notifier. `poster` sends the requests (libcurl when
   // empty; tests pass a fake).
   EventNotifier(const spec::Spec& spec, store::SqliteStore& store, Options options,
                 Poster poster = {});

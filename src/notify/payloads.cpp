@@ -1,10 +1,11 @@
 #include "notify/payloads.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <ctime>
+
+#include "sys/crypto.hpp"
+#include "sys/time.hpp"
 
 namespace ztp::notify {
 namespace {
@@ -57,14 +58,6 @@ void add_text(nlohmann::json& j, const char* key, const std::string& value) {
 
 }  // namespace
 
-std::string iso8601_utc(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 nlohmann::json slack_message(const Notice& n) {
   std::string text = fmt::format("{} {}", slack_mark(n.kind), headline(n));
   std::vector<std::string> facts{fmt::format("*event* {}", to_string(n.kind))};
@@ -83,7 +76,7 @@ nlohmann::json slack_message(const Notice& n) {
   if (!n.reason.empty()) {
     facts.push_back(fmt::format("*why* {}", n.reason));
   }
-  facts.push_back(iso8601_utc(n.at));
+  facts.push_back(sys::format_rfc3339(sys::from_unix_ms(n.at), sys::TimePrecision::seconds));
   nlohmann::json context = nlohmann::json::array();
   for (const auto& f : facts) {
     context.push_back({{"type", "mrkdwn"}, {"text", f}});
@@ -112,23 +105,30 @@ nlohmann::json pagerduty_event(const Notice& n, const std::string& routing_key,
   add_text(details, "commit", n.commit_sha);
   add_text(details, "actor", n.actor);
   add_text(details, "reason", n.reason);
-  j["payload"] = {{"summary", headline(n).substr(0, k_summary_max)},
-                  {"source", env ? fmt::format("{}/{}", n.app, *env) : n.app},
-                  {"severity", severity(n)},
-                  {"timestamp", iso8601_utc(n.at)},
-                  {"component", n.app},
-                  {"group", env ? *env : std::string("pipeline")},
-                  {"class", to_string(n.kind)},
-                  {"custom_details", details}};
+  j["payload"] = {
+      {"summary", headline(n).substr(0, k_summary_max)},
+      {"source", env ? fmt::format("{}/{}", n.app, *env) : n.app},
+      {"severity", severity(n)},
+      {"timestamp", sys::format_rfc3339(sys::from_unix_ms(n.at), sys::TimePrecision::seconds)},
+      {"component", n.app},
+      {"group", env ? *env : std::string("pipeline")},
+      {"class", to_string(n.kind)},
+      {"custom_details", details}};
   j["client"] = "ztp";
   return j;
 }
 
 nlohmann::json webhook_body(const Notice& n) {
   nlohmann::json j{
-      {"event", to_string(n.kind)},        {"app", n.app},         {"env", optional_json(n.env)},
-      {"run_id", optional_json(n.run_id)}, {"message", n.message}, {"headline", headline(n)},
-      {"at", iso8601_utc(n.at)},           {"at_ms", n.at},        {"event_id", n.event_id}};
+      {"event", to_string(n.kind)},
+      {"app", n.app},
+      {"env", optional_json(n.env)},
+      {"run_id", optional_json(n.run_id)},
+      {"message", n.message},
+      {"headline", headline(n)},
+      {"at", sys::format_rfc3339(sys::from_unix_ms(n.at), sys::TimePrecision::seconds)},
+      {"at_ms", n.at},
+      {"event_id", n.event_id}};
   add_text(j, "commit", n.commit_sha);
   add_text(j, "short_sha", n.short_sha);
   if (n.kind == NoticeKind::rolled_back) {
@@ -137,19 +137,6 @@ nlohmann::json webhook_body(const Notice& n) {
   add_text(j, "actor", n.actor);
   add_text(j, "reason", n.reason);
   return j;
-}
-
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += fmt::format("{:02x}", mac[i]);
-  }
-  return hex;
 }
 
 HttpRequest json_request(const std::string& url, const nlohmann::json& body) {
@@ -162,7 +149,7 @@ HttpRequest webhook_request(const Notice& n, const spec::Notifier& notifier) {
   req.headers.emplace_back("X-Ztp-Delivery", fmt::format("{}-{}", n.event_id, to_string(n.kind)));
   if (!notifier.secret.empty()) {
     req.headers.emplace_back(std::string(k_signature_header),
-                             "sha256=" + hmac_sha256_hex(notifier.secret, req.body));
+                             "sha256=" + sys::hmac_sha256_hex(notifier.secret, req.body));
   }
   return req;
 }

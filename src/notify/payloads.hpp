@@ -47,15 +47,9 @@ nlohmann::json pagerduty_event(const Notice& n, const std::string& routing_key,
 // one actor and reason. commit and short_sha are absent when there is no commit.
 nlohmann::json webhook_body(const Notice& n);
 
-// Lower-case hex HMAC-SHA256 of `data` under `key`.
-std::string hmac_sha256_hex(std::string_view key, std::string_view data);
-
 // The POST of a generic webhook: JSON body, X-Ztp-Event, X-Ztp-Delivery and, when the notifier
 // has a secret, X-Ztp-Signature-256.
 HttpRequest webhook_request(const Notice& n, const spec::Notifier& notifier);
-
-// "2026-11-26T16:09:44Z" for unix milliseconds `ms`.
-std::string iso8601_utc(int64_t ms);
 
 // A request carrying `body` as JSON to `url`.
 HttpRequest json_request(const std::string& url, const nlohmann::json& body);

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "sys/time.hpp"
 #include "util/log.hpp"
 
 namespace ztp::proxy {
@@ -85,11 +86,10 @@ class LineWriter {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     auto second = static_cast<std::time_t>(ms / 1000);
     if (second != cache.second) {
-      std::tm tm{};
-      gmtime_r(&second, &tm);
-      fmt::format_to_n(cache.text, sizeof(cache.text), "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.",
-                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                       tm.tm_sec);
+      // "2026-01-02T03:04:05Z": the first 19 bytes are the part up to the seconds.
+      std::string whole = sys::format_rfc3339(now, sys::TimePrecision::seconds);
+      std::memcpy(cache.text, whole.data(), 19);
+      cache.text[19] = '.';
       cache.second = second;
     }
     raw(std::string_view(cache.text, 20));

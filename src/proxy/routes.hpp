@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sys/host_port.hpp"
 #include "util/result.hpp"
 
 // The desired routes of one environment as the admin API takes and returns them, shared by the
@@ -55,14 +56,9 @@ struct EnvRoutes {
   bool operator==(const EnvRoutes&) const = default;
 };
 
-// A parsed host:port ("127.0.0.1:80", "[::1]:80", "localhost:80").
-struct HostPort {
-  std::string host;  // without brackets
-  uint16_t port = 0;
-};
-
-// Parses host:port; invalid when it is not one (port 0 is accepted only with `allow_zero`).
-Result<HostPort> parse_host_port(std::string_view text, bool allow_zero = false);
+// host:port as the routes name listeners and backends (sys/host_port.hpp).
+using sys::HostPort;
+using sys::parse_host_port;
 
 // True when `name` can name an environment: [a-z0-9][a-z0-9_.-]{0,62}.
 bool valid_env_name(std::string_view name);

@@ -1,12 +1,13 @@
 #include "server/assets.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
 #include <map>
 #include <string>
+
+#include "sys/crypto.hpp"
 
 namespace ztp::server {
 namespace {
@@ -40,14 +41,7 @@ std::string_view content_type_of(std::string_view file) {
 
 // "\"<first 32 hex digits of the SHA-256>\"": the strong validator of one file's bytes.
 std::string etag_of(std::string_view bytes) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md.data(), &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < std::min(length, 16u); ++i) {
-    hex += fmt::format("{:02x}", md[i]);
-  }
-  return "\"" + hex + "\"";
+  return "\"" + sys::sha256_hex(bytes).substr(0, 32) + "\"";
 }
 
 struct Asset {

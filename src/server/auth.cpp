@@ -1,41 +1,21 @@
 #include "server/auth.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
-#include <array>
+#include "sys/crypto.hpp"
 
 namespace ztp::server {
 
-namespace {
-
-std::string to_hex(const unsigned char* bytes, size_t size) {
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += fmt::format("{:02x}", bytes[i]);
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<std::string> generate_token() {
-  std::array<unsigned char, 32> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+  auto bytes = sys::random_bytes(32);
+  if (!bytes.ok()) {
     return make_error(Errc::internal,
                       "OpenSSL's random source failed to give 32 bytes for a token; try again");
   }
-  return "ztp_" + to_hex(bytes.data(), bytes.size());
+  return "ztp_" + sys::to_hex(*bytes);
 }
 
-std::string hash_token(std::string_view token) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int size = 0;
-  EVP_Digest(token.data(), token.size(), md.data(), &size, EVP_sha256(), nullptr);
-  return to_hex(md.data(), size);
-}
+std::string hash_token(std::string_view token) { return sys::sha256_hex(token); }
 
 Result<IssuedToken> issue_token(store::SqliteStore& store, const std::string& name,
                                 store::Role role) {

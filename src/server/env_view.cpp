@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "engine/incident_report.hpp"
+#include "sys/host_port.hpp"
 
 namespace ztp::server {
 
@@ -10,15 +11,6 @@ namespace {
 
 nlohmann::json hold_json(const std::optional<store::EnvHold>& hold) {
   return hold ? engine::record_json(*hold) : nlohmann::json();
-}
-
-int port_of(const std::string& address) {
-  auto colon = address.rfind(':');
-  int port = 0;
-  if (colon != std::string::npos) {
-    std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
-  }
-  return port;
 }
 
 nlohmann::json revision_of(const std::string& label) {
@@ -106,7 +98,7 @@ nlohmann::json to_json(const EnvView& view) {
       bool starting = r.state == target::Replica::State::starting && set.release != active;
       j["replicas"].push_back({{"id", r.id},
                                {"release_revision", revision_of(r.release)},
-                               {"port", port_of(r.address)},
+                               {"port", sys::port_of(r.address)},
                                {"alive", alive},
                                {"healthy", healthy},
                                {"state", target::state_name(r.state)},

@@ -1,21 +1,10 @@
 #include "server/http_types.hpp"
 
+#include "sys/crypto.hpp"
+
 namespace ztp::server {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Percent-decodes `text`; a malformed escape is kept as it is.
 std::string decode(std::string_view text, bool plus_is_space) {
@@ -24,10 +13,8 @@ std::string decode(std::string_view text, bool plus_is_space) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%' && i + 2 < text.size()) {
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
+      if (auto byte = sys::from_hex(text.substr(i + 1, 2))) {
+        out += *byte;
         i += 2;
         continue;
       }

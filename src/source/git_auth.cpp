@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <git2.h>
 #include <libssh2.h>
-#include <openssl/evp.h>
 
 #include <cstdlib>
 #include <memory>
 #include <system_error>
 
+#include "sys/crypto.hpp"
 namespace ztp::source {
 namespace {
 
@@ -118,9 +118,7 @@ SshEndpoint ssh_endpoint(std::string_view url) {
 }
 
 std::string ssh_fingerprint(const unsigned char (&sha256)[32]) {
-  unsigned char text[48] = {};
-  int n = EVP_EncodeBlock(text, sha256, 32);
-  std::string out(reinterpret_cast<const char*>(text), static_cast<size_t>(n));
+  std::string out = sys::base64(std::string_view(reinterpret_cast<const char*>(sha256), 32));
   while (!out.empty() && out.back() == '=') {
     out.pop_back();
   }

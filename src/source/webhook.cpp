@@ -1,9 +1,6 @@
 #include "source/webhook.hpp"
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
@@ -14,6 +11,7 @@
 
 #include "source/git_fetch.hpp"
 #include "source/git_repo.hpp"
+#include "sys/crypto.hpp"
 
 namespace ztp::source {
 namespace {
@@ -21,27 +19,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view k_signature_prefix = "sha256=";
-constexpr size_t k_sha256_size = 32;
-
-std::string to_hex(const unsigned char* bytes, size_t n) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(k_digits[bytes[i] >> 4]);
-    out.push_back(k_digits[bytes[i] & 0x0f]);
-  }
-  return out;
-}
-
-std::array<unsigned char, k_sha256_size> hmac_sha256(std::string_view secret,
-                                                     std::string_view body) {
-  std::array<unsigned char, k_sha256_size> mac{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac.data(), &len);
-  return mac;
-}
+constexpr size_t k_sha256_size = 32;  // bytes of an HMAC-SHA256
 
 // Reads payload fields, naming the first that is missing or of the wrong type.
 class Fields {
@@ -254,11 +232,6 @@ std::string webhook_secret(const spec::Source& source) {
   return source.webhook_secret;
 }
 
-std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
-  auto mac = hmac_sha256(secret, body);
-  return to_hex(mac.data(), mac.size());
-}
-
 Result<void> verify_signature(std::string_view secret, std::string_view body,
                               std::string_view header) {
   if (header.empty()) {
@@ -277,17 +250,13 @@ Result<void> verify_signature(std::string_view secret, std::string_view body,
         Errc::invalid,
         fmt::format("X-Hub-Signature-256 has {} hex digits after sha256=, not 64", hex.size()));
   }
-  std::array<unsigned char, k_sha256_size> given{};
-  std::string digits(hex);
-  size_t decoded = 0;
-  if (OPENSSL_hexstr2buf_ex(given.data(), given.size(), &decoded, digits.c_str(), '\0') != 1 ||
-      decoded != k_sha256_size) {
+  auto given = sys::from_hex(hex);
+  if (!given) {
     return make_error(Errc::invalid,
                       "X-Hub-Signature-256 is not sha256=<64 hex digits>: a character after "
                       "sha256= is not a hex digit");
   }
-  auto expected = hmac_sha256(secret, body);
-  if (CRYPTO_memcmp(given.data(), expected.data(), k_sha256_size) != 0) {
+  if (!sys::constant_time_equal(*given, sys::hmac_sha256(secret, body))) {
     return make_error(Errc::refused,
                       "X-Hub-Signature-256 does not match the body: the webhook's secret in "
                       "GitHub differs from source.webhook_secret (or ZTP_WEBHOOK_SECRET)");

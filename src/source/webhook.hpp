@@ -19,9 +19,6 @@ inline constexpr const char* k_webhook_secret_env = "ZTP_WEBHOOK_SECRET";
 // source.webhook_secret; "" when neither is set (every webhook is then refused).
 std::string webhook_secret(const spec::Source& source);
 
-// HMAC-SHA256 of `body` keyed with `secret`, as lower-case hex (64 characters).
-std::string hmac_sha256_hex(std::string_view secret, std::string_view body);
-
 // Checks an `X-Hub-Signature-256` header ("sha256=<64 hex>") against the HMAC-SHA256 of `body`,
 // comparing in constant time. invalid, saying what is wrong, for a missing or malformed header;
 // refused when the signature does not match.

@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <ctime>
 #include <regex>
 #include <vector>
+
+#include "sys/time.hpp"
 
 namespace ztp::verify {
 namespace {
@@ -178,11 +179,7 @@ void check_certificate(const spec::Check& check, const Response& r, std::string_
   auto left = std::chrono::duration_cast<std::chrono::hours>(*r.cert_expiry - now);
   long days = static_cast<long>(std::chrono::floor<std::chrono::days>(left).count());
   if (days < *check.min_cert_days) {
-    std::time_t t = std::chrono::system_clock::to_time_t(*r.cert_expiry);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char date[32];
-    std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    std::string date = sys::format_utc(*r.cert_expiry, "%Y-%m-%d");
     std::string when = days < 0 ? fmt::format("certificate expired {} days ago ({})", -days, date)
                                 : fmt::format("certificate expires in {} days ({})", days, date);
     failures.add(Errc::unhealthy, fmt::format("{}, minimum {}", when, *check.min_cert_days));
@@ -210,21 +207,12 @@ std::optional<std::string> find_header(
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_cert_date(std::string_view text) {
-  std::string s(text);
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%b %d %H:%M:%S %Y GMT", &tm);
-  if (end == nullptr || *end != '\0') {
-    tm = {};
-    end = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S GMT", &tm);
-    if (end == nullptr || *end != '\0') {
-      return std::nullopt;
+  for (const char* format : {"%b %d %H:%M:%S %Y GMT", "%Y-%m-%d %H:%M:%S GMT"}) {
+    if (auto at = sys::parse_utc(text, format); at.ok()) {
+      return *at;
     }
   }
-  std::time_t t = timegm(&tm);
-  if (t == static_cast<std::time_t>(-1)) {
-    return std::nullopt;
-  }
-  return std::chrono::system_clock::from_time_t(t);
+  return std::nullopt;
 }
 
 Verdict evaluate(const spec::Check& check, const Response& response, std::string_view url,

@@ -5,20 +5,16 @@
 #include <optional>
 
 #include "spec/spec.hpp"
+#include "sys/backoff.hpp"
 
 namespace ztp::verify {
 
-// A source of uniform random numbers in [0, 1), injected so jitter is reproducible in tests.
-using Random = std::function<double()>;
+using sys::default_random;
+using sys::Random;
 
-// A Random seeded from the operating system.
-Random default_random();
-
-// The wait after the `failed`-th failed attempt (1-based) before the next one:
-// interval * backoff^(failed-1), capped at max_interval; with jitter, a uniform share of it
-// between half and all of it ("equal jitter"), so retries of many checks spread out but never
-// come back at once. `random` is in [0, 1).
-std::chrono::milliseconds backoff_delay(const spec::Retry& retry, int failed, double random);
+// A check's retry settings as a backoff: interval * backoff^(failed-1), capped at
+// max_interval, with "equal jitter" when jitter is on, so retries of many checks spread out.
+sys::Backoff backoff_of(const spec::Retry& retry);
 
 // The retry loop of one check as pure decisions over time: when to try again after a failure,
 // and when to give up (attempts used up, or the next attempt would start at or past the

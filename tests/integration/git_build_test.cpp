@@ -10,6 +10,7 @@
 #include "artifact/unpack.hpp"
 #include "spec/parse.hpp"
 #include "support/support.hpp"
+#include "sys/time.hpp"
 #include "unit/source/git_test_repo.hpp"
 #include "util/fs.hpp"
 
@@ -88,7 +89,8 @@ TEST(GitBuildTest, SkopeoSeesTheDigestAndLabelsOfTheCommit) {
   auto config = run_process({"skopeo", "inspect", "--config", ref});
   ASSERT_EQ(config.exit_code, 0) << config.err;
   json c = json::parse(config.out);
-  std::string created = rfc3339(commit.time);
+  std::string created = sys::format_rfc3339(sys::WallTime(std::chrono::seconds(commit.time)),
+                                            sys::TimePrecision::seconds);
   EXPECT_EQ(created, "2024-05-01T12:00:00Z");
   EXPECT_EQ(c["created"], created);
   const auto& labels = c["config"]["Labels"];

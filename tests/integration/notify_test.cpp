@@ -279,8 +279,7 @@ notify::EventNotifier::Options fast(std::chrono::milliseconds attempt_timeout) {
   o.poll_interval = 20ms;
   o.after_id = 0;
   o.delivery.attempts = 2;
-  o.delivery.first_backoff = 10ms;
-  o.delivery.max_backoff = 10ms;
+  o.delivery.backoff = sys::Backoff{10ms, 2.0, 10ms, false};
   o.delivery.attempt_timeout = attempt_timeout;
   return o;
 }
@@ -383,7 +382,8 @@ TEST(Notify, DeadReceiversDoNotHoldTheRolloutAndTheirFailureIsRecorded) {
   for (const auto& r : slack) {
     EXPECT_FALSE(r.delivered);
     EXPECT_EQ(r.attempts, 2) << r.error;  // refused, retried once, recorded
-    EXPECT_NE(r.error.find(std::to_string(closed)), std::string::npos) << r.error;
+    // The cause alone: a Slack URL is a secret, so the record never names it.
+    EXPECT_EQ(r.error, "connection refused");
   }
 }
 

@@ -278,7 +278,7 @@ TEST_F(RegistryTest, ADeadRegistryIsUnavailable) {
   ASSERT_FALSE(ping.ok());
   EXPECT_EQ(ping.error().code, Errc::unavailable);
   EXPECT_EQ(ping.error().message, "registry " + spec->host +
-                                      " did not answer GET /v2/: Connection refused; is it "
+                                      " did not answer GET /v2/: connection refused; is it "
                                       "running? check registry: in ztp.yaml");
   auto built = build(layout);
   auto stats = client->push(layout, built.manifest, {"v1"});

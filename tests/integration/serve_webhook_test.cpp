@@ -22,6 +22,7 @@
 #include "spec/parse.hpp"
 #include "support/fake_target.hpp"
 #include "support/support.hpp"
+#include "sys/crypto.hpp"
 #include "unit/source/git_test_repo.hpp"
 
 namespace ztp {
@@ -63,7 +64,7 @@ server::Request webhook(const std::string& delivery, const std::string& body,
   req.body = body;
   req.headers = {{"x-github-event", "push"},
                  {"x-github-delivery", delivery},
-                 {"x-hub-signature-256", "sha256=" + source::hmac_sha256_hex(secret, body)}};
+                 {"x-hub-signature-256", "sha256=" + sys::hmac_sha256_hex(secret, body)}};
   return req;
 }
 
@@ -139,7 +140,7 @@ std::vector<std::pair<std::string, std::string>> signed_headers(const std::strin
                                                                 const std::string& body) {
   return {{"X-GitHub-Event", "push"},
           {"X-GitHub-Delivery", delivery},
-          {"X-Hub-Signature-256", "sha256=" + source::hmac_sha256_hex(k_secret, body)}};
+          {"X-Hub-Signature-256", "sha256=" + sys::hmac_sha256_hex(k_secret, body)}};
 }
 
 class ServeWebhookTest : public source::test::GitRepoFixture {

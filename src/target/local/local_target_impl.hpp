@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +24,8 @@
 #include "proxy/admin_client.hpp"
 #include "proxy/histogram.hpp"
 #include "proxy/routes.hpp"
+#include "sys/file_lock.hpp"
+#include "sys/host_port.hpp"
 #include "target/local/release_files.hpp"
 #include "target/local/replica_status.hpp"
 #include "util/fs.hpp"
@@ -35,28 +36,6 @@ namespace ztp::target::local {
 namespace detail {
 
 inline constexpr auto k_proxy_start_timeout = std::chrono::seconds(15);
-
-// Holds an flock on a file for as long as it lives.
-class FileLock {
- public:
-  explicit FileLock(const std::filesystem::path& path)
-      : m_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (m_fd >= 0) {
-      while (::flock(m_fd, LOCK_EX) != 0 && errno == EINTR) {
-      }
-    }
-  }
-  ~FileLock() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int m_fd;
-};
 
 inline bool port_is_free(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -70,11 +49,6 @@ inline bool port_is_free(int port) {
   bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   return free;
-}
-
-inline int port_of(const std::string& listen) {
-  auto hp = proxy::parse_host_port(listen);
-  return hp.ok() ? hp->port : 0;
 }
 
 inline Replica::State state_from(const ReplicaStatus& status, bool alive) {
@@ -226,9 +200,9 @@ struct LocalTarget::Impl {
       }
     }
     for (const auto& e : spec.environments) {
-      used.insert(detail::port_of(e.listen));
+      used.insert(sys::port_of(e.listen));
       if (!e.strategy.blue_green.preview_listen.empty()) {
-        used.insert(detail::port_of(e.strategy.blue_green.preview_listen));
+        used.insert(sys::port_of(e.strategy.blue_green.preview_listen));
       }
     }
     return used;

@@ -34,12 +34,4 @@ Result<uint64_t> process_start_time(pid_t pid);
 // process started at `start_time`, so a recycled pid is never signalled. False when it is gone.
 bool signal_group_if_same(pid_t pid, uint64_t start_time, int sig);
 
-// Closes every file descriptor from 3 up, except those in `keep`.
-void close_fds_except(std::initializer_list<int> keep);
-
-// Formats a wall-clock time as RFC 3339 UTC with milliseconds ("2026-01-31T12:00:00.000Z").
-std::string format_time(std::chrono::system_clock::time_point t);
-// Parses what format_time writes (fractional seconds optional); invalid otherwise.
-Result<std::chrono::system_clock::time_point> parse_time(std::string_view text);
-
 }  // namespace ztp::target::local

@@ -1,8 +1,6 @@
 #include "target/local/replica_status.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sys/process.hpp"
+#include "sys/time.hpp"
 #include "target/local/process.hpp"
 #include "util/duration.hpp"
 #include "util/fs.hpp"
@@ -39,7 +39,7 @@ constexpr std::array<std::pair<ReplicaState, std::string_view>, 6> k_state_names
 constexpr milliseconds k_kill_grace = std::chrono::seconds(5);
 
 json time_json(const std::optional<std::chrono::system_clock::time_point>& t) {
-  return t ? json(format_time(*t)) : json(nullptr);
+  return t ? json(sys::format_rfc3339(*t)) : json(nullptr);
 }
 
 json optional_int(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
@@ -99,7 +99,7 @@ std::string status_to_json(const ReplicaStatus& s) {
   if (s.last_exit) {
     last_exit = {{"code", optional_int(s.last_exit->code)},
                  {"signal", optional_int(s.last_exit->signal)},
-                 {"at", format_time(s.last_exit->at)}};
+                 {"at", sys::format_rfc3339(s.last_exit->at)}};
   }
   json j{
       {"supervisor_pid", s.supervisor_pid},
@@ -147,7 +147,7 @@ Result<ReplicaStatus> status_from_json(std::string_view text) {
       if (!last.at("signal").is_null()) {
         e.signal = last.at("signal").get<int>();
       }
-      auto at = parse_time(last.at("at").get<std::string>());
+      auto at = sys::parse_rfc3339(last.at("at").get<std::string>());
       if (!at) {
         return at.take_error();
       }
@@ -155,7 +155,7 @@ Result<ReplicaStatus> status_from_json(std::string_view text) {
       s.last_exit = e;
     }
     if (!j.at("started_at").is_null()) {
-      auto at = parse_time(j.at("started_at").get<std::string>());
+      auto at = sys::parse_rfc3339(j.at("started_at").get<std::string>());
       if (!at) {
         return at.take_error();
       }
@@ -279,90 +279,19 @@ std::vector<std::string> supervise_args(const SuperviseOptions& o) {
 }
 
 Result<pid_t> spawn_supervisor(const SuperviseOptions& options) {
-  // Everything the child needs is prepared before fork: the caller may have threads, so the
-  // child may only make async-signal-safe calls until exec.
-  std::vector<std::string> args{options.ztp_binary.string(), "--output", "json"};
+  sys::SpawnOptions spawn;
+  spawn.argv = {options.ztp_binary.string(), "--output", "json"};
   auto rest = supervise_args(options);
-  args.insert(args.end(), rest.begin(), rest.end());
-  std::vector<char*> argv;
-  for (auto& a : args) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  int out[2];
-  int err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    return make_error(Errc::internal, fmt::format("pipe: {}", std::strerror(errno)));
-  }
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return make_error(Errc::internal, fmt::format("pipe: {}", std::strerror(errno)));
-  }
-  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int e = errno;
-    for (int fd : {out[0], out[1], err[0], err[1], devnull}) {
-      ::close(fd);
-    }
-    return make_error(Errc::internal, fmt::format("fork: {}", std::strerror(e)));
-  }
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(devnull, 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    ::execve(argv[0], argv.data(), environ);
-    _exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  ::close(devnull);
-  std::string out_text;
-  std::string err_text;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  auto deadline = steady_clock::now() + options.start_timeout;
-  bool timed_out = false;
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    int n = ::poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR) {
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-        char buf[4096];
-        ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
-        if (r <= 0) {
-          ::close(fds[i].fd);
-          fds[i].fd = -1;
-        } else {
-          (i == 0 ? out_text : err_text).append(buf, static_cast<size_t>(r));
-        }
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) {
-      ::close(f.fd);
-    }
-  }
-  if (timed_out) {
-    ::kill(pid, SIGKILL);
-  }
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
+  spawn.argv.insert(spawn.argv.end(), rest.begin(), rest.end());
+  auto run = sys::run_captured(std::move(spawn), options.start_timeout);
   std::string where = fmt::format("replica {} of {} ({})", options.replica, options.env,
                                   options.state_dir.string());
-  if (timed_out) {
+  if (!run.ok()) {
+    return make_error(Errc::internal, fmt::format("{}: {}", where, run.error().message));
+  }
+  const std::string& out_text = run->out;
+  int wstatus = run->wait_status;
+  if (run->timed_out) {
     (void)stop_replica(options.state_dir, options.stop_timeout);
     return make_error(Errc::timeout,
                       fmt::format("{}: the supervisor did not report the app started within {} "
@@ -379,12 +308,8 @@ Result<pid_t> spawn_supervisor(const SuperviseOptions& options) {
     return make_error(errc_from_name(reply["error"].value("code", "internal")),
                       reply["error"].value("message", "unknown error"));
   }
-  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127) {
-    return make_error(Errc::internal,
-                      fmt::format("{}: cannot execute {}", where, options.ztp_binary.string()));
-  }
   return make_error(Errc::internal, fmt::format("{}: `ztp supervise` failed: {}", where,
-                                                trim(err_text + out_text)));
+                                                trim(run->err + out_text)));
 }
 
 }  // namespace ztp::target::local

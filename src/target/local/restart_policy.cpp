@@ -1,6 +1,6 @@
 #include "target/local/restart_policy.hpp"
 
-#include <algorithm>
+#include "sys/backoff.hpp"
 
 namespace ztp::target::local {
 
@@ -28,11 +28,7 @@ std::optional<milliseconds> RestartPolicy::record_crash() {
   if (n > m_limits.max_restarts) {
     return std::nullopt;
   }
-  milliseconds delay = m_limits.initial_backoff;
-  for (int i = 1; i < n && delay < m_limits.max_backoff; ++i) {
-    delay *= 2;
-  }
-  return std::min(delay, m_limits.max_backoff);
+  return sys::Backoff{m_limits.initial_backoff, 2.0, m_limits.max_backoff, false}.delay(n);
 }
 
 }  // namespace ztp::target::local

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "sys/process.hpp"
 #include "target/local/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -77,38 +77,7 @@ Result<void> validate(const SuperviseOptions& o) {
 
 namespace {
 
-// What the child reports through its close-on-exec pipe when it cannot exec; nothing is
-// written when exec succeeds.
-struct ChildFailure {
-  int stage;  // k_stage_*
-  int err;    // errno
-};
-constexpr int k_stage_chdir = 0;
-constexpr int k_stage_exec = 1;
-
 constexpr size_t k_read_chunk = 64 * 1024;
-
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
-
-// Reports the first start to whoever waits on `fd` (start_detached), once.
-void report_ready(int& fd, std::string_view line) {
-  if (fd >= 0) {
-    write_all(fd, line);
-    ::close(fd);
-    fd = -1;
-  }
-}
 
 class Supervisor {
  public:
@@ -121,7 +90,7 @@ class Supervisor {
         m_err(options.state_dir / k_stderr_log, options.log_max_bytes, options.log_files) {}
 
   ~Supervisor() {
-    for (int fd : {m_signal_fd, m_devnull, m_child_out, m_child_err}) {
+    for (int fd : {m_signal_fd, m_child_out, m_child_err}) {
       if (fd >= 0) {
         ::close(fd);
       }
@@ -132,7 +101,7 @@ class Supervisor {
   Result<void> run(int& ready_fd) {
     auto ready = setup();
     if (!ready) {
-      report_ready(ready_fd, fmt::format("error internal {}\n", ready.error().message));
+      sys::report_ready(ready_fd, fmt::format("error internal {}", ready.error().message));
       return ready;
     }
     write_status();
@@ -142,11 +111,11 @@ class Supervisor {
       m_status.error = started.error().message;
       write_status();
       log::error("the app could not start", {{"error", started.error().message}});
-      report_ready(ready_fd, fmt::format("error {} {}\n", errc_name(started.error().code),
-                                         started.error().message));
+      sys::report_ready(ready_fd, fmt::format("error {} {}", errc_name(started.error().code),
+                                              started.error().message));
       return started;
     }
-    report_ready(ready_fd, "ok\n");
+    sys::report_ready(ready_fd, "ok");
     while (m_status.state != ReplicaState::stopped) {
       wait_and_dispatch();
     }
@@ -169,7 +138,6 @@ class Supervisor {
     if (m_signal_fd < 0) {
       return make_error(Errc::internal, fmt::format("signalfd: {}", std::strerror(errno)));
     }
-    m_devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     ZTP_TRY(m_out.open());
     ZTP_TRY(m_err.open());
 
@@ -190,7 +158,8 @@ class Supervisor {
     return {};
   }
 
-  // argv and envp are built once, so the forked child only makes async-signal-safe calls.
+  // What the app is started with, built once: the command, and this process's environment
+  // with ZTP_ENV, ZTP_RELEASE, ZTP_REPLICA, PORT and the replica's variables over it.
   void prepare_exec() {
     std::vector<std::pair<std::string, std::string>> added{
         {"ZTP_ENV", m_o.env},
@@ -205,127 +174,60 @@ class Supervisor {
     for (const auto& [k, v] : added) {
       names.insert(k);
     }
+    std::vector<std::string> env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
       std::string_view entry(*e);
       if (names.count(std::string(entry.substr(0, entry.find('=')))) == 0) {
-        m_env_strings.emplace_back(entry);
+        env.emplace_back(entry);
       }
     }
     for (const auto& [k, v] : added) {
-      m_env_strings.push_back(k + "=" + v);
+      env.push_back(k + "=" + v);
     }
-    for (auto& s : m_env_strings) {
-      m_envp.push_back(s.data());
-    }
-    m_envp.push_back(nullptr);
-    m_argv_strings = m_o.command;
-    for (auto& s : m_argv_strings) {
-      m_argv.push_back(s.data());
-    }
-    m_argv.push_back(nullptr);
+    m_spawn.argv = m_o.command;
+    m_spawn.search_path = true;
+    m_spawn.env = std::move(env);
+    m_spawn.workdir = m_o.workdir;
+    m_spawn.new_process_group = true;
+    // If the supervisor dies, even by SIGKILL, the app is told to stop.
+    m_spawn.parent_death_signal = SIGTERM;
   }
 
   // Starts the command. An error says why it could not be executed.
   Result<void> spawn() {
-    int out[2];
-    int err[2];
-    int fail[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) {
-      return make_error(Errc::internal, fmt::format("pipe: {}", std::strerror(errno)));
+    auto out = sys::make_pipe();
+    if (!out.ok()) {
+      return out.take_error();
     }
-    if (::pipe2(err, O_CLOEXEC) != 0) {
-      ::close(out[0]);
-      ::close(out[1]);
-      return make_error(Errc::internal, fmt::format("pipe: {}", std::strerror(errno)));
+    auto err = sys::make_pipe();
+    if (!err.ok()) {
+      ::close((*out)[0]);
+      ::close((*out)[1]);
+      return err.take_error();
     }
-    if (::pipe2(fail, O_CLOEXEC) != 0) {
-      for (int fd : {out[0], out[1], err[0], err[1]}) {
-        ::close(fd);
-      }
-      return make_error(Errc::internal, fmt::format("pipe: {}", std::strerror(errno)));
+    m_spawn.stdout_fd = (*out)[1];
+    m_spawn.stderr_fd = (*err)[1];
+    auto pid = sys::spawn(m_spawn);
+    ::close((*out)[1]);
+    ::close((*err)[1]);
+    if (!pid.ok()) {
+      ::close((*out)[0]);
+      ::close((*err)[0]);
+      return pid.take_error();
     }
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      exec_child(parent, out[1], err[1], fail[1]);
-    }
-    int fork_errno = errno;
-    for (int fd : {out[1], err[1], fail[1]}) {
-      ::close(fd);
-    }
-    if (pid < 0) {
-      for (int fd : {out[0], err[0], fail[0]}) {
-        ::close(fd);
-      }
-      return make_error(Errc::internal, fmt::format("fork: {}", std::strerror(fork_errno)));
-    }
-    ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
-    ChildFailure failure{};
-    ssize_t n;
-    do {
-      n = ::read(fail[0], &failure, sizeof failure);
-    } while (n < 0 && errno == EINTR);
-    ::close(fail[0]);
-    if (n == static_cast<ssize_t>(sizeof failure)) {
-      int wstatus = 0;
-      ::waitpid(pid, &wstatus, 0);
-      ::close(out[0]);
-      ::close(err[0]);
-      if (failure.stage == k_stage_chdir) {
-        return make_error(Errc::invalid,
-                          fmt::format("cannot enter workdir {}: {}", m_o.workdir.string(),
-                                      std::strerror(failure.err)));
-      }
-      return make_error(
-          Errc::invalid,
-          fmt::format("cannot execute '{}' in {}: {}; check the command and that "
-                      "it is an executable file",
-                      m_o.command[0], m_o.workdir.string(), std::strerror(failure.err)));
-    }
-    m_child = pid;
-    m_child_out = out[0];
-    m_child_err = err[0];
+    m_child = *pid;
+    m_child_out = (*out)[0];
+    m_child_err = (*err)[0];
     ::fcntl(m_child_out, F_SETFL, O_NONBLOCK);
     ::fcntl(m_child_err, F_SETFL, O_NONBLOCK);
-    m_status.pid = pid;
-    m_status.pid_start_time = process_start_time(pid).value_or(0);
+    m_status.pid = *pid;
+    m_status.pid_start_time = process_start_time(*pid).value_or(0);
     m_status.started_at = m_clock.wall_now();
     m_status.state = ReplicaState::running;
     m_status.error.clear();
     write_status();
-    log::info("app started", {{"app_pid", std::to_string(pid)}});
+    log::info("app started", {{"app_pid", std::to_string(*pid)}});
     return {};
-  }
-
-  // In the forked child: only async-signal-safe calls until exec.
-  [[noreturn]] void exec_child(pid_t parent, int out, int err, int fail) {
-    ::setpgid(0, 0);
-    // If the supervisor dies, even by SIGKILL, the app is told to stop.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) {
-      _exit(1);
-    }
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) {
-        ::signal(sig, SIG_DFL);
-      }
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(m_devnull, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ChildFailure failure{k_stage_chdir, 0};
-    if (::chdir(m_o.workdir.c_str()) != 0) {
-      failure.err = errno;
-      (void)!::write(fail, &failure, sizeof failure);
-      _exit(127);
-    }
-    ::execvpe(m_argv[0], m_argv.data(), m_envp.data());
-    failure = {k_stage_exec, errno};
-    (void)!::write(fail, &failure, sizeof failure);
-    _exit(127);
   }
 
   void wait_and_dispatch() {
@@ -521,17 +423,13 @@ class Supervisor {
   RotatingLog m_err;
   ReplicaStatus m_status;
   int m_signal_fd = -1;
-  int m_devnull = -1;
   pid_t m_child = 0;
   int m_child_out = -1;
   int m_child_err = -1;
   std::optional<steady_clock::time_point> m_restart_at;
   std::optional<steady_clock::time_point> m_kill_at;
   bool m_stop_requested = false;
-  std::vector<std::string> m_argv_strings;
-  std::vector<char*> m_argv;
-  std::vector<std::string> m_env_strings;
-  std::vector<char*> m_envp;
+  sys::SpawnOptions m_spawn;
 };
 
 // Keeps the supervisor's own log small: one previous generation.
@@ -548,7 +446,7 @@ Result<void> supervise(const SuperviseOptions& options, Clock& clock, int ready_
   log::Scope scope{{"env", options.env}, {"replica", std::to_string(options.replica)}};
   Supervisor supervisor(options, clock);
   auto r = supervisor.run(ready_fd);
-  report_ready(ready_fd, "error internal the supervisor ended before the app started\n");
+  sys::report_ready(ready_fd, "error internal the supervisor ended before the app started");
   return r;
 }
 
@@ -569,89 +467,31 @@ Result<pid_t> start_detached(const SuperviseOptions& options) {
   }
   auto log_path = o.state_dir / k_supervisor_log;
   rotate_supervisor_log(log_path, o.log_max_bytes);
-  int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) {
-    return make_error(Errc::internal, fmt::format("pipe: {}", std::strerror(errno)));
-  }
-  pid_t first = ::fork();
-  if (first < 0) {
-    int e = errno;
-    ::close(ready[0]);
-    ::close(ready[1]);
-    return make_error(Errc::internal, fmt::format("fork: {}", std::strerror(e)));
-  }
-  if (first == 0) {
-    ::close(ready[0]);
-    ::setsid();
-    pid_t second = ::fork();
-    if (second != 0) {
-      _exit(second < 0 ? 1 : 0);
-    }
+  sys::DetachOptions detach{log_path, "/", o.start_timeout};
+  auto reply = sys::detach(detach, [&o](int ready_fd) {
     // The supervisor: no controlling terminal, not a session leader, so it never gets one.
-    if (::chdir("/") != 0) {
-      _exit(1);
+    auto r = supervise(o, system_clock(), ready_fd);
+    return r ? 0 : 1;
+  });
+  if (!reply.ok()) {
+    if (reply.error().code == Errc::timeout) {
+      return make_error(
+          Errc::timeout,
+          fmt::format("{}: the supervisor did not report within {} ms; see {}",
+                      o.state_dir.string(), o.start_timeout.count(), log_path.string()));
     }
-    int in = ::open("/dev/null", O_RDONLY);
-    int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (in < 0 || logfd < 0) {
-      _exit(1);
-    }
-    ::fchmod(logfd, 0600);  // a log an older ztp made readable by everyone
-    ::dup2(in, 0);
-    ::dup2(logfd, 1);
-    ::dup2(logfd, 2);
-    close_fds_except({ready[1]});
-    auto r = supervise(o, system_clock(), ready[1]);
-    _exit(r ? 0 : 1);
+    return reply.take_error();
   }
-  ::close(ready[1]);
-  int wstatus = 0;
-  while (::waitpid(first, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  std::string reply;
-  auto deadline = steady_clock::now() + o.start_timeout;
-  bool timed_out = false;
-  while (true) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{ready[0], POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      continue;
-    }
-    char buf[4096];
-    ssize_t r = ::read(ready[0], buf, sizeof buf);
-    if (r <= 0) {
-      break;
-    }
-    reply.append(buf, static_cast<size_t>(r));
-  }
-  ::close(ready[0]);
-  if (timed_out) {
-    return make_error(
-        Errc::timeout,
-        fmt::format("{}: the supervisor did not report within {} ms; see {}", o.state_dir.string(),
-                    o.start_timeout.count(), log_path.string()));
-  }
-  if (reply.rfind("ok", 0) == 0) {
+  if (reply->rfind("ok", 0) == 0) {
     auto status = read_replica_status(o.state_dir);
     if (!status) {
       return status.take_error();
     }
     return status->supervisor_pid;
   }
-  if (reply.rfind("error ", 0) == 0) {
-    // "error CODE MESSAGE\n"
-    std::string rest = reply.substr(6);
-    while (!rest.empty() && rest.back() == '\n') {
-      rest.pop_back();
-    }
+  if (reply->rfind("error ", 0) == 0) {
+    // "error CODE MESSAGE"
+    std::string rest = reply->substr(6);
     size_t space = rest.find(' ');
     std::string code = rest.substr(0, space);
     std::string message = space == std::string::npos ? "" : rest.substr(space + 1);
@@ -659,9 +499,9 @@ Result<pid_t> start_detached(const SuperviseOptions& options) {
     return make_error(errc, fmt::format("replica {} of {} ({}): {}", o.replica, o.env,
                                         o.state_dir.string(), message));
   }
+  std::string why = reply->empty() ? "the supervisor exited before starting the app" : *reply;
   return make_error(Errc::internal,
-                    fmt::format("{}: the supervisor exited before starting the app; see {}",
-                                o.state_dir.string(), log_path.string()));
+                    fmt::format("{}: {}; see {}", o.state_dir.string(), why, log_path.string()));
 }
 
 }  // namespace ztp::target::local

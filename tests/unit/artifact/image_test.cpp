@@ -28,11 +28,6 @@ LayerRef sample_layer(const std::string& seed) {
                   sha256_digest(seed + "-tar"), "ztp build"};
 }
 
-TEST(ImageTest, FormatsTimesAsRfc3339Utc) {
-  EXPECT_EQ(rfc3339(0), "1970-01-01T00:00:00Z");
-  EXPECT_EQ(rfc3339(1'714'564'800), "2024-05-01T12:00:00Z");
-}
-
 TEST(ImageTest, ConfigHasThePlatformProcessAndOciLabels) {
   auto in = sample_inputs();
   json c = make_config(in, {sample_layer("base"), sample_layer("app")});

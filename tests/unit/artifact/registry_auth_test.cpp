@@ -124,13 +124,13 @@ TEST(RegistryAuthTest, ReadsCredentialsFromTheEnvironment) {
 
 TEST(RegistryAuthenticatorTest, SendsNothingUntilAsked) {
   RegistryAuthenticator auth(RegistryAuth{"u", "p", ""});
-  EXPECT_EQ(auth.header("repository:a:pull"), "");
+  EXPECT_EQ(auth.authorization("repository:a:pull"), "");
 }
 
 TEST(RegistryAuthenticatorTest, UsesAGivenTokenAsIsAndNeverRetries) {
   RegistryAuthenticator auth(RegistryAuth{"", "", "static-token"});
-  EXPECT_EQ(auth.header("repository:a:pull"), "Authorization: Bearer static-token");
-  HttpSession session;
+  EXPECT_EQ(auth.authorization("repository:a:pull"), "Bearer static-token");
+  sys::HttpClient session;
   auto retry =
       auth.answer(R"(Bearer realm="http://127.0.0.1:1/token")", "repository:a:pull", session);
   ASSERT_TRUE(retry.ok());
@@ -138,13 +138,13 @@ TEST(RegistryAuthenticatorTest, UsesAGivenTokenAsIsAndNeverRetries) {
 }
 
 TEST(RegistryAuthenticatorTest, AnswersBasicOnceWithCredentialsAndNeverWithout) {
-  HttpSession session;
+  sys::HttpClient session;
   RegistryAuthenticator anonymous(RegistryAuth{});
   EXPECT_FALSE(anonymous.answer(R"(Basic realm="r")", "", session).value());
 
   RegistryAuthenticator auth(RegistryAuth{"Aladdin", "open sesame", ""});
   EXPECT_TRUE(auth.answer(R"(Basic realm="r")", "", session).value());
-  EXPECT_EQ(auth.header("anything"), "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  EXPECT_EQ(auth.authorization("anything"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
   // The same challenge again means the credentials were refused: retrying cannot help.
   EXPECT_FALSE(auth.answer(R"(Basic realm="r")", "", session).value());
 }
@@ -153,15 +153,15 @@ TEST(RegistryAuthenticatorTest, GetsABearerTokenForTheScopeAndCachesItPerScope) 
   test::FakeRegistry::Options o;
   o.bearer_basic = "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==";
   test::FakeRegistry registry(o);
-  HttpSession session;
+  sys::HttpClient session;
   RegistryAuthenticator auth(RegistryAuth{"Aladdin", "open sesame", ""});
   std::string challenge = "Bearer realm=\"http://" + registry.host() +
                           "/token\",service=\"fake\",scope=\"repository:other:pull\"";
   auto retry = auth.answer(challenge, "repository:team/app:pull", session);
   ASSERT_TRUE(retry.ok()) << retry.error().message;
   EXPECT_TRUE(retry.value());
-  EXPECT_EQ(auth.header("repository:team/app:pull"), "Authorization: Bearer tok-1");
-  EXPECT_EQ(auth.header("repository:team/app:pull,push"), "");
+  EXPECT_EQ(auth.authorization("repository:team/app:pull"), "Bearer tok-1");
+  EXPECT_EQ(auth.authorization("repository:team/app:pull,push"), "");
   auto requests = registry.server().requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].path, "/token");
@@ -175,7 +175,7 @@ TEST(RegistryAuthenticatorTest, ReportsATokenServerThatRefusesTheCredentials) {
   test::FakeRegistry::Options o;
   o.bearer_basic = "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==";
   test::FakeRegistry registry(o);
-  HttpSession session;
+  sys::HttpClient session;
   RegistryAuthenticator auth(RegistryAuth{"Aladdin", "wrong", ""});
   auto retry = auth.answer("Bearer realm=\"http://" + registry.host() + "/token\"",
                            "repository:a:pull", session);
@@ -188,7 +188,7 @@ TEST(RegistryAuthenticatorTest, ReportsATokenServerThatRefusesTheCredentials) {
 }
 
 TEST(RegistryAuthenticatorTest, RefusesARealmThatIsNotAnHttpUrl) {
-  HttpSession session;
+  sys::HttpClient session;
   RegistryAuthenticator auth(RegistryAuth{"u", "p", ""});
   auto retry = auth.answer(R"(Bearer service="x")", "repository:a:pull", session);
   ASSERT_FALSE(retry.ok());

@@ -157,7 +157,7 @@ TEST(RegistrySessionTest, ErrorsCarryTheRegistrysMessagesAndClass) {
     return res;
   });
   auto session = session_of(server.host());
-  HttpRequest req;
+  sys::HttpRequest req;
   req.method = "PUT";
   req.url = session.url("/v2/team/app/manifests/v1?ignored=1");
   auto res = session.call(req, k_scope, {201});
@@ -183,13 +183,13 @@ TEST(RegistrySessionTest, ErrorsCarryTheRegistrysMessagesAndClass) {
 TEST(RegistrySessionTest, ADeadRegistryIsUnavailableWithAHint) {
   std::string host = "127.0.0.1:" + std::to_string(ztp::testing::free_port());
   auto session = session_of(host);
-  HttpRequest req;
+  sys::HttpRequest req;
   req.url = session.url("/v2/");
   auto res = session.call(req, "", {200});
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().code, Errc::unavailable);
   EXPECT_EQ(res.error().message, "registry " + host +
-                                     " did not answer GET /v2/: Connection refused; is it "
+                                     " did not answer GET /v2/: connection refused; is it "
                                      "running? check registry: in ztp.yaml");
 }
 

@@ -12,7 +12,7 @@
 #include "spec/parse.hpp"
 #include "support/fake_clock.hpp"
 #include "support/support.hpp"
-#include "target/local/process.hpp"
+#include "sys/time.hpp"
 #include "util/fs.hpp"
 
 namespace ztp::engine {
@@ -42,16 +42,16 @@ std::map<std::string, std::string> unpack(const std::filesystem::path& file) {
 
 std::string access_line(std::chrono::system_clock::time_point at, const std::string& path) {
   return fmt::format(R"({{"ts":"{}","env":"dev","status":200,"path":"{}"}})",
-                     target::local::format_time(at), path) +
+                     sys::format_rfc3339(at), path) +
          "\n";
 }
 
 TEST(AccessLogSince, KeepsTheWindowAndUnstampedLines) {
   auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
-  std::istringstream log(
-      access_line(now - minutes(40), "/old") + access_line(now - minutes(10), "/recent") + "\n" +
-      R"({"env":"dev","path":"/no-ts"})" + "\n" + R"({"path":"/ts-later","ts":")" +
-      target::local::format_time(now) + "\"}\n");
+  std::istringstream log(access_line(now - minutes(40), "/old") +
+                         access_line(now - minutes(10), "/recent") + "\n" +
+                         R"({"env":"dev","path":"/no-ts"})" + "\n" +
+                         R"({"path":"/ts-later","ts":")" + sys::format_rfc3339(now) + "\"}\n");
   std::string kept = access_log_since(log, now - minutes(30));
   EXPECT_EQ(kept.find("/old"), std::string::npos);
   EXPECT_NE(kept.find("/recent"), std::string::npos);

@@ -5,7 +5,7 @@
 
 #include "support/fake_clock.hpp"
 #include "support/support.hpp"
-#include "target/local/process.hpp"
+#include "sys/time.hpp"
 
 namespace ztp::engine {
 namespace {
@@ -175,10 +175,10 @@ TEST_F(IncidentReportTest, EnvironmentReportEndsWhenItIsWritten) {
   ASSERT_NE(covers, std::string::npos) << md;
   std::string line = md.substr(covers, md.find('\n', covers) - covers);
   EXPECT_EQ(line.find("1970"), std::string::npos) << line;
-  EXPECT_NE(line.find(fmt::format("to {}",
-                                  target::local::format_time(std::chrono::system_clock::time_point(
-                                      std::chrono::milliseconds(now))))),
-            std::string::npos)
+  EXPECT_NE(
+      line.find(fmt::format("to {}", sys::format_rfc3339(std::chrono::system_clock::time_point(
+                                         std::chrono::milliseconds(now))))),
+      std::string::npos)
       << line;
 }
 

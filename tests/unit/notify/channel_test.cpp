@@ -21,20 +21,11 @@ Notice notice(NoticeKind kind, std::optional<std::string> env = std::nullopt) {
 
 std::chrono::steady_clock::time_point soon() { return std::chrono::steady_clock::now() + 10s; }
 
-TEST(Backoff, DoublesUpToTheCap) {
-  DeliveryOptions o;
-  o.first_backoff = 100ms;
-  o.max_backoff = 350ms;
-  EXPECT_EQ(backoff_before(2, o), 100ms);
-  EXPECT_EQ(backoff_before(3, o), 200ms);
-  EXPECT_EQ(backoff_before(4, o), 350ms);
-  EXPECT_EQ(backoff_before(9, o), 350ms);
-}
-
 TEST(Channel, RetriesAnswersWorthRetryingThenRecordsTheDelivery) {
   store::test::TempStore s;
   test::FakePoster fake;
-  fake.script = {outcome_for_status(503, "busy"), {0, "", "connection refused", true}};
+  fake.script = {test::answer(503, "busy"),
+                 Result<sys::HttpResponse>(make_error(Errc::unavailable, "connection refused"))};
   Channel c(test::notifier(Notifier::Kind::slack), *s.store, test::quick_delivery(), fake.poster());
   c.submit(notice(NoticeKind::run_started));
   ASSERT_TRUE(c.wait_idle(soon()));
@@ -51,8 +42,8 @@ TEST(Channel, RetriesAnswersWorthRetryingThenRecordsTheDelivery) {
 TEST(Channel, GivesUpAtOnceOnARefusedPayloadAndAfterTheLastAttempt) {
   store::test::TempStore s;
   test::FakePoster fake;
-  fake.script = {outcome_for_status(400, "invalid_payload"), outcome_for_status(500, "a"),
-                 outcome_for_status(500, "b"), outcome_for_status(500, "c")};
+  fake.script = {test::answer(400, "invalid_payload"), test::answer(500, "a"),
+                 test::answer(500, "b"), test::answer(500, "c")};
   Channel c(test::notifier(Notifier::Kind::slack), *s.store, test::quick_delivery(), fake.poster());
   c.submit(notice(NoticeKind::run_started));
   c.submit(notice(NoticeKind::run_succeeded));
@@ -146,7 +137,7 @@ TEST(Channel, PagerDutyPagesForAManualRollbackOnlyWhereItShould) {
 TEST(Channel, AFailedTriggerOpensNoIncident) {
   store::test::TempStore s;
   test::FakePoster fake;
-  fake.script = {outcome_for_status(400, "bad")};
+  fake.script = {test::answer(400, "bad")};
   Channel c(test::notifier(Notifier::Kind::pagerduty), *s.store, test::quick_delivery(),
             fake.poster());
   c.submit(notice(NoticeKind::run_failed, "qa"));

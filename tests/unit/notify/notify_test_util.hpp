@@ -7,38 +7,44 @@
 #include <vector>
 
 #include "notify/channel.hpp"
-#include "notify/http_post.hpp"
 #include "spec/spec.hpp"
 #include "unit/store/store_test_util.hpp"
 
 namespace ztp::notify::test {
 
+// An answer of `status` with `body`, as a receiver gives it.
+inline Result<sys::HttpResponse> answer(long status, std::string body = "") {
+  sys::HttpResponse res;
+  res.status = status;
+  res.body = std::move(body);
+  return res;
+}
+
 // A Poster that records every request and answers from a script (then 200). With `hang`, it
 // blocks until cancelled, like a receiver that never answers.
 class FakePoster {
  public:
-  std::deque<PostOutcome> script;
+  std::deque<Result<sys::HttpResponse>> script;
   bool hang = false;
 
   Poster poster() {
-    return
-        [this](const HttpRequest& req, std::chrono::milliseconds, const std::atomic<bool>& cancel) {
-          std::unique_lock lock(m_mu);
-          m_requests.push_back(req);
-          m_cv.notify_all();
-          if (hang) {
-            while (!cancel.load()) {
-              m_cv.wait_for(lock, std::chrono::milliseconds(5));
-            }
-            return PostOutcome{0, "", "cancelled", false};
-          }
-          if (script.empty()) {
-            return outcome_for_status(200, "ok");
-          }
-          auto out = script.front();
-          script.pop_front();
-          return out;
-        };
+    return [this](const sys::HttpRequest& req, const sys::HttpOptions& options) {
+      std::unique_lock lock(m_mu);
+      m_requests.push_back(HttpRequest{req.url, req.headers, std::string(req.body)});
+      m_cv.notify_all();
+      if (hang) {
+        while (options.cancel == nullptr || !options.cancel->load()) {
+          m_cv.wait_for(lock, std::chrono::milliseconds(5));
+        }
+        return Result<sys::HttpResponse>(make_error(Errc::unavailable, "cancelled"));
+      }
+      if (script.empty()) {
+        return answer(200, "ok");
+      }
+      auto out = script.front();
+      script.pop_front();
+      return out;
+    };
   }
 
   std::vector<HttpRequest> requests() {
@@ -66,8 +72,7 @@ inline spec::Notifier notifier(spec::Notifier::Kind kind, std::vector<std::strin
 inline DeliveryOptions quick_delivery() {
   DeliveryOptions o;
   o.attempts = 3;
-  o.first_backoff = std::chrono::milliseconds(1);
-  o.max_backoff = std::chrono::milliseconds(4);
+  o.backoff = sys::Backoff{std::chrono::milliseconds(1), 2.0, std::chrono::milliseconds(4), true};
   o.attempt_timeout = std::chrono::milliseconds(200);
   return o;
 }

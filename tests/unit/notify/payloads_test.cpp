@@ -7,6 +7,7 @@
 #include "notify/notice.hpp"
 #include "notify_test_util.hpp"
 #include "support/github_signature_example.hpp"
+#include "sys/crypto.hpp"
 
 namespace ztp::notify {
 namespace {
@@ -38,7 +39,7 @@ spec::Spec shop_spec() {
 
 TEST(Payloads, HmacMatchesGithubsDocumentedVector) {
   namespace example = testing::github_signature_example;
-  EXPECT_EQ(hmac_sha256_hex(example::k_secret, example::k_payload), example::k_signature_hex);
+  EXPECT_EQ(sys::hmac_sha256_hex(example::k_secret, example::k_payload), example::k_signature_hex);
 }
 
 TEST(Payloads, WebhookIsSignedOverTheExactBody) {
@@ -55,7 +56,7 @@ TEST(Payloads, WebhookIsSignedOverTheExactBody) {
       event = value;
     }
   }
-  EXPECT_EQ(signature, "sha256=" + hmac_sha256_hex("s3cret", req.body));
+  EXPECT_EQ(signature, "sha256=" + sys::hmac_sha256_hex("s3cret", req.body));
   EXPECT_EQ(event, "run_failed");
   auto body = nlohmann::json::parse(req.body);
   EXPECT_EQ(body["event"], "run_failed");

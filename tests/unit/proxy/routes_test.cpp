@@ -131,22 +131,5 @@ TEST(RoutesTest, RejectsNonJson) {
   EXPECT_EQ(r.error().message, "routes: body is not valid JSON");
 }
 
-TEST(RoutesTest, ParsesHostPortForms) {
-  auto v4 = parse_host_port("127.0.0.1:80");
-  ASSERT_TRUE(v4.ok());
-  EXPECT_EQ(v4->host, "127.0.0.1");
-  EXPECT_EQ(v4->port, 80);
-  auto v6 = parse_host_port("[::1]:8080");
-  ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->host, "::1");
-  EXPECT_TRUE(parse_host_port("localhost:1").ok());
-  EXPECT_FALSE(parse_host_port("::1:80").ok());
-  EXPECT_FALSE(parse_host_port("host:0").ok());
-  EXPECT_TRUE(parse_host_port("host:0", true).ok());
-  EXPECT_FALSE(parse_host_port(":80").ok());
-  EXPECT_FALSE(parse_host_port("host:").ok());
-  EXPECT_FALSE(parse_host_port("host:8x").ok());
-}
-
 }  // namespace
 }  // namespace ztp::proxy

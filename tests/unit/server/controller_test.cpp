@@ -11,6 +11,7 @@
 #include "source/webhook.hpp"
 #include "spec/parse.hpp"
 #include "support/support.hpp"
+#include "sys/crypto.hpp"
 
 namespace ztp::server {
 namespace {
@@ -171,7 +172,7 @@ environments:
     req.body = body;
     req.headers["x-github-event"] = event;
     req.headers["x-github-delivery"] = delivery;
-    req.headers["x-hub-signature-256"] = "sha256=" + source::hmac_sha256_hex(secret, body);
+    req.headers["x-hub-signature-256"] = "sha256=" + sys::hmac_sha256_hex(secret, body);
     return req;
   }
 

@@ -1,4 +1,5 @@
 #include "source/webhook.hpp"
+#include "sys/crypto.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ TEST(WebhookSignature, GitHubsTestVectorVerifies) {
   auto v = signature_vector();
   std::string secret = v["secret"];
   std::string payload = v["payload"];
-  EXPECT_EQ(hmac_sha256_hex(secret, payload), v["signature_hex"].get<std::string>());
+  EXPECT_EQ(sys::hmac_sha256_hex(secret, payload), v["signature_hex"].get<std::string>());
   auto verified = verify_signature(secret, payload, v["x_hub_signature_256"].get<std::string>());
   EXPECT_TRUE(verified.ok()) << verified.error().message;
 }

@@ -31,14 +31,5 @@ TEST(ProcStatTest, ReadsThisProcess) {
   EXPECT_GT(stat->start_time, 0U);
 }
 
-TEST(TimeTest, FormatsRfc3339UtcAndParsesBack) {
-  auto t = std::chrono::system_clock::time_point(milliseconds(1'700'000'000'042));
-  EXPECT_EQ(format_time(t), "2023-11-14T22:13:20.042Z");
-  auto back = parse_time(format_time(t));
-  ASSERT_TRUE(back);
-  EXPECT_EQ(*back, t);
-  EXPECT_FALSE(parse_time("2023-11-14 22:13:20"));
-}
-
 }  // namespace
 }  // namespace ztp::target::local

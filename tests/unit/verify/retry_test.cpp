@@ -23,29 +23,29 @@ spec::Retry retry_without_jitter() {
 
 TEST(RetryTest, BackoffGrowsExponentiallyUpToTheCap) {
   auto r = retry_without_jitter();
-  EXPECT_EQ(backoff_delay(r, 1, 0.5), milliseconds(1000));
-  EXPECT_EQ(backoff_delay(r, 2, 0.5), milliseconds(2000));
-  EXPECT_EQ(backoff_delay(r, 3, 0.5), milliseconds(4000));
-  EXPECT_EQ(backoff_delay(r, 4, 0.5), milliseconds(8000));
-  EXPECT_EQ(backoff_delay(r, 5, 0.5), milliseconds(10000));
-  EXPECT_EQ(backoff_delay(r, 50, 0.5), milliseconds(10000));
+  EXPECT_EQ(backoff_of(r).delay(1, 0.5), milliseconds(1000));
+  EXPECT_EQ(backoff_of(r).delay(2, 0.5), milliseconds(2000));
+  EXPECT_EQ(backoff_of(r).delay(3, 0.5), milliseconds(4000));
+  EXPECT_EQ(backoff_of(r).delay(4, 0.5), milliseconds(8000));
+  EXPECT_EQ(backoff_of(r).delay(5, 0.5), milliseconds(10000));
+  EXPECT_EQ(backoff_of(r).delay(50, 0.5), milliseconds(10000));
 }
 
 TEST(RetryTest, BackoffOfOneKeepsTheIntervalConstant) {
   auto r = retry_without_jitter();
   r.backoff = 1.0;
-  EXPECT_EQ(backoff_delay(r, 1, 0), milliseconds(1000));
-  EXPECT_EQ(backoff_delay(r, 7, 0), milliseconds(1000));
+  EXPECT_EQ(backoff_of(r).delay(1, 0), milliseconds(1000));
+  EXPECT_EQ(backoff_of(r).delay(7, 0), milliseconds(1000));
 }
 
 TEST(RetryTest, JitterPicksBetweenHalfAndAllOfTheDelay) {
   auto r = retry_without_jitter();
   r.jitter = true;
-  EXPECT_EQ(backoff_delay(r, 3, 0.0), milliseconds(2000));
-  EXPECT_EQ(backoff_delay(r, 3, 0.5), milliseconds(3000));
-  EXPECT_EQ(backoff_delay(r, 3, 1.0), milliseconds(4000));
+  EXPECT_EQ(backoff_of(r).delay(3, 0.0), milliseconds(2000));
+  EXPECT_EQ(backoff_of(r).delay(3, 0.5), milliseconds(3000));
+  EXPECT_EQ(backoff_of(r).delay(3, 1.0), milliseconds(4000));
   // The cap applies before the jitter: a capped delay still spreads out.
-  EXPECT_EQ(backoff_delay(r, 9, 0.0), milliseconds(5000));
+  EXPECT_EQ(backoff_of(r).delay(9, 0.0), milliseconds(5000));
 }
 
 TEST(RetryTest, ScheduleStopsWhenAttemptsAreUsedUp) {
