@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Build: compiler, CMake, and the libraries of DESIGN.md.
 build_packages=(
-  g++ cmake ninja-build pkg-config clang-format
+  g++ cmake ninja-build pkg-config clang-format python3
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libgit2-dev libssh2-1-dev libboost-dev libcurl4-openssl-dev libarchive-dev
   libssl-dev libhowardhinnant-date-dev

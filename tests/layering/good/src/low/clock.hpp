@@ -1,0 +1,7 @@
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "low/time.hpp"

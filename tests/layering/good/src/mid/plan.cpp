@@ -1,0 +1,3 @@
+#include "mid/plan.hpp"
+
+#include "helper.hpp"

@@ -1,0 +1,6 @@
+#pragma once
+
+#include <vector>
+
+#include "low/clock.hpp"
+#include "top/model.hpp"

@@ -1,0 +1,3 @@
+#include "low/clock.hpp"
+#include "mid/plan.hpp"
+#include "top/model.hpp"
