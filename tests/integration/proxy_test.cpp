@@ -761,6 +761,51 @@ TEST_F(ProxyFixture, ForwardsClientAndRequestIdHeaders) {
   EXPECT_EQ(n, 2);
 }
 
+// RFC 9110 section 7.6.1: what the client's Connection header names is for the proxy alone.
+// Three pipelined requests on one connection: the named field before the Connection header,
+// after it, and in a request that names none (it goes through then).
+TEST_F(ProxyFixture, NeverForwardsTheFieldsTheClientsConnectionHeaderNames) {
+  TestBackend a("a");
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(serve_dev(a, port));
+  Exchange ex = exchange_until_close(
+      port,
+      "GET /headers HTTP/1.1\r\nHost: x\r\nX-Secret: one\r\nConnection: keep-alive, X-Secret\r\n"
+      "X-Kept: yes\r\n\r\n"
+      "GET /headers HTTP/1.1\r\nHost: x\r\nconnection: x-secret\r\nx-secret: two\r\n\r\n"
+      "GET /headers HTTP/1.1\r\nHost: x\r\nX-Secret: three\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(ex.closed) << ex.error;
+  EXPECT_EQ(count_of(ex.bytes, "HTTP/1.1 200 OK\r\n"), 3u) << ex.bytes;
+  EXPECT_EQ(count_of(ex.bytes, "X-Kept: yes\n"), 1u) << ex.bytes;
+  EXPECT_EQ(ex.bytes.find("one"), std::string::npos) << ex.bytes;
+  EXPECT_EQ(ex.bytes.find("two"), std::string::npos) << ex.bytes;
+  EXPECT_NE(ex.bytes.find("X-Secret: three\n"), std::string::npos) << ex.bytes;
+  EXPECT_EQ(count_of(ex.bytes, "onnection: "), 1u) << ex.bytes;  // the proxy's close, no more
+}
+
+// And what the backend's Connection header names is between the backend and the proxy.
+TEST_F(ProxyFixture, NeverRelaysTheFieldsTheBackendsConnectionHeaderNames) {
+  start_proxy();
+  ScriptedBackend a(
+      [](int) {
+        return std::string(
+            "HTTP/1.1 200 OK\r\nX-Internal: 1\r\nConnection: X-Internal\r\nX-Public: 2\r\n"
+            "Content-Length: 2\r\n\r\nok");
+      },
+      false);
+  int port = testing::free_port();
+  auto routes = make_routes("dev", port, {});
+  routes.release_sets.push_back({"1", 100, {{"dev-a", a.address()}}});
+  put(routes);
+  ASSERT_TRUE(testing::wait_until([&] { return all_healthy(*admin, "dev", 1); }));
+  Exchange ex =
+      exchange_until_close(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(ex.closed) << ex.error;
+  EXPECT_EQ(ex.bytes.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ex.bytes;
+  EXPECT_NE(ex.bytes.find("\r\nX-Public: 2\r\n"), std::string::npos) << ex.bytes;
+  EXPECT_EQ(ex.bytes.find("X-Internal"), std::string::npos) << ex.bytes;
+}
+
 TEST_F(ProxyFixture, RefusesAmbiguousFramingHostAndConnectAndClosesWithoutForwarding) {
   TestBackend a("a");
   int port = 0;
