@@ -24,12 +24,14 @@
 #include <thread>
 
 #include "proxy/admin_client.hpp"
+#include "proxy/histogram.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/routes.hpp"
 #include "proxy/unix_http.hpp"
 #include "support/support.hpp"
 #include "support/tcp_test_server.hpp"
 #include "util/fs.hpp"
+#include "util/percentile.hpp"
 
 namespace ztp::proxy {
 namespace {
@@ -443,7 +445,22 @@ TEST_F(ProxyFixture, RoutesByWeightEndToEnd) {
   EXPECT_EQ(stats->releases[0].requests + stats->releases[1].requests, 1000u);
   EXPECT_EQ(stats->releases[0].status_2xx, static_cast<uint64_t>(counts["a"]));
   EXPECT_GT(stats->releases[0].p50_ms, 0);
-  EXPECT_EQ(stats->releases[0].latency.total(), static_cast<uint64_t>(counts["a"]));
+  // The answer carries the bucket bounds with the counts: percentiles come from it alone.
+  const ReleaseCounters& first = stats->releases[0];
+  ASSERT_EQ(first.bucket_bounds_ms.size(), k_latency_buckets);
+  ASSERT_EQ(first.bucket_counts.size(), k_latency_buckets);
+  for (size_t i = 0; i < k_latency_buckets; ++i) {
+    EXPECT_EQ(first.bucket_bounds_ms[i], bucket_upper_ms(i)) << i;
+  }
+  uint64_t counted = 0;
+  for (uint64_t c : first.bucket_counts) {
+    counted += c;
+  }
+  EXPECT_EQ(counted, static_cast<uint64_t>(counts["a"]));
+  EXPECT_NEAR(bucket_percentile(first.bucket_bounds_ms, first.bucket_counts, 0.5), first.p50_ms,
+              0.001);
+  EXPECT_NEAR(bucket_percentile(first.bucket_bounds_ms, first.bucket_counts, 0.99), first.p99_ms,
+              0.001);
 }
 
 TEST_F(ProxyFixture, UnhealthyBackendGetsNothing) {
