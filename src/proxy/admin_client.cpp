@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "proxy/unix_http.hpp"
 
@@ -32,8 +34,23 @@ T field(const json& j, const char* key, T fallback) {
   }
 }
 
-StatsSnapshot counters_from_json(const json& j) {
-  StatsSnapshot c;
+// One bucket's `le_ms`: a number, or "+Inf" for the last; nullopt when it is neither.
+std::optional<double> bucket_bound(const json& bucket) {
+  auto it = bucket.find("le_ms");
+  if (it == bucket.end()) {
+    return std::nullopt;
+  }
+  if (it->is_number()) {
+    return it->get<double>();
+  }
+  if (it->is_string() && it->get<std::string>() == "+Inf") {
+    return std::numeric_limits<double>::infinity();
+  }
+  return std::nullopt;
+}
+
+Result<ReleaseCounters> counters_from_json(const json& j) {
+  ReleaseCounters c;
   c.release = field<std::string>(j, "release", "");
   c.requests = field<uint64_t>(j, "requests", 0);
   c.status_2xx = field<uint64_t>(j, "status_2xx", 0);
@@ -46,8 +63,16 @@ StatsSnapshot counters_from_json(const json& j) {
   c.p95_ms = field<double>(j, "p95_ms", 0);
   c.p99_ms = field<double>(j, "p99_ms", 0);
   if (auto it = j.find("buckets"); it != j.end() && it->is_array()) {
-    for (size_t i = 0; i < it->size() && i < k_latency_buckets; ++i) {
-      c.latency.counts[i] = field<uint64_t>((*it)[i], "count", 0);
+    for (const auto& bucket : *it) {
+      std::optional<double> le = bucket.is_object() ? bucket_bound(bucket) : std::nullopt;
+      if (!le || (!c.bucket_bounds_ms.empty() && *le <= c.bucket_bounds_ms.back())) {
+        return make_error(Errc::internal,
+                          fmt::format("the proxy's latency buckets of release '{}' have a "
+                                      "missing or out-of-order le_ms: {}",
+                                      c.release, bucket.dump()));
+      }
+      c.bucket_bounds_ms.push_back(*le);
+      c.bucket_counts.push_back(field<uint64_t>(bucket, "count", 0));
     }
   }
   return c;
@@ -147,20 +172,30 @@ Result<std::vector<BackendHealth>> AdminClient::health(std::string_view env) {
   return out;
 }
 
-Result<EnvStats> AdminClient::stats(std::string_view env) {
-  auto r = call("GET", fmt::format("/v1/envs/{}/stats", env));
-  ZTP_TRY(r);
-  auto j = parse_body(*r);
+Result<EnvStats> parse_env_stats(std::string_view body) {
+  auto j = parse_body(std::string(body));
   ZTP_TRY(j);
   EnvStats out;
   out.env = field<std::string>(*j, "env", "");
-  for (const auto& rel : (*j)["releases"]) {
-    out.releases.push_back(counters_from_json(rel));
+  if (auto it = j->find("releases"); it != j->end() && it->is_array()) {
+    for (const auto& rel : *it) {
+      auto c = counters_from_json(rel);
+      ZTP_TRY(c);
+      out.releases.push_back(std::move(*c));
+    }
   }
-  if (j->contains("unrouted")) {
-    out.unrouted = counters_from_json((*j)["unrouted"]);
+  if (auto it = j->find("unrouted"); it != j->end() && it->is_object()) {
+    auto c = counters_from_json(*it);
+    ZTP_TRY(c);
+    out.unrouted = std::move(*c);
   }
   return out;
+}
+
+Result<EnvStats> AdminClient::stats(std::string_view env) {
+  auto r = call("GET", fmt::format("/v1/envs/{}/stats", env));
+  ZTP_TRY(r);
+  return parse_env_stats(*r);
 }
 
 Result<Maintenance> AdminClient::set_maintenance(std::string_view env, const Maintenance& m) {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "proxy/maintenance.hpp"
+#include "proxy/release_counters.hpp"
 #include "proxy/routes.hpp"
-#include "proxy/stats.hpp"
 #include "util/result.hpp"
 
 namespace ztp::proxy {
@@ -30,9 +30,13 @@ struct BackendHealth {
 // Per-release counters of one environment, plus the requests no release could take (503).
 struct EnvStats {
   std::string env;
-  std::vector<StatsSnapshot> releases;
-  StatsSnapshot unrouted;
+  std::vector<ReleaseCounters> releases;
+  ReleaseCounters unrouted;
 };
+
+// Reads the body of a `GET /v1/envs/{env}/stats` answer. internal when it is not that JSON, or
+// when a latency bucket has no bound or the bounds do not ascend.
+Result<EnvStats> parse_env_stats(std::string_view body);
 
 // A blocking client of the proxy's admin API over its unix socket; every call is bounded by
 // the timeout. Errors: unavailable when the socket does not answer, invalid with the server's

@@ -28,12 +28,12 @@ std::string key_of(const std::string& id, const std::string& address) {
   return id + "\n" + address;
 }
 
-json counters_json(const StatsSnapshot& s) {
+json counters_json(const ReleaseCounters& s) {
   json buckets = json::array();
-  for (size_t i = 0; i < k_latency_buckets; ++i) {
-    double le = bucket_upper_ms(i);
+  for (size_t i = 0; i < s.bucket_bounds_ms.size() && i < s.bucket_counts.size(); ++i) {
+    double le = s.bucket_bounds_ms[i];
     buckets.push_back(
-        {{"le_ms", std::isinf(le) ? json("+Inf") : json(le)}, {"count", s.latency.counts[i]}});
+        {{"le_ms", std::isinf(le) ? json("+Inf") : json(le)}, {"count", s.bucket_counts[i]}});
   }
   auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
   return json{{"release", s.release},

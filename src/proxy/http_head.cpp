@@ -100,6 +100,7 @@ void RequestHead::reset(std::string_view client, std::string_view authority) {
   m_parser->header_limit(k_header_limit);
   m_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
   m_head.clear();
+  m_connection.reset();
   m_forwarded_for.clear();
   m_client = client;
   m_authority = authority;
@@ -195,6 +196,9 @@ void RequestHead::Parser::on_field_impl(field name, beast::string_view name_stri
                                         beast::string_view value, beast::error_code&) {
   RequestHead& o = m_owner;
   if (hop_by_hop(name)) {
+    if (name == field::connection) {
+      o.m_connection.add(sv(value));
+    }
     return;
   }
   switch (name) {
@@ -248,6 +252,13 @@ void RequestHead::Parser::on_header_impl(beast::error_code& ec) {
     ec = http::error::bad_value;
     return;
   }
+  if (o.m_connection.any()) {
+    // The client's fields meant for the proxy alone go no further; the proxy's own
+    // X-Forwarded-For and X-Request-Id still do.
+    o.m_connection.erase_listed(o.m_head);
+    o.m_has_forwarded_for = o.m_has_forwarded_for && !o.m_connection.lists("X-Forwarded-For");
+    o.m_has_request_id = o.m_has_request_id && !o.m_connection.lists("X-Request-Id");
+  }
   if (o.m_host_fields == 0 && !o.m_authority.empty()) {
     // HTTP/1.0 without Host goes upstream as HTTP/1.1, which requires one.
     append_field(o.m_head, "Host"sv, o.m_authority);
@@ -282,6 +293,7 @@ void ResponseHead::start_parser() {
   m_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
   m_parser->skip(m_head_request);
   m_head.clear();
+  m_connection.reset();
   m_status = 0;
   m_has_request_id = false;
 }
@@ -324,12 +336,23 @@ void ResponseHead::Parser::on_field_impl(field name, beast::string_view name_str
                                          beast::string_view value, beast::error_code&) {
   ResponseHead& o = m_owner;
   if (hop_by_hop(name)) {
+    if (name == field::connection) {
+      o.m_connection.add(sv(value));
+    }
     return;
   }
   if (name == field::unknown && beast::iequals(name_string, "X-Request-Id")) {
     o.m_has_request_id = true;
   }
   append_field(o.m_head, sv(name_string), sv(value));
+}
+
+void ResponseHead::Parser::on_header_impl(beast::error_code&) {
+  ResponseHead& o = m_owner;
+  if (o.m_connection.any()) {
+    o.m_connection.erase_listed(o.m_head);
+    o.m_has_request_id = o.m_has_request_id && !o.m_connection.lists("X-Request-Id");
+  }
 }
 
 void ResponseHead::finish_head(bool& keep, std::string_view request_id) {

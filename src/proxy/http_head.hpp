@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/connection_options.hpp"
+
 namespace ztp::proxy {
 
 // Replaces `out` with a new request id: 32 lowercase hex digits (no allocation once `out` has
@@ -24,6 +26,7 @@ void new_request_id(std::string& out);
 // as received, so a Content-Length or chunked body keeps its framing. A head whose framing or
 // Host could be read otherwise by the backend is refused (refusal()). One per connection,
 // reset() per request: its strings keep their capacity, so a request allocates nothing.
+// The fields Connection names are hop-by-hop too (ConnectionOptions).
 class RequestHead {
  public:
   // Begins the next request of a connection from the peer address `client`; `authority` (the
@@ -94,6 +97,7 @@ class RequestHead {
 
   std::optional<Parser> m_parser;
   std::string m_head;
+  ConnectionOptions m_connection;
   std::string m_request_id;
   std::string m_forwarded_for;  // the client's X-Forwarded-For fields, joined
   std::string_view m_client;
@@ -125,6 +129,7 @@ enum class Framing {
 // ones. finish_head() completes it (framing, Connection, X-Request-Id); relay() then turns
 // body bytes into what the client gets. Informational (1xx) answers are skipped: put() resets
 // itself after one. One per connection, reset() per request; buffers keep their capacity.
+// The fields Connection names are hop-by-hop too (ConnectionOptions).
 class ResponseHead {
  public:
   // Begins reading the answer to a request of HTTP version `client_version` (10 or 11);
@@ -171,7 +176,7 @@ class ResponseHead {
                           boost::beast::error_code& ec) override;
     void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
                        boost::beast::string_view value, boost::beast::error_code& ec) override;
-    void on_header_impl(boost::beast::error_code&) override {}
+    void on_header_impl(boost::beast::error_code& ec) override;
     void on_body_init_impl(const boost::optional<std::uint64_t>&,
                            boost::beast::error_code&) override {}
     size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code& ec) override;
@@ -189,6 +194,7 @@ class ResponseHead {
 
   std::optional<Parser> m_parser;
   std::string m_head;
+  ConnectionOptions m_connection;
   std::vector<boost::asio::const_buffer>* m_out = nullptr;  // during relay()
   size_t m_chunk_at = 0;                                    // where relay() began appending
   uint64_t m_chunk_size = 0;

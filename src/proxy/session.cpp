@@ -34,6 +34,9 @@ constexpr size_t k_log_flush_bytes = 256 * 1024;
 constexpr auto k_linger_timeout = std::chrono::seconds(5);
 constexpr size_t k_linger_bytes = 1024 * 1024;
 constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Connections tried for one request at most: backends that refuse the connection are ejected
+// and another one picked, and a request whose connection broke may go once more.
+constexpr int k_max_attempts = 4;
 
 bool idempotent(http::verb v) {
   switch (v) {
@@ -228,14 +231,14 @@ asio::awaitable<void> Session::refuse(int status) {
   done_waiting();
 }
 
-asio::awaitable<Session::Send> Session::send_body(Millis timeout) {
+asio::awaitable<Session::Outcome> Session::send_body(Millis timeout) {
   beast::error_code ec;
   while (true) {
     size_t n = 0;
     if (m_in.size() > 0) {
       n = m_req.put(m_in.data(), ec);
       if (ec && ec != http::error::need_more) {
-        co_return Send::client_failed;  // a malformed body
+        co_return Outcome::client_failed;  // a malformed body
       }
       if (n > 0) {
         m_iov.emplace_back(m_in.data().data(), n);
@@ -245,44 +248,63 @@ asio::awaitable<Session::Send> Session::send_body(Millis timeout) {
       co_await send_rest(m_up->socket, Waiting::upstream, timeout, ec);
     }
     if (ec) {
-      co_return ec == beast::error::timeout ? Send::upstream_timeout : Send::upstream_failed;
+      co_return ec == beast::error::timeout ? Outcome::timed_out : Outcome::broken;
     }
     m_in.consume(n);
     if (m_req.done()) {
-      co_return Send::ok;
+      co_return Outcome::ok;
     }
     arm(Waiting::client, k_client_timeout);
     size_t got = co_await m_socket.async_read_some(m_in.prepare(k_body_read),
                                                    redirect_error(use_awaitable, ec));
     m_in.commit(got);
     if (done_waiting() || ec) {
-      co_return Send::client_failed;
+      co_return Outcome::client_failed;
     }
   }
 }
 
-asio::awaitable<bool> Session::serve() {
-  const auto start = steady_clock::now();
-  const size_t w = m_worker.index();
-  const bool client_keep = m_req.keep_alive();
-  const unsigned client_version = m_req.version();
-  const bool head = m_req.method() == http::verb::head;
-  const bool has_body = !m_req.done();
-  const bool can_retry = idempotent(m_req.method()) && !has_body;
-  beast::error_code ec;
-
-  std::shared_ptr<WorkerTable> wt = m_env->current();
-  EnvShared& env = *m_env->shared;
-  bool keep = client_keep && !m_worker.stopping() && !env.closing.load(std::memory_order_relaxed);
-  const Table* table = wt->balancer.table().get();
-  const Millis timeout = table != nullptr ? table->routes.upstream_timeout : Millis(30000);
+Session::Exchange Session::begin_exchange() {
+  Exchange x;
+  x.start = steady_clock::now();
+  x.has_body = !m_req.done();
+  x.can_retry = idempotent(m_req.method()) && !x.has_body;
+  x.table = m_env->current();
+  const EnvShared& env = *m_env->shared;
+  x.keep =
+      m_req.keep_alive() && !m_worker.stopping() && !env.closing.load(std::memory_order_relaxed);
+  const Table* table = x.table->balancer.table().get();
+  x.timeout = table != nullptr ? table->routes.upstream_timeout : Millis(30000);
   // In maintenance every request gets the page: the one branch maintenance costs.
-  const Maintenance* maintenance = table != nullptr ? table->maintenance.get() : nullptr;
+  x.maintenance = table != nullptr ? table->maintenance.get() : nullptr;
+  return x;
+}
 
-  int status = 0;
-  if (maintenance != nullptr) [[unlikely]] {
-    status = 503;
-  } else if (has_body && m_req.expects_continue()) {
+bool Session::should_retry(const Exchange& x, Outcome outcome) {
+  // Once, for an idempotent request without a body whose connection broke before a whole
+  // answer head came (a pooled connection the backend had closed, or a backend gone): sending
+  // it again is safe. A timeout is not retried: the backend is slow, not gone.
+  return x.can_retry && !x.retried && outcome == Outcome::broken;
+}
+
+void Session::count_connect_error(Exchange& x, int error_value) {
+  x.pick.set->stats->connect_error(m_worker.index());
+  x.pick.backend->report_connect_error(error_value);
+  x.connect_failed = true;
+  x.pick.backend = nullptr;
+  m_up.reset();
+}
+
+asio::awaitable<bool> Session::serve() {
+  const size_t w = m_worker.index();
+  beast::error_code ec;
+  Exchange x = begin_exchange();
+
+  // Step 1, pick and send: a backend, a connection to it (pooled or new), the head and body
+  // up and the answer's head back, retried as should_retry() says.
+  if (x.maintenance != nullptr) [[unlikely]] {
+    x.status = 503;
+  } else if (x.has_body && m_req.expects_continue()) {
     m_iov.assign(1, asio::buffer(k_continue));
     if (!send_now(m_socket, ec)) {
       co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
@@ -291,154 +313,135 @@ asio::awaitable<bool> Session::serve() {
       co_return false;
     }
   }
-
-  const RouteSet* set = nullptr;
-  Backend* backend = nullptr;  // kept alive by `wt`'s table
-  size_t index = 0;            // of `backend` in set->backends
-  bool connect_failed = false;
-  bool retried = false;
-  bool aborted = false;    // the response was cut: close the client connection
-  bool responded = false;  // the backend's response (or part of it) reached the client
-  uint64_t bytes = 0;
-
-  for (int attempt = 0; attempt < 4 && status == 0; ++attempt) {
-    if (backend == nullptr) {
-      auto pick = wt->balancer.pick();
+  for (int attempt = 0; x.status == 0 && attempt < k_max_attempts; ++attempt) {
+    if (x.pick.backend == nullptr) {
+      Balancer::Pick pick = x.table->balancer.pick();
       if (pick.backend == nullptr) {
-        break;
+        break;  // nothing routable (left): 503, or 502 after refused connections
       }
-      set = pick.set;
-      backend = pick.backend;
-      index = pick.index;
+      x.pick = pick;
     }
-    bool reused = false;
+    Backend& backend = *x.pick.backend;
+
+    // A pooled connection, or a new one (always new for the retry).
     m_up.reset();
-    if (!retried) {
-      m_up = m_worker.take_idle(backend, !can_retry);
-      reused = m_up != nullptr;
+    if (!x.retried) {
+      m_up = m_worker.take_idle(&backend, !x.can_retry);
     }
-    if (!m_up) {
-      m_up = std::make_unique<Upstream>(m_worker.context(), set->backends[index]);
-      arm(Waiting::upstream, timeout);
-      co_await m_up->socket.async_connect(backend->endpoint(), redirect_error(use_awaitable, ec));
-      bool timed_out = done_waiting();
+    const bool reused = m_up != nullptr;
+    if (!reused) {
+      m_up = std::make_unique<Upstream>(m_worker.context(), x.pick.set->backends[x.pick.index]);
+      arm(Waiting::upstream, x.timeout);
+      co_await m_up->socket.async_connect(backend.endpoint(), redirect_error(use_awaitable, ec));
+      const bool timed_out = done_waiting();
       if (timed_out || ec) {
-        set->stats->connect_error(w);
-        backend->report_connect_error(timed_out ? ETIMEDOUT : ec.value());
-        connect_failed = true;
-        backend = nullptr;
-        m_up.reset();
+        count_connect_error(x, timed_out ? ETIMEDOUT : ec.value());
         continue;
       }
       m_up->socket.set_option(asio::ip::tcp::no_delay(true), ec);
       m_up->socket.non_blocking(true, ec);
     }
 
-    backend->begin_request(w);
-    Send sent = Send::ok;
+    // The head and body go up.
+    backend.begin_request(w);
+    Outcome outcome = Outcome::ok;
     m_iov.assign(1, asio::buffer(m_req.upstream_head()));
-    if (has_body) {
-      sent = co_await send_body(timeout);
+    if (x.has_body) {
+      outcome = co_await send_body(x.timeout);
     } else {
       if (!send_now(m_up->socket, ec)) {
-        co_await send_rest(m_up->socket, Waiting::upstream, timeout, ec);
+        co_await send_rest(m_up->socket, Waiting::upstream, x.timeout, ec);
       }
       if (ec) {
-        sent = ec == beast::error::timeout ? Send::upstream_timeout : Send::upstream_failed;
+        outcome = ec == beast::error::timeout ? Outcome::timed_out : Outcome::broken;
       }
-    }
-    if (sent == Send::client_failed) {
-      backend->end_request(w);
-      m_up.reset();
-      co_return false;
-    }
-    if (sent != Send::ok) {
-      backend->end_request(w);
-      m_up.reset();
-      if (can_retry && !retried && sent != Send::upstream_timeout) {
-        retried = true;
-        if (!reused) {
-          // A fresh connection failed: the backend itself is gone (e.g. killed); eject it and
-          // let the request, which it never answered, go to another one.
-          backend->report_connect_error(ECONNRESET);
-          backend = nullptr;
-        }
-        continue;
-      }
-      if (sent == Send::upstream_timeout) {
-        set->stats->timeout(w);
-        status = 504;
-      } else {
-        status = 502;
-      }
-      break;
     }
 
-    // The response head (interim 1xx answers skipped).
-    m_res.reset(client_version, head);
-    auto& in = m_up->buffer;
-    while (true) {
-      if (in.size() > 0) {
-        size_t n = m_res.put(in.data(), ec);
-        in.consume(n);
-        if (ec != http::error::need_more) {
+    // The answer's head comes back (interim 1xx answers skipped).
+    if (outcome == Outcome::ok) {
+      m_res.reset(m_req.version(), m_req.method() == http::verb::head);
+      auto& in = m_up->buffer;
+      while (true) {
+        if (in.size() > 0) {
+          size_t n = m_res.put(in.data(), ec);
+          in.consume(n);
+          if (ec != http::error::need_more) {
+            break;
+          }
+        }
+        arm(Waiting::upstream, x.timeout);
+        size_t n = co_await m_up->socket.async_read_some(in.prepare(k_upstream_read),
+                                                         redirect_error(use_awaitable, ec));
+        in.commit(n);
+        if (done_waiting()) {
+          ec = beast::error::timeout;
+        }
+        if (ec) {
+          if (ec == asio::error::eof && in.size() > 0) {
+            ec = http::error::partial_message;
+          }
           break;
         }
       }
-      arm(Waiting::upstream, timeout);
-      size_t n = co_await m_up->socket.async_read_some(in.prepare(k_upstream_read),
-                                                       redirect_error(use_awaitable, ec));
-      in.commit(n);
-      if (done_waiting()) {
-        ec = beast::error::timeout;
+      if (!ec && m_res.status() == 101) {
+        ec = http::error::bad_status;  // protocol upgrades are not relayed
       }
-      if (ec) {
-        if (ec == asio::error::eof && in.size() > 0) {
-          ec = http::error::partial_message;
-        }
-        break;
-      }
-    }
-    if (!ec && m_res.status() == 101) {
-      ec = http::error::bad_status;  // protocol upgrades are not relayed
-    }
-    if (ec) {
-      backend->end_request(w);
-      m_up.reset();
       if (ec == beast::error::timeout) {
-        set->stats->timeout(w);
-        status = 504;
-        break;
+        outcome = Outcome::timed_out;
+      } else if (ec) {
+        outcome = stale_connection(ec) ? Outcome::broken : Outcome::bad_answer;
       }
-      if (can_retry && !retried && stale_connection(ec)) {
-        retried = true;
-        if (!reused) {
-          backend->report_connect_error(ECONNRESET);
-          backend = nullptr;
-        }
-        continue;
-      }
-      status = 502;
+    }
+    if (outcome == Outcome::ok) {
+      x.answered = true;
       break;
     }
 
+    backend.end_request(w);
+    m_up.reset();
+    if (outcome == Outcome::client_failed) {
+      co_return false;
+    }
+    if (should_retry(x, outcome)) {
+      x.retried = true;
+      if (!reused) {
+        // A fresh connection failed: the backend itself is gone (e.g. killed); eject it and
+        // let the request, which it never answered, go to another one.
+        backend.report_connect_error(ECONNRESET);
+        x.pick.backend = nullptr;
+      }
+      continue;
+    }
+    if (outcome == Outcome::timed_out) {
+      x.pick.set->stats->timeout(w);
+      x.status = 504;
+    } else {
+      x.status = 502;
+    }
+  }
+
+  // Step 2, respond: the backend's answer as it arrives, or the proxy's own page.
+
+  if (x.answered) {
     // The head goes out with the body bytes already read; then the body as it arrives.
+    auto& in = m_up->buffer;
     const bool upstream_keep = m_res.backend_keep_alive();
-    status = m_res.status();
-    m_res.finish_head(keep, m_req.request_id());
+    x.status = m_res.status();
+    m_res.finish_head(x.keep, m_req.request_id());
     m_iov.assign(1, asio::buffer(m_res.client_head()));
-    bool upstream_ok = true;
+    bool reusable = true;  // the backend connection may go back to the pool
     bool head_sent = false;
+    bool cut = false;  // the client got part of an answer: close its connection
     while (true) {
       size_t used = 0;
       if (!m_res.done() && in.size() > 0) {
         used = m_res.relay(in.data(), m_iov, ec);
         if (ec) {
-          upstream_ok = false;  // a malformed body
+          reusable = false;  // a malformed body
           if (head_sent) {
-            aborted = true;
+            cut = true;
           } else {
-            status = 502;
+            x.status = 502;
           }
           break;
         }
@@ -447,8 +450,8 @@ asio::awaitable<bool> Session::serve() {
         co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
       }
       if (ec) {
-        aborted = true;
-        upstream_ok = m_res.done();
+        cut = true;
+        reusable = m_res.done();
         break;
       }
       head_sent = true;
@@ -456,83 +459,93 @@ asio::awaitable<bool> Session::serve() {
       if (m_res.done()) {
         break;
       }
-      arm(Waiting::upstream, timeout);
+      arm(Waiting::upstream, x.timeout);
       size_t n = co_await m_up->socket.async_read_some(in.prepare(k_upstream_read),
                                                        redirect_error(use_awaitable, ec));
       in.commit(n);
-      bool timed_out = done_waiting();
+      const bool timed_out = done_waiting();
       if (!timed_out && ec == asio::error::eof) {
         m_iov.clear();
         m_res.relay_eof(m_iov, ec);  // a body ended by the close, or a cut one
         if (!ec) {
-          upstream_ok = false;  // closed: not reusable
+          reusable = false;  // closed: not reusable
           if (!send_now(m_socket, ec)) {
             co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
           }
-          aborted = static_cast<bool>(ec);
+          cut = static_cast<bool>(ec);
           break;
         }
       }
       if (timed_out || ec) {
-        upstream_ok = false;
+        reusable = false;
         if (timed_out) {
-          set->stats->timeout(w);
+          x.pick.set->stats->timeout(w);
         }
-        aborted = true;
+        cut = true;
         break;
       }
     }
-    bytes = m_res.body_bytes();
-    backend->end_request(w);
-    if (upstream_ok && upstream_keep && m_res.done() && in.size() == 0) {
+    x.bytes = m_res.body_bytes();
+    x.pick.backend->end_request(w);
+    if (reusable && upstream_keep && m_res.done() && in.size() == 0) {
       m_worker.give_back(std::move(m_up));
     }
     m_up.reset();
     m_iov.clear();
-    responded = head_sent || aborted;
-    break;
+    x.responded = head_sent || cut;
+    if (cut) {
+      x.keep = false;
+    }
   }
 
-  if (status == 0) {
-    status = connect_failed ? 502 : 503;
+  if (x.status == 0) {
+    x.status = x.connect_failed ? 502 : 503;
   }
-  if (aborted) {
-    keep = false;
-  }
-  if (!responded) {
-    if (has_body && !m_req.done()) {
-      keep = false;  // the unread body would be taken for the next request
+  if (!x.responded) {
+    // The proxy's own page: maintenance, or why no backend answered.
+    if (x.has_body && !m_req.done()) {
+      x.keep = false;  // the unread body would be taken for the next request
     }
-    std::string page = maintenance != nullptr
-                           ? maintenance_response(*maintenance, m_req.request_id(), keep, head)
-                           : error_response(status, m_req.request_id(), keep, head);
-    bytes = page.size();
+    const bool head = m_req.method() == http::verb::head;
+    std::string page = x.maintenance != nullptr
+                           ? maintenance_response(*x.maintenance, m_req.request_id(), x.keep, head)
+                           : error_response(x.status, m_req.request_id(), x.keep, head);
     m_iov.assign(1, asio::buffer(page));
     if (!send_now(m_socket, ec)) {
       co_await send_rest(m_socket, Waiting::client, k_client_timeout, ec);
     }
     if (ec) {
-      keep = false;
+      x.keep = false;
     }
+    x.bytes = page.size();
   }
 
+  // Step 3, finish: count and log.
+  co_return finish(x);
+}
+
+bool Session::finish(const Exchange& x) {
+  const size_t w = m_worker.index();
+  EnvShared& env = *m_env->shared;
   const auto end = steady_clock::now();
-  const double ms = std::chrono::duration<double, std::milli>(end - start).count();
+  const double ms = std::chrono::duration<double, std::milli>(end - x.start).count();
   m_idle_since = end;
+  const RouteSet* set = x.pick.set;
   if (set != nullptr) {
-    set->stats->record(w, status, ms);
+    set->stats->record(w, x.status, ms);
   } else {
-    env.unrouted.record(w, status, ms);
+    env.unrouted.record(w, x.status, ms);
   }
   if (env.access_log) {
     AccessEntry e;
     e.env = env.name;
     e.release = set != nullptr ? std::string_view(set->release) : std::string_view();
-    e.backend = backend != nullptr ? std::string_view(backend->id()) : std::string_view();
+    e.backend =
+        x.pick.backend != nullptr ? std::string_view(x.pick.backend->id()) : std::string_view();
     e.method = m_req.method_string();
     e.path = m_req.target();
-    e.status = status;
-    e.bytes = bytes;
+    e.status = x.status;
+    e.bytes = x.bytes;
     e.duration_ms = ms;
     e.request_id = m_req.request_id();
     e.client = m_client;
@@ -541,7 +554,7 @@ asio::awaitable<bool> Session::serve() {
       m_worker.flush_log(*m_env);
     }
   }
-  co_return keep;
+  return x.keep;
 }
 
 }  // namespace ztp::proxy

@@ -47,12 +47,57 @@ class Session {
   const WorkerEnv& env() const { return *m_env; }
 
  private:
-  enum class Send { ok, client_failed, upstream_failed, upstream_timeout };
+  // How sending a request upstream and reading the head of its answer ended.
+  enum class Outcome : uint8_t {
+    ok,             // sent; once the head was read, m_res holds it
+    client_failed,  // the client broke off while its body was being read: close, count nothing
+    broken,         // the connection broke before a whole answer head came back
+    bad_answer,     // the answer's head was malformed, or a protocol upgrade (not relayed)
+    timed_out,      // nothing within the upstream timeout
+  };
   enum class Waiting : uint8_t { none, client, upstream };
 
+  // One request on its way through the steps of serve().
+  struct Exchange {
+    std::chrono::steady_clock::time_point start;
+    std::shared_ptr<WorkerTable> table;  // keeps `pick`'s set and backend alive
+    const Maintenance* maintenance = nullptr;
+    Millis timeout{};
+    Balancer::Pick pick;  // the backend tried last; its backend is null once it failed
+    int status = 0;       // 0 until known
+    uint64_t bytes = 0;   // body bytes the client got
+    bool keep = false;    // the client connection stays open after the answer
+    bool has_body = false;
+    bool can_retry = false;       // idempotent and without a body
+    bool retried = false;         // the one retry was spent
+    bool connect_failed = false;  // some backend refused the connection
+    bool answered = false;        // m_res holds the head of a backend's answer, m_up its connection
+    bool responded = false;       // the client got the answer, or part of it
+  };
+
   boost::asio::awaitable<void> loop();
+  // The state of the request m_req holds, as it begins.
+  Exchange begin_exchange();
+  // Serves the request m_req holds in three steps; false: close the connection.
+  // 1. Pick and send: answers 100-continue, picks a backend, connects (or reuses a pooled
+  //    connection), sends the head and body and reads the answer's head, retrying as
+  //    should_retry() says, at most k_max_attempts connections in all.
+  // 2. Respond: relays the backend's answer as it arrives (or the proxy's own page when none
+  //    came) and pools the backend connection when it is reusable.
+  // 3. Finish: finish().
+  // One coroutine, not one per step: a request then holds one coroutine frame, as Asio 1.74
+  // recycles a single frame per thread and every further frame is a malloc per request.
   boost::asio::awaitable<bool> serve();
-  boost::asio::awaitable<Send> send_body(Millis timeout);
+  // Step 3: counts the request and writes its access-log line; returns whether the client
+  // connection stays open.
+  bool finish(const Exchange& x);
+  // After a failed attempt: whether the request goes again on a fresh connection.
+  static bool should_retry(const Exchange& x, Outcome outcome);
+  // A connection to x.pick's backend could not be opened (`error_value`: errno): counts it,
+  // ejects the backend and forgets it, so that the next attempt picks another.
+  void count_connect_error(Exchange& x, int error_value);
+  // Sends the request's body after m_iov (its head), reading it from the client as it comes.
+  boost::asio::awaitable<Outcome> send_body(Millis timeout);
   // Answers `status` for a request the proxy will not forward, then reads and drops what the
   // client still sends (bounded) so that closing does not reset the connection.
   boost::asio::awaitable<void> refuse(int status);

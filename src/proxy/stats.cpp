@@ -19,9 +19,10 @@ void ReleaseStats::connect_error(size_t w) { bump(m_slots[w % m_workers].connect
 
 void ReleaseStats::timeout(size_t w) { bump(m_slots[w % m_workers].timeouts); }
 
-StatsSnapshot ReleaseStats::snapshot() const {
-  StatsSnapshot out;
+ReleaseCounters ReleaseStats::snapshot() const {
+  ReleaseCounters out;
   out.release = m_release;
+  Histogram latency;
   constexpr auto r = std::memory_order_relaxed;
   for (size_t i = 0; i < m_workers; ++i) {
     const Slot& s = m_slots[i];
@@ -33,12 +34,16 @@ StatsSnapshot ReleaseStats::snapshot() const {
     out.connect_errors += s.connect_errors.load(r);
     out.timeouts += s.timeouts.load(r);
     for (size_t b = 0; b < k_latency_buckets; ++b) {
-      out.latency.counts[b] += s.latency[b].load(r);
+      latency.counts[b] += s.latency[b].load(r);
     }
   }
-  out.p50_ms = out.latency.percentile(0.50);
-  out.p95_ms = out.latency.percentile(0.95);
-  out.p99_ms = out.latency.percentile(0.99);
+  out.p50_ms = latency.percentile(0.50);
+  out.p95_ms = latency.percentile(0.95);
+  out.p99_ms = latency.percentile(0.99);
+  for (size_t b = 0; b < k_latency_buckets; ++b) {
+    out.bucket_bounds_ms.push_back(bucket_upper_ms(b));
+  }
+  out.bucket_counts.assign(latency.counts.begin(), latency.counts.end());
   return out;
 }
 

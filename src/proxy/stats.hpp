@@ -6,27 +6,9 @@
 #include <string>
 
 #include "proxy/histogram.hpp"
+#include "proxy/release_counters.hpp"
 
 namespace ztp::proxy {
-
-// Merged counters of one release (or of the unrouted requests of an environment), as
-// ReleaseStats::snapshot() sums them and as `GET /v1/envs/{env}/stats` (AdminClient::stats)
-// reports them.
-struct StatsSnapshot {
-  std::string release;
-  uint64_t requests = 0;
-  uint64_t status_2xx = 0;
-  uint64_t status_3xx = 0;
-  uint64_t status_4xx = 0;
-  uint64_t status_5xx = 0;
-  uint64_t connect_errors = 0;
-  uint64_t timeouts = 0;
-  // Percentiles of `latency` (Histogram::percentile).
-  double p50_ms = 0;
-  double p95_ms = 0;
-  double p99_ms = 0;
-  Histogram latency;  // counts per bucket (bucket_upper_ms)
-};
 
 // Counters and latency histogram of one release, one slot per worker thread: a worker writes
 // only its own slot (no shared counter on the request path); snapshot() sums the slots.
@@ -39,8 +21,9 @@ class ReleaseStats {
   void record(size_t w, int status, double ms);
   void connect_error(size_t w);
   void timeout(size_t w);
-  // Sums every slot (any thread; values are read relaxed).
-  StatsSnapshot snapshot() const;
+  // Sums every slot (any thread; values are read relaxed), with the bucket bounds and the
+  // percentiles of the latency histogram.
+  ReleaseCounters snapshot() const;
 
  private:
   struct alignas(64) Slot {

@@ -24,12 +24,14 @@
 #include <thread>
 
 #include "proxy/admin_client.hpp"
+#include "proxy/histogram.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/routes.hpp"
 #include "proxy/unix_http.hpp"
 #include "support/support.hpp"
 #include "support/tcp_test_server.hpp"
 #include "util/fs.hpp"
+#include "util/percentile.hpp"
 
 namespace ztp::proxy {
 namespace {
@@ -443,7 +445,22 @@ TEST_F(ProxyFixture, RoutesByWeightEndToEnd) {
   EXPECT_EQ(stats->releases[0].requests + stats->releases[1].requests, 1000u);
   EXPECT_EQ(stats->releases[0].status_2xx, static_cast<uint64_t>(counts["a"]));
   EXPECT_GT(stats->releases[0].p50_ms, 0);
-  EXPECT_EQ(stats->releases[0].latency.total(), static_cast<uint64_t>(counts["a"]));
+  // The answer carries the bucket bounds with the counts: percentiles come from it alone.
+  const ReleaseCounters& first = stats->releases[0];
+  ASSERT_EQ(first.bucket_bounds_ms.size(), k_latency_buckets);
+  ASSERT_EQ(first.bucket_counts.size(), k_latency_buckets);
+  for (size_t i = 0; i < k_latency_buckets; ++i) {
+    EXPECT_EQ(first.bucket_bounds_ms[i], bucket_upper_ms(i)) << i;
+  }
+  uint64_t counted = 0;
+  for (uint64_t c : first.bucket_counts) {
+    counted += c;
+  }
+  EXPECT_EQ(counted, static_cast<uint64_t>(counts["a"]));
+  EXPECT_NEAR(bucket_percentile(first.bucket_bounds_ms, first.bucket_counts, 0.5), first.p50_ms,
+              0.001);
+  EXPECT_NEAR(bucket_percentile(first.bucket_bounds_ms, first.bucket_counts, 0.99), first.p99_ms,
+              0.001);
 }
 
 TEST_F(ProxyFixture, UnhealthyBackendGetsNothing) {
@@ -759,6 +776,51 @@ TEST_F(ProxyFixture, ForwardsClientAndRequestIdHeaders) {
     ++n;
   }
   EXPECT_EQ(n, 2);
+}
+
+// RFC 9110 section 7.6.1: what the client's Connection header names is for the proxy alone.
+// Three pipelined requests on one connection: the named field before the Connection header,
+// after it, and in a request that names none (it goes through then).
+TEST_F(ProxyFixture, NeverForwardsTheFieldsTheClientsConnectionHeaderNames) {
+  TestBackend a("a");
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(serve_dev(a, port));
+  Exchange ex = exchange_until_close(
+      port,
+      "GET /headers HTTP/1.1\r\nHost: x\r\nX-Secret: one\r\nConnection: keep-alive, X-Secret\r\n"
+      "X-Kept: yes\r\n\r\n"
+      "GET /headers HTTP/1.1\r\nHost: x\r\nconnection: x-secret\r\nx-secret: two\r\n\r\n"
+      "GET /headers HTTP/1.1\r\nHost: x\r\nX-Secret: three\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(ex.closed) << ex.error;
+  EXPECT_EQ(count_of(ex.bytes, "HTTP/1.1 200 OK\r\n"), 3u) << ex.bytes;
+  EXPECT_EQ(count_of(ex.bytes, "X-Kept: yes\n"), 1u) << ex.bytes;
+  EXPECT_EQ(ex.bytes.find("one"), std::string::npos) << ex.bytes;
+  EXPECT_EQ(ex.bytes.find("two"), std::string::npos) << ex.bytes;
+  EXPECT_NE(ex.bytes.find("X-Secret: three\n"), std::string::npos) << ex.bytes;
+  EXPECT_EQ(count_of(ex.bytes, "onnection: "), 1u) << ex.bytes;  // the proxy's close, no more
+}
+
+// And what the backend's Connection header names is between the backend and the proxy.
+TEST_F(ProxyFixture, NeverRelaysTheFieldsTheBackendsConnectionHeaderNames) {
+  start_proxy();
+  ScriptedBackend a(
+      [](int) {
+        return std::string(
+            "HTTP/1.1 200 OK\r\nX-Internal: 1\r\nConnection: X-Internal\r\nX-Public: 2\r\n"
+            "Content-Length: 2\r\n\r\nok");
+      },
+      false);
+  int port = testing::free_port();
+  auto routes = make_routes("dev", port, {});
+  routes.release_sets.push_back({"1", 100, {{"dev-a", a.address()}}});
+  put(routes);
+  ASSERT_TRUE(testing::wait_until([&] { return all_healthy(*admin, "dev", 1); }));
+  Exchange ex =
+      exchange_until_close(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(ex.closed) << ex.error;
+  EXPECT_EQ(ex.bytes.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ex.bytes;
+  EXPECT_NE(ex.bytes.find("\r\nX-Public: 2\r\n"), std::string::npos) << ex.bytes;
+  EXPECT_EQ(ex.bytes.find("X-Internal"), std::string::npos) << ex.bytes;
 }
 
 TEST_F(ProxyFixture, RefusesAmbiguousFramingHostAndConnectAndClosesWithoutForwarding) {

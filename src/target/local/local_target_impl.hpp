@@ -22,7 +22,6 @@
 #include "artifact/oci_layout_store.hpp"
 #include "artifact/unpack.hpp"
 #include "proxy/admin_client.hpp"
-#include "proxy/histogram.hpp"
 #include "proxy/routes.hpp"
 #include "sys/file_lock.hpp"
 #include "sys/host_port.hpp"
@@ -105,6 +104,18 @@ inline Replica observe_replica(std::string id, const ReplicaStatus& status, bool
                    : fmt::format("killed by signal {}", status.last_exit->signal.value_or(0));
   }
   return r;
+}
+
+// One release's traffic as the proxy's stats answer reports it: the latency buckets are taken
+// with the bounds the answer gives, so percentiles come out right whatever the proxy's layout.
+inline ReleaseMetrics release_metrics(const proxy::ReleaseCounters& c) {
+  ReleaseMetrics m;
+  m.release = c.release;
+  m.requests = c.requests;
+  m.errors = c.status_5xx + c.connect_errors + c.timeouts;
+  m.bucket_bounds_ms = c.bucket_bounds_ms;
+  m.bucket_counts = c.bucket_counts;
+  return m;
 }
 
 }  // namespace detail

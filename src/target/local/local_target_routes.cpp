@@ -30,15 +30,7 @@ Result<std::vector<ReleaseMetrics>> LocalTarget::metrics(const std::string& env)
   }
   std::vector<ReleaseMetrics> out;
   for (const auto& c : stats->releases) {
-    ReleaseMetrics m;
-    m.release = c.release;
-    m.requests = c.requests;
-    m.errors = c.status_5xx + c.connect_errors + c.timeouts;
-    for (size_t i = 0; i < proxy::k_latency_buckets; ++i) {
-      m.bucket_bounds_ms.push_back(proxy::bucket_upper_ms(i));
-      m.bucket_counts.push_back(c.latency.counts[i]);
-    }
-    out.push_back(std::move(m));
+    out.push_back(detail::release_metrics(c));
   }
   return out;
 }

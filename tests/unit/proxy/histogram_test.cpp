@@ -89,7 +89,17 @@ TEST(ReleaseStatsTest, SumsTheSlotsOfEveryWorker) {
   EXPECT_EQ(snap.status_5xx, 1u);
   EXPECT_EQ(snap.connect_errors, 1u);
   EXPECT_EQ(snap.timeouts, 1u);
-  EXPECT_EQ(snap.latency.total(), 5u);
+  ASSERT_EQ(snap.bucket_bounds_ms.size(), k_latency_buckets);
+  ASSERT_EQ(snap.bucket_counts.size(), k_latency_buckets);
+  uint64_t counted = 0;
+  for (size_t i = 0; i < k_latency_buckets; ++i) {
+    EXPECT_EQ(snap.bucket_bounds_ms[i], bucket_upper_ms(i)) << i;
+    counted += snap.bucket_counts[i];
+  }
+  EXPECT_EQ(counted, 5u);
+  EXPECT_EQ(snap.bucket_counts[bucket_for(3)], 1u);
+  EXPECT_GT(snap.p50_ms, 2);
+  EXPECT_LE(snap.p50_ms, 3);
 }
 
 }  // namespace

@@ -232,6 +232,60 @@ TEST(RequestHeadTest, GivesAnHttp10RequestWithoutHostTheListenersAuthority) {
   EXPECT_EQ(req.upstream_head().find("8080"), std::string::npos);
 }
 
+// RFC 9110 section 7.6.1: a field the Connection header names is meant for the proxy alone,
+// whether it comes before or after that header, in any case, over several Connection fields.
+TEST(RequestHeadTest, DropsTheFieldsConnectionNames) {
+  RequestHead req;
+  req.reset("10.0.0.9");
+  std::string text =
+      "GET / HTTP/1.1\r\nHost: front\r\nX-Secret: before\r\nConnection: close, X-Secret\r\n"
+      "connection: ,x-other ,\r\nX-Other: 1\r\nx-secret: after\r\nAccept: */*\r\n\r\n";
+  beast::error_code ec;
+  EXPECT_EQ(put_all(req, text, ec), text.size());
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_FALSE(req.keep_alive());
+  EXPECT_EQ(req.upstream_head(),
+            "GET / HTTP/1.1\r\nHost: front\r\nAccept: */*\r\nX-Forwarded-For: 10.0.0.9\r\n"
+            "X-Forwarded-Proto: http\r\nX-Request-Id: " +
+                req.request_id() + "\r\n\r\n");
+}
+
+// Dropping Host or a length the proxy read the body by would let the backend read the request
+// differently; the forwarding fields the proxy writes itself are its own, not the client's.
+TEST(RequestHeadTest, KeepsHostLengthAndItsOwnForwardingFieldsWhateverConnectionNames) {
+  RequestHead req;
+  req.reset("10.0.0.9");
+  std::string text =
+      "POST /p HTTP/1.1\r\nHost: front\r\nContent-Length: 2\r\nX-Forwarded-For: 1.2.3.4\r\n"
+      "X-Request-Id: abc\r\nConnection: Host, Content-Length, X-Forwarded-For, X-Request-Id, "
+      "X-Forwarded-Proto\r\n\r\nok";
+  beast::error_code ec;
+  size_t n = put_all(req, text, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(put_all(req, std::string_view(text).substr(n), ec), 2u);  // the body, as framed
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(req.done());
+  EXPECT_NE(req.request_id(), "abc");
+  EXPECT_EQ(req.request_id().size(), 32u);
+  EXPECT_EQ(req.upstream_head(),
+            "POST /p HTTP/1.1\r\nHost: front\r\nContent-Length: 2\r\n"
+            "X-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\nX-Request-Id: " +
+                req.request_id() + "\r\n\r\n");
+}
+
+TEST(RequestHeadTest, ForgetsTheConnectionOptionsOfThePreviousRequest) {
+  RequestHead req;
+  req.reset("10.0.0.9");
+  beast::error_code ec;
+  put_all(req, "GET / HTTP/1.1\r\nHost: x\r\nConnection: X-Secret\r\nX-Secret: 1\r\n\r\n", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_FALSE(has_line(req.upstream_head(), "X-Secret: 1"));
+  req.reset("10.0.0.9");
+  put_all(req, "GET / HTTP/1.1\r\nHost: x\r\nX-Secret: 2\r\n\r\n", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(has_line(req.upstream_head(), "X-Secret: 2"));
+}
+
 // Reads a whole response through `res` as a session does; returns what the client gets.
 std::string relay_all(ResponseHead& res, std::string_view text, bool& keep, bool close_at_end,
                       beast::error_code& ec) {
@@ -288,6 +342,24 @@ TEST(ResponseHeadTest, KeepsTheBackendsRequestIdAndSaysCloseWhenNotKeeping) {
   EXPECT_EQ(out,
             "HTTP/1.1 404 Not Found\r\nx-request-id: own\r\nContent-Length: 0\r\n"
             "Connection: close\r\n\r\n");
+}
+
+// The backend's hop-by-hop fields are its business with the proxy, not the client's; its own
+// X-Request-Id named there gives way to the proxy's.
+TEST(ResponseHeadTest, DropsTheFieldsTheBackendsConnectionNames) {
+  ResponseHead res;
+  res.reset(11, false);
+  bool keep = true;
+  beast::error_code ec;
+  std::string out = relay_all(res,
+                              "HTTP/1.1 200 OK\r\nX-Internal: 1\r\nConnection: X-Internal, "
+                              "keep-alive\r\nContent-Length: 2\r\nX-Request-Id: own\r\n"
+                              "Connection: x-request-id, Content-Length\r\n\r\nok",
+                              keep, false, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(res.done());
+  EXPECT_TRUE(res.backend_keep_alive());
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Request-Id: rid\r\n\r\nok");
 }
 
 TEST(ResponseHeadTest, RechunksABodyEndedByTheCloseForHttp11Clients) {
