@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "artifact/file_source.hpp"
+#include "artifact/layer.hpp"
 #include "artifact/release_root.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -138,7 +139,7 @@ Result<void> write_file_data(Context& c, archive* in, archive_entry* entry, int 
   }
   if (r != ARCHIVE_EOF) {
     return make_error(Errc::invalid, fmt::format("image {}: layer {} entry \"{}\" is damaged: {}",
-                                                 c.image, c.layer, raw, archive_error_string(in)));
+                                                 c.image, c.layer, raw, archive_reason(in)));
   }
   timespec times[2] = {};
   times[1].tv_sec = archive_entry_mtime(entry);
@@ -200,7 +201,7 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
   archive_read_support_format_tar(in.get());
   if (archive_read_open_memory(in.get(), blob.data(), blob.size()) != ARCHIVE_OK) {
     return make_error(Errc::invalid, fmt::format("image {}: layer {} is not a tar archive: {}",
-                                                 c.image, c.layer, archive_error_string(in.get())));
+                                                 c.image, c.layer, archive_reason(in.get())));
   }
   archive_entry* entry = nullptr;
   while (true) {
@@ -210,7 +211,7 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
     }
     if (r < ARCHIVE_WARN) {
       return make_error(Errc::invalid, fmt::format("image {}: layer {} is damaged: {}", c.image,
-                                                   c.layer, archive_error_string(in.get())));
+                                                   c.layer, archive_reason(in.get())));
     }
     const char* raw_name = archive_entry_pathname(entry);
     std::string raw = raw_name != nullptr ? raw_name : "";
