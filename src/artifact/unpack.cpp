@@ -35,26 +35,13 @@ bool is_layer_media_type(const std::string& mt) {
          mt == "application/vnd.docker.image.rootfs.diff.tar.gzip";
 }
 
-// Removes a directory tree even when the image made some of its directories read-only.
-void remove_tree(const stdfs::path& dir) {
-  std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-    }
-  }
-  stdfs::permissions(dir, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-  stdfs::remove_all(dir, ec);
-}
-
 // Removes the temporary directory unless released (after the rename into place).
 class TempDirGuard {
  public:
   explicit TempDirGuard(stdfs::path dir) : m_dir(std::move(dir)) {}
   ~TempDirGuard() {
     if (!m_dir.empty()) {
-      remove_tree(m_dir);
+      remove_release(m_dir);
     }
   }
   TempDirGuard(const TempDirGuard&) = delete;
@@ -315,6 +302,18 @@ Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifes
   }
   guard.release();
   return {};
+}
+
+void remove_release(const stdfs::path& dir) {
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+    }
+  }
+  stdfs::permissions(dir, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+  stdfs::remove_all(dir, ec);
 }
 
 }  // namespace ztp::artifact
