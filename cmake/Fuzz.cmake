@@ -30,11 +30,13 @@ if(ZTP_FUZZ)
     message(FATAL_ERROR "ZTP_FUZZ=ON brings its own sanitizers; configure without ENABLE_SANITIZERS")
   endif()
   set(ztp_fuzz_sanitizers address,undefined)
-  # The libraries the harnesses link, instrumented for coverage and checked by the sanitizers.
-  set(ztp_fuzz_instrumented ztp_util ztp_spec ztp_source ztp_artifact)
-  foreach(lib ${ztp_fuzz_instrumented})
-    target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link,${ztp_fuzz_sanitizers}
-                                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  # The libraries the harnesses link (those that exist), instrumented for coverage and checked
+  # by the sanitizers.
+  foreach(lib ztp_util ztp_sys ztp_spec ztp_source ztp_artifact)
+    if(TARGET ${lib})
+      target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link,${ztp_fuzz_sanitizers}
+                                            -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    endif()
   endforeach()
   # clang 14 cannot compile the proxy's coroutines under ASan ("Cannot represent a difference
   # across sections"), so the proxy's fuzzers build the one file they exercise instead of
