@@ -11,6 +11,10 @@ build_packages=(
   libssl-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# Fuzzing (scripts/fuzz.sh): clang and its libFuzzer and sanitizer runtimes.
+fuzz_packages=(
+  clang libclang-rt-14-dev
+)
 # Tests and the demo: the real peers the integration tests drive.
 runtime_packages=(
   git sqlite3 curl ca-certificates procps util-linux nginx-light skopeo python3-jsonschema
@@ -21,7 +25,7 @@ bench_packages=(
   wrk hyperfine haproxy util-linux
 )
 
-wanted=("${build_packages[@]}" "${runtime_packages[@]}")
+wanted=("${build_packages[@]}" "${fuzz_packages[@]}" "${runtime_packages[@]}")
 if [[ "${ZTP_INSTALL_BENCH:-0}" == "1" ]]; then
   wanted+=("${bench_packages[@]}")
 fi

@@ -37,6 +37,19 @@ Result<std::vector<std::string>> string_array(const json& j, std::string_view fi
   return out;
 }
 
+// The string `key` of the object `j`; `fallback` when it is absent or null.
+Result<std::string> optional_string(const json& j, const char* key, std::string fallback,
+                                    std::string_view where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return fallback;
+  }
+  if (!it->is_string()) {
+    return make_error(Errc::invalid, fmt::format("{}: {} is not a string", where, key));
+  }
+  return it->get<std::string>();
+}
+
 }  // namespace
 
 std::string canonical_json(const nlohmann::json& j) {
@@ -141,12 +154,12 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view where) {
   }
   const json& j = parsed.value();
   auto version = j.find("schemaVersion");
-  if (version == j.end() || !version->is_number_integer() || version->get<int>() != 2) {
+  if (version == j.end() || !version->is_number_integer() || *version != 2) {
     return make_error(Errc::invalid,
                       fmt::format("{}: not an image manifest (schemaVersion is not 2)", where));
   }
   Manifest m;
-  m.media_type = j.value("mediaType", std::string(k_media_manifest));
+  ZTP_ASSIGN_OR_RETURN(m.media_type, optional_string(j, "mediaType", k_media_manifest, where));
   if (j.contains("manifests")) {
     return make_error(Errc::invalid,
                       fmt::format("{}: this is an image index, not an image manifest", where));
@@ -196,7 +209,7 @@ Result<ImageConfig> parse_config(std::string_view text, std::string_view where) 
   }
   c.architecture = j["architecture"].get<std::string>();
   c.os = j["os"].get<std::string>();
-  c.created = j.value("created", std::string());
+  ZTP_ASSIGN_OR_RETURN(c.created, optional_string(j, "created", "", where));
   auto rootfs = j.find("rootfs");
   if (rootfs == j.end() || !rootfs->is_object() || !rootfs->contains("diff_ids")) {
     return make_error(Errc::invalid, fmt::format("{}: the image config has no rootfs", where));
@@ -223,7 +236,7 @@ Result<ImageConfig> parse_config(std::string_view text, std::string_view where) 
         c.exposed_ports.push_back(port);
       }
     }
-    c.working_dir = cfg->value("WorkingDir", std::string());
+    ZTP_ASSIGN_OR_RETURN(c.working_dir, optional_string(*cfg, "WorkingDir", "", where));
     if (cfg->contains("Labels") && (*cfg)["Labels"].is_object()) {
       for (const auto& [k, v] : (*cfg)["Labels"].items()) {
         if (v.is_string()) {

@@ -59,14 +59,8 @@ la_ssize_t append_cb(archive*, void* client, const void* buf, size_t len) {
   return static_cast<la_ssize_t>(len);
 }
 
-// libarchive's own reason, which every failure message carries.
-std::string reason_of(archive* a) {
-  const char* msg = archive_error_string(a);
-  return msg != nullptr ? msg : "libarchive gave no reason";
-}
-
 Error archive_error(archive* a, std::string_view what) {
-  return make_error(Errc::internal, fmt::format("{}: {}", what, reason_of(a)));
+  return make_error(Errc::internal, fmt::format("{}: {}", what, archive_reason(a)));
 }
 
 // Compresses bytes fed in pieces into a deterministic gzip stream appended to a string: no
@@ -278,7 +272,7 @@ Result<std::vector<FileEntry>> prepare(std::vector<FileEntry> entries) {
 // Why writing `path` into the layer failed: libarchive's reason, or the sink's when the failure
 // came from compressing.
 Error entry_error(archive* a, const TarSink& sink, std::string_view what, std::string_view path) {
-  std::string reason = sink.error() ? sink.error()->message : reason_of(a);
+  std::string reason = sink.error() ? sink.error()->message : archive_reason(a);
   return make_error(Errc::internal, fmt::format("{} \"{}\": {}", what, path, reason));
 }
 
@@ -418,6 +412,11 @@ Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime) {
   layer.entries = static_cast<std::int64_t>(prepared->size());
   layer.digest = sha256_digest(layer.blob);
   return layer;
+}
+
+std::string archive_reason(archive* a) {
+  const char* msg = archive_error_string(a);
+  return msg != nullptr ? msg : "libarchive gave no reason";
 }
 
 }  // namespace ztp::artifact

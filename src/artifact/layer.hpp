@@ -8,6 +8,8 @@
 #include "artifact/file_source.hpp"
 #include "util/result.hpp"
 
+struct archive;  // libarchive's handle
+
 namespace ztp::artifact {
 
 // A layer blob ready for the store: a gzip-compressed tar and both of its digests.
@@ -31,5 +33,9 @@ Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime);
 
 // Gzip-compresses `data` deterministically (no timestamp, no file name, OS byte "Unix").
 Result<std::string> gzip_deterministic(std::string_view data);
+
+// libarchive's reason for the last failure on `a`, which every failure message carries;
+// "libarchive gave no reason" when it gave none.
+std::string archive_reason(archive* a);
 
 }  // namespace ztp::artifact

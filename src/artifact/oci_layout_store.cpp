@@ -77,9 +77,16 @@ json untagged_entry(const Descriptor& d) {
   return json{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
 }
 
+// The digest an index entry names; "" for an entry that is not an object or has no string
+// digest (index.json is read as found, so it may hold anything).
+std::string entry_digest(const json& entry) {
+  auto digest = entry.find("digest");
+  return digest != entry.end() && digest->is_string() ? digest->get<std::string>() : std::string();
+}
+
 bool listed(const json& manifests, const std::string& digest) {
   return std::any_of(manifests.begin(), manifests.end(),
-                     [&](const json& e) { return e.value("digest", "") == digest; });
+                     [&](const json& e) { return entry_digest(e) == digest; });
 }
 
 void ensure_listed(json& manifests, const Descriptor& d) {
@@ -94,12 +101,12 @@ void apply_tag(json& manifests, const Descriptor& d, const std::string& tag) {
   for (auto& e : manifests) {
     std::string t = entry_tag(e);
     if (t == tag) {
-      if (e.value("digest", "") != d.digest) {
+      if (entry_digest(e) != d.digest) {
         moved_from.push_back(e);
       }
       continue;
     }
-    if (t.empty() && e.value("digest", "") == d.digest) {
+    if (t.empty() && entry_digest(e) == d.digest) {
       continue;  // the untagged entry gives way to the tagged one
     }
     kept.push_back(std::move(e));
@@ -109,7 +116,7 @@ void apply_tag(json& manifests, const Descriptor& d, const std::string& tag) {
   kept.push_back(entry);
   // A manifest that loses its last tag stays listed, so it remains reachable by digest.
   for (auto& old : moved_from) {
-    if (!listed(kept, old.value("digest", ""))) {
+    if (!listed(kept, entry_digest(old))) {
       old.erase("annotations");
       kept.push_back(old);
     }
@@ -145,8 +152,8 @@ Result<OciLayoutStore> OciLayoutStore::open(const std::filesystem::path& root) {
   auto layout = fs::read_file(layout_path);
   if (layout.ok()) {
     json j = json::parse(layout.value(), nullptr, false);
-    if (j.is_discarded() || !j.is_object() ||
-        j.value("imageLayoutVersion", "") != k_layout_version) {
+    if (j.is_discarded() || !j.is_object() || !j.contains("imageLayoutVersion") ||
+        j["imageLayoutVersion"] != k_layout_version) {
       return make_error(Errc::invalid,
                         fmt::format("{}: not an OCI image layout of version {}; point the store "
                                     "at another directory",

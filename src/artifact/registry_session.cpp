@@ -24,8 +24,12 @@ std::string registry_errors(std::string_view body) {
       if (!e.is_object()) {
         continue;
       }
-      std::string code = e.value("code", "");
-      std::string message = e.value("message", "");
+      auto text = [&](const char* key) {
+        auto it = e.find(key);
+        return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      std::string code = text("code");
+      std::string message = text("message");
       std::string item = code.empty() ? message : (message.empty() ? code : code + ": " + message);
       if (!item.empty()) {
         out += (out.empty() ? "" : "; ") + item;

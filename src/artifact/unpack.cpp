@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "artifact/file_source.hpp"
+#include "artifact/layer.hpp"
 #include "artifact/release_root.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -34,26 +35,13 @@ bool is_layer_media_type(const std::string& mt) {
          mt == "application/vnd.docker.image.rootfs.diff.tar.gzip";
 }
 
-// Removes a directory tree even when the image made some of its directories read-only.
-void remove_tree(const stdfs::path& dir) {
-  std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-    }
-  }
-  stdfs::permissions(dir, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-  stdfs::remove_all(dir, ec);
-}
-
 // Removes the temporary directory unless released (after the rename into place).
 class TempDirGuard {
  public:
   explicit TempDirGuard(stdfs::path dir) : m_dir(std::move(dir)) {}
   ~TempDirGuard() {
     if (!m_dir.empty()) {
-      remove_tree(m_dir);
+      remove_release(m_dir);
     }
   }
   TempDirGuard(const TempDirGuard&) = delete;
@@ -138,7 +126,7 @@ Result<void> write_file_data(Context& c, archive* in, archive_entry* entry, int 
   }
   if (r != ARCHIVE_EOF) {
     return make_error(Errc::invalid, fmt::format("image {}: layer {} entry \"{}\" is damaged: {}",
-                                                 c.image, c.layer, raw, archive_error_string(in)));
+                                                 c.image, c.layer, raw, archive_reason(in)));
   }
   timespec times[2] = {};
   times[1].tv_sec = archive_entry_mtime(entry);
@@ -200,7 +188,7 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
   archive_read_support_format_tar(in.get());
   if (archive_read_open_memory(in.get(), blob.data(), blob.size()) != ARCHIVE_OK) {
     return make_error(Errc::invalid, fmt::format("image {}: layer {} is not a tar archive: {}",
-                                                 c.image, c.layer, archive_error_string(in.get())));
+                                                 c.image, c.layer, archive_reason(in.get())));
   }
   archive_entry* entry = nullptr;
   while (true) {
@@ -210,7 +198,7 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
     }
     if (r < ARCHIVE_WARN) {
       return make_error(Errc::invalid, fmt::format("image {}: layer {} is damaged: {}", c.image,
-                                                   c.layer, archive_error_string(in.get())));
+                                                   c.layer, archive_reason(in.get())));
     }
     const char* raw_name = archive_entry_pathname(entry);
     std::string raw = raw_name != nullptr ? raw_name : "";
@@ -314,6 +302,18 @@ Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifes
   }
   guard.release();
   return {};
+}
+
+void remove_release(const stdfs::path& dir) {
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+    }
+  }
+  stdfs::permissions(dir, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+  stdfs::remove_all(dir, ec);
 }
 
 }  // namespace ztp::artifact

@@ -20,4 +20,8 @@ namespace ztp::artifact {
 Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifest,
                           const std::filesystem::path& dest);
 
+// Removes `dir`, a release directory or one being unpacked, with everything in it: directories
+// the image made read-only are made writable first. Best effort: what cannot be removed stays.
+void remove_release(const std::filesystem::path& dir);
+
 }  // namespace ztp::artifact

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <yaml-cpp/eventhandler.h>
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 #include "spec/address.hpp"
 #include "spec/reader.hpp"
@@ -338,6 +340,51 @@ bool check_name(Reader& r, const std::string& name, const std::string& what, Pos
   return false;
 }
 
+// The marks of the root nodes of the first two documents of a YAML stream (what
+// YAML::LoadAll(text)[i].Mark() gives), reading no further. LoadAll is not used: on a stream
+// that starts with a flow entry (",") yaml-cpp 0.7 returns an empty document at the same place
+// forever.
+class DocumentRoots final : public YAML::EventHandler {
+ public:
+  explicit DocumentRoots(std::string_view text) {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    while (m_roots.size() < 2 && parser.HandleNextDocument(*this)) {
+    }
+  }
+  const std::vector<YAML::Mark>& roots() const { return m_roots; }
+
+  void OnDocumentStart(const YAML::Mark&) override { m_root_seen = false; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (!m_root_seen) {
+      m_roots.push_back(mark);
+      m_root_seen = true;
+    }
+  }
+
+  std::vector<YAML::Mark> m_roots;
+  bool m_root_seen = false;
+};
+
 }  // namespace detail
 
 std::string to_string(const Diagnostic& d) {
@@ -363,16 +410,22 @@ ParseOutcome parse_spec(std::string_view text, const std::string& file_name,
   Spec spec;
   spec.file = file_name;
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.empty() || docs.front().IsNull()) {
+    const detail::DocumentRoots documents(text);
+    const auto& roots = documents.roots();
+    YAML::Node doc = roots.empty() ? YAML::Node() : YAML::Load(std::string(text));
+    if (roots.size() > 1 && roots[1].pos == roots[0].pos) {
+      // The parser reads nothing: a stream that yaml-cpp cannot start (see DocumentRoots).
+      r.error(detail::Reader::position(roots[0]), "YAML syntax error: unexpected character",
+              "check the indentation and quoting around this point");
+    } else if (doc.IsNull()) {
       r.error({1, 1}, "the file is empty",
               "start with `app:` and `environments:`; `ztp init` writes an example");
     } else {
-      if (docs.size() > 1) {
-        r.error(detail::Reader::position(docs[1].Mark()),
-                "ztp.yaml holds more than one YAML document", "remove the `---` separator");
+      if (roots.size() > 1) {
+        r.error(detail::Reader::position(roots[1]), "ztp.yaml holds more than one YAML document",
+                "remove the `---` separator");
       }
-      detail::parse_document(r, docs.front(), spec);
+      detail::parse_document(r, doc, spec);
     }
   } catch (const YAML::Exception& e) {
     r.error(detail::Reader::position(e.mark), fmt::format("YAML syntax error: {}", e.msg),

@@ -121,5 +121,25 @@ TEST(ImageTest, RejectsDocumentsThatAreNotImageManifests) {
   EXPECT_FALSE(parse_config(R"({"os":"linux","rootfs":{"diff_ids":[]}})", "c").ok());
 }
 
+// A registry's document whose optional strings have another type is refused, not thrown out of
+// the parser (found by fuzz_manifest).
+TEST(ImageTest, RefusesOptionalFieldsOfTheWrongType) {
+  const std::string config =
+      R"("config":{"mediaType":"m","digest":"sha256:)" + std::string(64, 'a') + R"(","size":1})";
+  auto media_type = parse_manifest(R"({"schemaVersion":2,"mediaType":7,)" + config + "}", "m");
+  ASSERT_FALSE(media_type.ok());
+  EXPECT_EQ(media_type.error().message, "m: mediaType is not a string");
+  EXPECT_FALSE(
+      parse_manifest(R"({"schemaVersion":4294967298,"layers":[],)" + config + "}", "m").ok());
+  const std::string platform = R"("architecture":"amd64","os":"linux","rootfs":{"diff_ids":[]})";
+  auto created = parse_config("{" + platform + R"(,"created":12})", "c");
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().message, "c: created is not a string");
+  auto working_dir = parse_config("{" + platform + R"(,"config":{"WorkingDir":["/"]}})", "c");
+  ASSERT_FALSE(working_dir.ok());
+  EXPECT_EQ(working_dir.error().message, "c: WorkingDir is not a string");
+  EXPECT_TRUE(parse_config("{" + platform + R"(,"created":null})", "c").ok());
+}
+
 }  // namespace
 }  // namespace ztp::artifact

@@ -53,6 +53,31 @@ TEST(OciLayoutStoreTest, RefusesALayoutOfAnotherVersion) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, Errc::invalid);
   EXPECT_NE(store.error().message.find("oci-layout"), std::string::npos);
+  // A version that is not a string is refused alike (found by fuzz_manifest).
+  test::write_file(dir / "oci-layout", R"({"imageLayoutVersion":1})");
+  store = OciLayoutStore::open(dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, Errc::invalid);
+}
+
+// Entries of index.json that are not descriptors are kept as they are by a tag, not thrown on
+// (found by fuzz_manifest); listing the index still reports them.
+TEST(OciLayoutStoreTest, TaggingKeepsIndexEntriesItCannotRead) {
+  testing::TempDir dir;
+  auto store = open_store(dir.path());
+  auto docs = image_docs(store, "t");
+  auto manifest = store.put_manifest(docs.manifest_json, {}).value();
+  json index = json::parse(*fs::read_file(dir / "index.json"));
+  index["manifests"].push_back(7);
+  index["manifests"].push_back(json{{"digest", 5}});
+  test::write_file(dir / "index.json", index.dump());
+  ASSERT_TRUE(store.tag(manifest, "latest").ok());
+  index = json::parse(*fs::read_file(dir / "index.json"));
+  ASSERT_EQ(index["manifests"].size(), 3u);
+  EXPECT_EQ(index["manifests"][0], 7);
+  EXPECT_EQ(index["manifests"][1], json({{"digest", 5}}));
+  EXPECT_EQ(index["manifests"][2]["digest"], manifest.digest);
+  EXPECT_EQ(store.entries().error().code, Errc::invalid);
 }
 
 TEST(OciLayoutStoreTest, BlobsAreContentAddressedAndWrittenOnce) {

@@ -180,6 +180,25 @@ TEST(RegistrySessionTest, ErrorsCarryTheRegistrysMessagesAndClass) {
   EXPECT_TRUE(session.call(req, k_scope, {201}).ok());
 }
 
+TEST(RegistrySessionTest, ErrorFieldsThatAreNotStringsAreLeftOut) {
+  test::FakeHttpServer server([&](const test::FakeRequest&) {
+    test::FakeResponse res;
+    res.status = 404;
+    res.body = R"({"errors":[{"code":5,"message":"no such manifest"},{"code":"DENIED",)"
+               R"("message":["x"]},{"code":null}]})";
+    return res;
+  });
+  auto session = session_of(server.host());
+  HttpRequest req;
+  req.url = session.url("/v2/team/app/manifests/v1");
+  auto res = session.call(req, k_scope, {200});
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, Errc::not_found);
+  EXPECT_EQ(res.error().message, "registry " + server.host() +
+                                     ": GET /v2/team/app/manifests/v1 answered 404 Not Found: no "
+                                     "such manifest; DENIED");
+}
+
 TEST(RegistrySessionTest, ADeadRegistryIsUnavailableWithAHint) {
   std::string host = "127.0.0.1:" + std::to_string(ztp::testing::free_port());
   auto session = session_of(host);

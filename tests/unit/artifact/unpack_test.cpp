@@ -315,5 +315,20 @@ TEST_F(UnpackFixture, ACorruptLayerFailsAndKeepsNothing) {
   EXPECT_TRUE(listing(releases).empty());
 }
 
+// libarchive may stop reading a layer without saying why (this one, found by fuzz_unpack, holds
+// a damaged pax header): the image fails as damaged instead of throwing from the message.
+TEST_F(UnpackFixture, ALayerLibarchiveGivesNoReasonForFailsAndKeepsNothing) {
+  auto tar = fs::read_file(ztp::testing::source_dir() /
+                           "tests/fuzz/unpack/crash-d8bd54f2da5355ad019ea9e627ed89ac55b6efe7");
+  ASSERT_TRUE(tar.ok()) << tar.error().message;
+  auto manifest = store_image(store, {gzip_deterministic(*tar).value()});
+  auto r = unpack_image(store, manifest, releases / "rel");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::invalid);
+  EXPECT_NE(r.error().message.find("is damaged: libarchive gave no reason"), std::string::npos)
+      << r.error().message;
+  EXPECT_TRUE(listing(releases).empty());
+}
+
 }  // namespace
 }  // namespace ztp::artifact

@@ -278,6 +278,20 @@ TEST(SpecParseTest, DiagnosticPrintsFileLineColumnAndHint) {
   EXPECT_EQ(to_string(d), "app/ztp.yaml:12:5: unknown key `replica` in environment");
 }
 
+// yaml-cpp's LoadAll never ends on a stream that starts with ",": it returns empty documents
+// at the same place until memory runs out (found by fuzz_spec).
+TEST(SpecParseTest, AStreamThatStartsWithACommaIsASyntaxError) {
+  for (const std::string& text :
+       std::vector<std::string>{",", ", app: demo\n", std::string(",\0- a", 5)}) {
+    auto out = parse_spec(text, "ztp.yaml", testing::fake_env);
+    EXPECT_FALSE(out.spec);
+    ASSERT_EQ(out.diagnostics.size(), 1u) << text;
+    EXPECT_EQ(to_string(out.diagnostics[0]),
+              "ztp.yaml:1:1: YAML syntax error: unexpected character (check the indentation and "
+              "quoting around this point)");
+  }
+}
+
 TEST(SpecParseTest, DiagnosticsNameTheFileAsGiven) {
   auto out = parse_spec("app: demo\n", "deploy/ztp.yaml", testing::fake_env);
   ASSERT_EQ(out.diagnostics.size(), 1u);
