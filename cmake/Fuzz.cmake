@@ -41,7 +41,8 @@ if(ZTP_FUZZ)
   # clang 14 cannot compile the proxy's coroutines under ASan ("Cannot represent a difference
   # across sections"), so the proxy's fuzzers build the one file they exercise instead of
   # linking ztp_proxy.
-  set(ztp_fuzz_proxy_sources ${PROJECT_SOURCE_DIR}/src/proxy/http_head.cpp)
+  set(ztp_fuzz_proxy_sources ${PROJECT_SOURCE_DIR}/src/proxy/http_head.cpp
+                             ${PROJECT_SOURCE_DIR}/src/proxy/connection_options.cpp)
   set(ztp_fuzz_proxy_libs ztp_util ${ZTP_BOOST})
   foreach(target http_head chunked)
     set(ztp_fuzz_sources_${target} ${ztp_fuzz_proxy_sources})

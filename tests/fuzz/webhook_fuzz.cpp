@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "source/webhook.hpp"
+#include "sys/crypto.hpp"
 
 namespace {
 
@@ -32,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto verified = verify_signature(k_secret, body, header);
   check(verified.ok() || !verified.error().message.empty());
-  const std::string good = "sha256=" + hmac_sha256_hex(k_secret, body);
+  const std::string good = "sha256=" + ztp::sys::hmac_sha256_hex(k_secret, body);
   check(verify_signature(k_secret, body, good).ok());
 
   if (auto repo = repository_of_url(header)) {
