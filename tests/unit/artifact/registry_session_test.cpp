@@ -189,7 +189,7 @@ TEST(RegistrySessionTest, ErrorFieldsThatAreNotStringsAreLeftOut) {
     return res;
   });
   auto session = session_of(server.host());
-  HttpRequest req;
+  sys::HttpRequest req;
   req.url = session.url("/v2/team/app/manifests/v1");
   auto res = session.call(req, k_scope, {200});
   ASSERT_FALSE(res.ok());
