@@ -10,8 +10,14 @@
 
 namespace ztp::cli {
 
-Result<Workspace> open_workspace(const Globals& globals) {
-  return engine::open_workspace(globals.spec_path(), globals.home_path());
+Result<Workspace> open_workspace(const Globals& globals, const std::string& env) {
+  auto ws = engine::open_workspace(globals.spec_path(), globals.home_path());
+  if (ws.ok() && !env.empty()) {
+    if (auto found = ws->environment(env); !found.ok()) {
+      return found.take_error();
+    }
+  }
+  return ws;
 }
 
 engine::Progress terminal_progress() {
