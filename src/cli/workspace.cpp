@@ -20,6 +20,15 @@ Result<Workspace> open_workspace(const Globals& globals, const std::string& env)
   return ws;
 }
 
+engine::DriftContext drift_context(Workspace& ws, engine::Progress progress) {
+  return {ws.spec,
+          ws.home,
+          *ws.store,
+          system_clock(),
+          [&ws](const std::string& env) { return ws.target_for(env); },
+          std::move(progress)};
+}
+
 engine::Progress terminal_progress() {
   auto start = std::chrono::steady_clock::now();
   bool tty = ::isatty(STDERR_FILENO) != 0;

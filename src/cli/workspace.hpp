@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "engine/drift.hpp"
 #include "engine/progress.hpp"
 #include "engine/workspace.hpp"
 #include "spec/spec.hpp"
@@ -33,6 +34,10 @@ int with_workspace(const Context& ctx, const std::string& env, Body body, const 
   }
   return print_result(ctx, body(*ws, args...));
 }
+
+// What drift checks see of `ws` (which must outlive it): its spec, store and targets, and the
+// system clock; `progress` receives a fix's steps.
+engine::DriftContext drift_context(Workspace& ws, engine::Progress progress = {});
 
 // Prints progress events as timestamped lines on standard error.
 engine::Progress terminal_progress();
