@@ -16,23 +16,19 @@ struct BuildFlags {
   bool no_push = false;
 };
 
-int run_build(Context& ctx, const BuildFlags& flags) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  auto repo = artifact::open_spec_repo(ws->spec);
+Result<Output> run_build(Workspace& ws, const BuildFlags& flags) {
+  auto repo = artifact::open_spec_repo(ws.spec);
   if (!repo.ok()) {
-    return report(ctx, repo.error());
+    return repo.take_error();
   }
-  auto layout = artifact::OciLayoutStore::open(ws->home / "oci");
+  auto layout = artifact::OciLayoutStore::open(ws.home / "oci");
   if (!layout.ok()) {
-    return report(ctx, layout.error());
+    return layout.take_error();
   }
-  std::string rev = flags.commit.empty() ? ws->spec.source.branch : flags.commit;
-  auto built = artifact::build_commit(ws->spec, *repo, rev, *layout);
+  std::string rev = flags.commit.empty() ? ws.spec.source.branch : flags.commit;
+  auto built = artifact::build_commit(ws.spec, *repo, rev, *layout);
   if (!built.ok()) {
-    return report(ctx, built.error());
+    return built.take_error();
   }
   const auto& image = built->image;
   nlohmann::json out{{"commit", built->commit.sha},
@@ -43,15 +39,15 @@ int run_build(Context& ctx, const BuildFlags& flags) {
                      {"written", image.written},
                      {"layout", layout->root().string()}};
   std::optional<artifact::PushStats> pushed;
-  const auto& reg = ws->spec.registry;
+  const auto& reg = ws.spec.registry;
   if (reg.kind != spec::Registry::Kind::local && !flags.no_push) {
     auto client = artifact::RegistryClient::from_spec(reg);
     if (!client.ok()) {
-      return report(ctx, client.error());
+      return client.take_error();
     }
     auto stats = client->push(*layout, image.manifest, image.tags);
     if (!stats.ok()) {
-      return report(ctx, stats.error());
+      return stats.take_error();
     }
     pushed = *stats;
     out["registry"] = {{"url", reg.url},
@@ -59,26 +55,23 @@ int run_build(Context& ctx, const BuildFlags& flags) {
                        {"skipped", stats->skipped},
                        {"bytes_uploaded", stats->bytes_uploaded}};
   }
-  if (ctx.globals.json()) {
-    fmt::print("{}\n", out.dump(2));
-    return 0;
-  }
-  fmt::print("commit  {} {}\n", built->commit.short_sha, built->commit.summary);
-  fmt::print("digest  {}\n", image.manifest.digest);
-  fmt::print("tags    {}\n", fmt::join(image.tags, ", "));
-  fmt::print("size    {} bytes ({} layer(s))\n", image.size, image.layers.size());
+  std::string text = fmt::format("commit  {} {}\n", built->commit.short_sha, built->commit.summary);
+  text += fmt::format("digest  {}\n", image.manifest.digest);
+  text += fmt::format("tags    {}\n", fmt::join(image.tags, ", "));
+  text += fmt::format("size    {} bytes ({} layer(s))\n", image.size, image.layers.size());
   if (built->reused) {
-    fmt::print("built   no: this commit was built before\n");
+    text += "built   no: this commit was built before\n";
   } else {
-    fmt::print("built   {} new blob(s) in {}\n", image.written.size(), layout->root().string());
+    text += fmt::format("built   {} new blob(s) in {}\n", image.written.size(),
+                        layout->root().string());
   }
   if (pushed) {
-    fmt::print("pushed  {}: {} blob(s) uploaded ({} bytes), {} already there\n", reg.url,
-               pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_skipped);
+    text += fmt::format("pushed  {}: {} blob(s) uploaded ({} bytes), {} already there\n", reg.url,
+                        pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_skipped);
   } else if (reg.kind == spec::Registry::Kind::local) {
-    fmt::print("pushed  no: registry is local (the image stays in the layout above)\n");
+    text += "pushed  no: registry is local (the image stays in the layout above)\n";
   }
-  return 0;
+  return Output{out, text};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -93,7 +86,7 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->add_option("--commit", flags->commit,
                   "The revision to build (default: the tip of source.branch)");
   cmd->add_flag("--no-push", flags->no_push, "Build into the local image store only");
-  cmd->callback([&ctx, flags] { ctx.exit_code = run_build(ctx, *flags); });
+  cmd->callback([&ctx, flags] { ctx.exit_code = with_workspace(ctx, "", run_build, *flags); });
 }
 
 const Registration k_registration{35, setup};

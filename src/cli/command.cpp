@@ -89,6 +89,18 @@ int report(const Context& ctx, const Error& error) {
   return exit_code(error.code);
 }
 
+int print_result(const Context& ctx, const Result<Output>& out) {
+  if (!out.ok()) {
+    return report(ctx, out.error());
+  }
+  if (ctx.globals.json()) {
+    fmt::print("{}\n", out->json.dump(out->json_indent));
+  } else {
+    fmt::print("{}", out->text);
+  }
+  return out->exit_code;
+}
+
 int run(int argc, char** argv) {
   Context ctx;
   CLI::App app{

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "util/result.hpp"
@@ -43,5 +44,19 @@ int run(int argc, char** argv);
 // Prints `error` to standard error (a JSON object on standard output with --output json) and
 // returns its exit code.
 int report(const Context& ctx, const Error& error);
+
+// What a command prints when it succeeds: `json` with --output json (indented by `json_indent`;
+// -1: on one line), else `text` as it is; `exit_code` is not 0 when what it reports is a failure
+// (a check that failed).
+struct Output {
+  nlohmann::json json;
+  std::string text;
+  int exit_code = 0;
+  int json_indent = 2;
+};
+
+// Prints `out` on standard output as --output asks and returns its exit code, or
+// reports its error (report()) and returns that error's exit code.
+int print_result(const Context& ctx, const Result<Output>& out);
 
 }  // namespace ztp::cli

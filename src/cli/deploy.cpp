@@ -20,19 +20,20 @@ struct DeployFlags {
   bool force = false;
 };
 
-int run_deploy(Context& ctx, const DeployFlags& flags) {
+Result<Output> run_deploy(const Context& ctx, const DeployFlags& flags) {
+  if (flags.image.empty() && flags.dir.empty()) {
+    return make_error(Errc::invalid, "deploy needs --image REF or --dir PATH");
+  }
   auto ws = open_workspace(ctx.globals);
   if (!ws.ok()) {
-    return report(ctx, ws.error());
+    return ws.take_error();
   }
   // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
   notify::ScopedNotifier notifier(ws->spec, *ws->store);
-  if (auto repaired = reconcile_first(*ws); !repaired.ok()) {
-    return report(ctx, repaired.error());
-  }
+  ZTP_TRY(reconcile_first(*ws));
   auto target = ws->target_for(flags.env);
   if (!target.ok()) {
-    return report(ctx, target.error());
+    return target.take_error();
   }
   engine::DeployRequest req;
   req.env = flags.env;
@@ -44,24 +45,21 @@ int run_deploy(Context& ctx, const DeployFlags& flags) {
   auto outcome = engine::deploy(ws->spec, ws->home, *ws->store, **target, system_clock(), req,
                                 terminal_progress());
   if (!outcome.ok()) {
-    return report(ctx, outcome.error());
+    return outcome.take_error();
   }
   const auto& r = outcome->release;
   const auto& watch = outcome->watch;
-  if (ctx.globals.json()) {
-    nlohmann::json j{{"env", r.env},         {"revision", r.revision}, {"digest", r.digest},
-                     {"image", r.image_ref}, {"replicas", r.replicas}, {"strategy", r.strategy},
-                     {"url", outcome->url}};
-    j["watch"] = watch ? engine::judgement_json(*watch) : nlohmann::json();
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print("{} runs revision {} ({}) with {} replica(s): {}\n", r.env, r.revision,
-               artifact::short_digest(r.digest), r.replicas, outcome->url);
-    if (watch) {
-      fmt::print("post-deploy watch passed: {}\n", watch->reason);
-    }
+  nlohmann::json j{{"env", r.env},         {"revision", r.revision}, {"digest", r.digest},
+                   {"image", r.image_ref}, {"replicas", r.replicas}, {"strategy", r.strategy},
+                   {"url", outcome->url}};
+  j["watch"] = watch ? engine::judgement_json(*watch) : nlohmann::json();
+  std::string text =
+      fmt::format("{} runs revision {} ({}) with {} replica(s): {}\n", r.env, r.revision,
+                  artifact::short_digest(r.digest), r.replicas, outcome->url);
+  if (watch) {
+    text += fmt::format("post-deploy watch passed: {}\n", watch->reason);
   }
-  return 0;
+  return Output{j, text};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -86,14 +84,7 @@ void setup(CLI::App& root, Context& ctx) {
                 "Fail at once when another rollout holds the environment");
   cmd->add_flag("--force", flags->force,
                 "Deploy even an image that was rolled back and marked bad");
-  cmd->callback([&ctx, flags] {
-    if (flags->image.empty() && flags->dir.empty()) {
-      ctx.exit_code =
-          report(ctx, make_error(Errc::invalid, "deploy needs --image REF or --dir PATH"));
-      return;
-    }
-    ctx.exit_code = run_deploy(ctx, *flags);
-  });
+  cmd->callback([&ctx, flags] { ctx.exit_code = print_result(ctx, run_deploy(ctx, *flags)); });
 }
 
 const Registration k_registration{40, setup};

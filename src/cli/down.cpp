@@ -9,57 +9,45 @@
 namespace ztp::cli {
 namespace {
 
-int run_down(Context& ctx, const std::string& only) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
+Result<Output> run_down(Workspace& ws, const std::string& only) {
   std::vector<std::string> envs;
   if (!only.empty()) {
-    auto e = ws->environment(only);
-    if (!e.ok()) {
-      return report(ctx, e.error());
-    }
     envs.push_back(only);
   } else {
     // Later environments first, so prod stops before the ones it was promoted from.
-    for (auto it = ws->spec.environments.rbegin(); it != ws->spec.environments.rend(); ++it) {
+    for (auto it = ws.spec.environments.rbegin(); it != ws.spec.environments.rend(); ++it) {
       envs.push_back(it->name);
     }
   }
   nlohmann::json stopped = nlohmann::json::array();
   for (const auto& env : envs) {
     auto lock =
-        engine::EnvLock::acquire(ws->home, env, "ztp down " + env, true,
+        engine::EnvLock::acquire(ws.home, env, "ztp down " + env, true,
                                  [](const std::string& m) { fmt::print(stderr, "{}\n", m); });
     if (!lock.ok()) {
-      return report(ctx, lock.error());
+      return lock.take_error();
     }
-    auto target = ws->target_for(env);
+    auto target = ws.target_for(env);
     if (!target.ok()) {
-      return report(ctx, target.error());
+      return target.take_error();
     }
     fmt::print(stderr, "stopping {} (draining first)\n", env);
     auto down = (*target)->down(env);
     if (!down.ok()) {
-      return report(
-          ctx, make_error(down.error().code, fmt::format("{}: {}", env, down.error().message)));
+      return make_error(down.error().code, fmt::format("{}: {}", env, down.error().message));
     }
     store::EnvState desired;
     desired.env = env;
     desired.replicas = 0;
-    [[maybe_unused]] auto s = ws->store->set_env_state(desired);
+    [[maybe_unused]] auto s = ws.store->set_env_state(desired);
     [[maybe_unused]] auto e =
-        ws->store->append_event({std::nullopt, env, "env.down", env + " stopped", "{}"});
-    [[maybe_unused]] auto a = ws->store->append_audit("cli", "down", "env " + env);
+        ws.store->append_event({std::nullopt, env, "env.down", env + " stopped", "{}"});
+    [[maybe_unused]] auto a = ws.store->append_audit("cli", "down", "env " + env);
     stopped.push_back(env);
   }
-  if (ctx.globals.json()) {
-    fmt::print("{}\n", nlohmann::json{{"stopped", stopped}}.dump(2));
-  } else {
-    fmt::print("stopped: {}\n", fmt::join(stopped.get<std::vector<std::string>>(), ", "));
-  }
-  return 0;
+  return Output{
+      {{"stopped", stopped}},
+      fmt::format("stopped: {}\n", fmt::join(stopped.get<std::vector<std::string>>(), ", "))};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -71,7 +59,7 @@ void setup(CLI::App& root, Context& ctx) {
       "stop them, and forget the environment's routes. The proxy stops when no environment\n"
       "is left. Releases and history stay in the store.");
   cmd->add_option("ENV", *env, "Only this environment");
-  cmd->callback([&ctx, env] { ctx.exit_code = run_down(ctx, *env); });
+  cmd->callback([&ctx, env] { ctx.exit_code = with_workspace(ctx, *env, run_down, *env); });
 }
 
 const Registration k_registration{55, setup};

@@ -101,12 +101,7 @@ int run_drift(Context& ctx, const std::string& only, bool fix, std::string outpu
       envs.push_back(&e);
     }
   }
-  engine::DriftContext dctx{ws->spec,
-                            ws->home,
-                            *ws->store,
-                            system_clock(),
-                            [&ws](const std::string& env) { return ws->target_for(env); },
-                            fix ? terminal_progress() : engine::Progress{}};
+  auto dctx = drift_context(*ws, fix ? terminal_progress() : engine::Progress{});
   int code = k_in_sync;
   nlohmann::json all = nlohmann::json::array();
   std::string markdown;

@@ -17,45 +17,33 @@ struct EvidenceFlags {
   std::string to;  // --to: the file to write
 };
 
-int run_evidence(Context& ctx, const EvidenceFlags& flags) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  auto env = ws->environment(flags.env);
-  if (!env.ok()) {
-    return report(ctx, env.error());
-  }
+Result<Output> run_evidence(Workspace& ws, const EvidenceFlags& flags) {
   engine::EvidenceRequest req;
   req.env = flags.env;
   req.window = std::chrono::minutes(flags.minutes);
   req.runs = flags.runs;
   req.output = flags.to;
-  Workspace& w = *ws;
-  engine::EvidenceSources src{w.spec, w.home, *w.store, system_clock(),
-                              [&w](const std::string& e) { return w.target_for(e); }};
+  engine::EvidenceSources src{ws.spec, ws.home, *ws.store, system_clock(),
+                              [&ws](const std::string& e) { return ws.target_for(e); }};
   // The bundle holds logs and the store's records: its owner's only, whatever the umask.
   mode_t old_mask = ::umask(0077);
   auto bundle = engine::write_evidence(src, req);
   ::umask(old_mask);
   if (!bundle.ok()) {
-    return report(ctx, bundle.error());
+    return bundle.take_error();
   }
-  if (ctx.globals.json()) {
-    nlohmann::json j{{"file", bundle->file.string()},
-                     {"root", bundle->root},
-                     {"bytes", bundle->bytes},
-                     {"parts", bundle->parts},
-                     {"not_included", bundle->notes}};
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print("wrote {} ({} bytes, {} parts under {}/; README.md is the index)\n",
-               bundle->file.string(), bundle->bytes, bundle->parts.size(), bundle->root);
-    for (const auto& n : bundle->notes) {
-      fmt::print("not included: {}\n", n);
-    }
+  std::string text =
+      fmt::format("wrote {} ({} bytes, {} parts under {}/; README.md is the index)\n",
+                  bundle->file.string(), bundle->bytes, bundle->parts.size(), bundle->root);
+  for (const auto& n : bundle->notes) {
+    text += fmt::format("not included: {}\n", n);
   }
-  return 0;
+  return Output{{{"file", bundle->file.string()},
+                 {"root", bundle->root},
+                 {"bytes", bundle->bytes},
+                 {"parts", bundle->parts},
+                 {"not_included", bundle->notes}},
+                text};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -77,7 +65,8 @@ void setup(CLI::App& root, Context& ctx) {
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--to", flags->to,
                   "The bundle to write (default: evidence-ENV-<UTC time>.tar.gz here)");
-  cmd->callback([&ctx, flags] { ctx.exit_code = run_evidence(ctx, *flags); });
+  cmd->callback(
+      [&ctx, flags] { ctx.exit_code = with_workspace(ctx, flags->env, run_evidence, *flags); });
 }
 
 const Registration k_registration{66, setup};

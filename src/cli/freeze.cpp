@@ -27,10 +27,7 @@ Result<void> record(Workspace& ws, const std::string& actor, const std::string& 
                     const std::string& kind, const std::string& env, const std::string& message,
                     const nlohmann::json& data) {
   ZTP_TRY(ws.store->append_audit(actor, action, env, message));
-  auto event = ws.store->append_event({std::nullopt, env, kind, message, data.dump()});
-  if (!event.ok()) {
-    return event.take_error();
-  }
+  ZTP_TRY(ws.store->append_event({std::nullopt, env, kind, message, data.dump()}));
   return {};
 }
 
@@ -40,147 +37,102 @@ std::optional<engine::Hold> window_now(const spec::Environment& env) {
   return window.ok() ? *window : std::nullopt;
 }
 
-// What freeze and unfreeze work on: the workspace, who acts, and the freeze before.
-struct FreezeChange {
-  Workspace ws;
-  std::string actor;
-  std::optional<store::EnvHold> earlier;
-};
-
-Result<FreezeChange> begin_change(const Context& ctx, const FreezeFlags& flags) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return ws.take_error();
-  }
-  if (auto env = ws->environment(flags.env); !env.ok()) {
-    return env.take_error();
-  }
-  auto earlier = ws->store->get_freeze(flags.env);
-  if (!earlier.ok()) {
-    return earlier.take_error();
-  }
-  return FreezeChange{std::move(*ws), actor_of(flags.by), std::move(*earlier)};
-}
-
-int run_freeze(Context& ctx, const FreezeFlags& flags) {
-  auto change = begin_change(ctx, flags);
-  if (!change.ok()) {
-    return report(ctx, change.error());
-  }
-  auto& ws = change->ws;
-  const std::string& actor = change->actor;
-  const auto& earlier = change->earlier;
+Result<Output> run_freeze(Workspace& ws, const FreezeFlags& flags,
+                          const std::optional<store::EnvHold>& earlier) {
+  std::string actor = actor_of(flags.by);
   auto frozen = ws.store->set_freeze(flags.env, flags.reason, actor);
   if (!frozen.ok()) {
-    return report(ctx, frozen.error());
+    return frozen.take_error();
   }
-  auto recorded = record(ws, actor, "freeze", "env.frozen", flags.env,
-                         fmt::format("{} frozen by {}: {}", flags.env, actor, flags.reason),
-                         {{"reason", flags.reason}, {"actor", actor}});
-  if (!recorded.ok()) {
-    return report(ctx, recorded.error());
-  }
+  ZTP_TRY(record(ws, actor, "freeze", "env.frozen", flags.env,
+                 fmt::format("{} frozen by {}: {}", flags.env, actor, flags.reason),
+                 {{"reason", flags.reason}, {"actor", actor}}));
   bool again = earlier.has_value();
-  if (ctx.globals.json()) {
-    nlohmann::json j{{"env", flags.env},
-                     {"frozen", freeze_json(*frozen)},
-                     {"was", again ? freeze_json(*earlier) : nlohmann::json()}};
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print(
-        "{} is frozen{}: {}\nruns wait at its gate (or end refused, exit 14, when they may not "
-        "wait) until `ztp unfreeze {}`; a rollout already under way goes on\n",
-        flags.env,
-        again ? fmt::format(" (again; it was frozen by {}: {})", earlier->actor, earlier->reason)
-              : "",
-        flags.reason, flags.env);
-  }
-  return 0;
+  return Output{
+      {{"env", flags.env},
+       {"frozen", freeze_json(*frozen)},
+       {"was", again ? freeze_json(*earlier) : nlohmann::json()}},
+      fmt::format(
+          "{} is frozen{}: {}\nruns wait at its gate (or end refused, exit 14, when they may not "
+          "wait) until `ztp unfreeze {}`; a rollout already under way goes on\n",
+          flags.env,
+          again ? fmt::format(" (again; it was frozen by {}: {})", earlier->actor, earlier->reason)
+                : "",
+          flags.reason, flags.env)};
 }
 
-int run_unfreeze(Context& ctx, const FreezeFlags& flags) {
-  auto change = begin_change(ctx, flags);
-  if (!change.ok()) {
-    return report(ctx, change.error());
-  }
-  auto& ws = change->ws;
-  const std::string& actor = change->actor;
-  const auto& earlier = change->earlier;
+Result<Output> run_unfreeze(Workspace& ws, const FreezeFlags& flags,
+                            const std::optional<store::EnvHold>& earlier) {
+  std::string actor = actor_of(flags.by);
   auto cleared = ws.store->clear_freeze(flags.env);
   if (!cleared.ok()) {
-    return report(ctx, cleared.error());
+    return cleared.take_error();
   }
   if (*cleared) {
     const auto& was = *earlier;
-    auto recorded = record(ws, actor, "unfreeze", "env.unfrozen", flags.env,
-                           fmt::format("{} unfrozen by {} (frozen by {}: {})", flags.env, actor,
-                                       was.actor, was.reason),
-                           {{"actor", actor}, {"was", freeze_json(was)}});
-    if (!recorded.ok()) {
-      return report(ctx, recorded.error());
-    }
+    ZTP_TRY(record(ws, actor, "unfreeze", "env.unfrozen", flags.env,
+                   fmt::format("{} unfrozen by {} (frozen by {}: {})", flags.env, actor, was.actor,
+                               was.reason),
+                   {{"actor", actor}, {"was", freeze_json(was)}}));
   }
   auto window = window_now(*ws.spec.find_environment(flags.env));
-  if (ctx.globals.json()) {
-    nlohmann::json j{{"env", flags.env},
-                     {"unfrozen", *cleared},
-                     {"was", *cleared && earlier ? freeze_json(*earlier) : nlohmann::json()},
-                     {"window", window ? window->to_json() : nlohmann::json()}};
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print("{}\n", *cleared ? fmt::format("{} is no longer frozen; runs waiting at its gate "
-                                              "go on",
-                                              flags.env)
-                                : fmt::format("{} was not frozen", flags.env));
-    if (window) {
-      fmt::print("note: {}\n", window->describe());
-    }
+  std::string text =
+      *cleared ? fmt::format("{} is no longer frozen; runs waiting at its gate go on\n", flags.env)
+               : fmt::format("{} was not frozen\n", flags.env);
+  if (window) {
+    text += fmt::format("note: {}\n", window->describe());
   }
-  return 0;
+  return Output{{{"env", flags.env},
+                 {"unfrozen", *cleared},
+                 {"was", *cleared && earlier ? freeze_json(*earlier) : nlohmann::json()},
+                 {"window", window ? window->to_json() : nlohmann::json()}},
+                text};
+}
+
+// Reads the freeze of ENV before the change, then makes the change `apply` makes.
+Result<Output> change_freeze(Workspace& ws, const FreezeFlags& flags,
+                             Result<Output> (*apply)(Workspace&, const FreezeFlags&,
+                                                     const std::optional<store::EnvHold>&)) {
+  auto earlier = ws.store->get_freeze(flags.env);
+  if (!earlier.ok()) {
+    return earlier.take_error();
+  }
+  return apply(ws, flags, *earlier);
 }
 
 // Every environment with what holds it now: `ztp freeze` without ENV.
-int list_holds(Context& ctx) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
+Result<Output> list_holds(Workspace& ws) {
   auto now = system_clock().wall_now();
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& env : ws->spec.environments) {
-    auto holds = engine::holds_on(*ws->store, env, now);
+  Output out{nlohmann::json::array(), ""};
+  for (const auto& env : ws.spec.environments) {
+    auto holds = engine::holds_on(*ws.store, env, now);
     if (!holds.ok()) {
-      return report(ctx, holds.error());
+      return holds.take_error();
     }
     nlohmann::json frozen;
     nlohmann::json window;
     for (const auto& h : *holds) {
       (h.kind == engine::Hold::Kind::freeze ? frozen : window) = h.to_json();
     }
-    out.push_back({{"env", env.name},
-                   {"held", !holds->empty()},
-                   {"frozen", frozen},
-                   {"window", window},
-                   {"deploy_windows", env.deploy_windows.enabled()}});
-    if (ctx.globals.json()) {
-      continue;
-    }
+    out.json.push_back({{"env", env.name},
+                        {"held", !holds->empty()},
+                        {"frozen", frozen},
+                        {"window", window},
+                        {"deploy_windows", env.deploy_windows.enabled()}});
     if (holds->empty()) {
-      fmt::print("{:<10} open{}\n", env.name,
-                 env.deploy_windows.enabled()
-                     ? fmt::format(" ({} deploy window(s) in {})", env.deploy_windows.deny.size(),
-                                   env.deploy_windows.timezone)
-                     : "");
+      out.text +=
+          fmt::format("{:<10} open{}\n", env.name,
+                      env.deploy_windows.enabled()
+                          ? fmt::format(" ({} deploy window(s) in {})",
+                                        env.deploy_windows.deny.size(), env.deploy_windows.timezone)
+                          : "");
     }
     for (const auto& h : *holds) {
       std::string since = h.since ? " since " + utc_minutes(*h.since) : "";
-      fmt::print("{:<10} {}{}\n", env.name, h.describe(), since);
+      out.text += fmt::format("{:<10} {}{}\n", env.name, h.describe(), since);
     }
   }
-  if (ctx.globals.json()) {
-    fmt::print("{}\n", out.dump(2));
-  }
-  return 0;
+  return out;
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -200,7 +152,7 @@ void setup(CLI::App& root, Context& ctx) {
   freeze->add_option("--by", flags->by, "Who freezes (default: $USER)");
   freeze->callback([&ctx, flags] {
     if (flags->env.empty()) {
-      ctx.exit_code = list_holds(ctx);
+      ctx.exit_code = with_workspace(ctx, "", list_holds);
     } else if (flags->reason.empty()) {
       ctx.exit_code = report(
           ctx,
@@ -208,7 +160,7 @@ void setup(CLI::App& root, Context& ctx) {
                                                 "e.g. --reason \"incident 42\"",
                                                 flags->env)));
     } else {
-      ctx.exit_code = run_freeze(ctx, *flags);
+      ctx.exit_code = with_workspace(ctx, flags->env, change_freeze, *flags, run_freeze);
     }
   });
 
@@ -220,7 +172,9 @@ void setup(CLI::App& root, Context& ctx) {
       "Exit 0 done; 1 usage (unknown environment).");
   unfreeze->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
   unfreeze->add_option("--by", flags->by, "Who unfreezes (default: $USER)");
-  unfreeze->callback([&ctx, flags] { ctx.exit_code = run_unfreeze(ctx, *flags); });
+  unfreeze->callback([&ctx, flags] {
+    ctx.exit_code = with_workspace(ctx, flags->env, change_freeze, *flags, run_unfreeze);
+  });
 }
 
 const Registration k_registration{64, setup};

@@ -62,34 +62,27 @@ std::string reached(const nlohmann::json& run) {
   return out.empty() ? "-" : out;
 }
 
-int run_history(Context& ctx, const std::string& env, int limit) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
+Result<Output> run_history(Workspace& ws, const std::string& env, int limit) {
   store::RunFilter filter;
   filter.limit = limit;
   if (!env.empty()) {
-    if (auto e = ws->environment(env); !e.ok()) {
-      return report(ctx, e.error());
-    }
     filter.env = env;
   }
-  auto runs = ws->store->list_runs(filter);
+  auto runs = ws.store->list_runs(filter);
   if (!runs.ok()) {
-    return report(ctx, runs.error());
+    return runs.take_error();
   }
   nlohmann::json runs_json = nlohmann::json::array();
   for (const auto& r : *runs) {
-    runs_json.push_back(run_json(*ws->store, r));
+    runs_json.push_back(run_json(*ws.store, r));
   }
   nlohmann::json releases_json = nlohmann::json::array();
   if (!env.empty()) {
-    auto releases = ws->store->list_releases(env, limit);
+    auto releases = ws.store->list_releases(env, limit);
     if (!releases.ok()) {
-      return report(ctx, releases.error());
+      return releases.take_error();
     }
-    auto lkg = ws->store->get_last_known_good(env);
+    auto lkg = ws.store->get_last_known_good(env);
     int64_t good = lkg.ok() && lkg->has_value() ? (*lkg)->revision : 0;
     for (const auto& r : *releases) {
       releases_json.push_back({{"revision", r.revision},
@@ -104,31 +97,27 @@ int run_history(Context& ctx, const std::string& env, int limit) {
                                {"created_at", r.created_at}});
     }
   }
-  if (ctx.globals.json()) {
-    nlohmann::json out{{"runs", runs_json}};
-    if (!env.empty()) {
-      out["env"] = env;
-      out["releases"] = releases_json;
-    }
-    fmt::print("{}\n", out.dump(2));
-    return 0;
+  Output out{{{"runs", runs_json}}, ""};
+  if (!env.empty()) {
+    out.json["env"] = env;
+    out.json["releases"] = releases_json;
   }
-  fmt::print("{:<5} {:<8} {:<8} {:<18} {:<20} {:>8}  {}\n", "RUN", "COMMIT", "TRIGGER", "STATUS",
-             "STARTED", "TOOK", "ENVIRONMENTS");
+  out.text = fmt::format("{:<5} {:<8} {:<8} {:<18} {:<20} {:>8}  {}\n", "RUN", "COMMIT", "TRIGGER",
+                         "STATUS", "STARTED", "TOOK", "ENVIRONMENTS");
   for (std::size_t i = 0; i < runs->size(); ++i) {
     const auto& run = (*runs)[i];
-    fmt::print("{:<5} {:<8} {:<8} {:<18} {:<20} {:>8}  {}\n", run.id, run.short_sha,
-               store::to_string(run.trigger), store::to_string(run.status),
-               local_time(run.created_at), took(run), reached(runs_json[i]));
+    out.text += fmt::format("{:<5} {:<8} {:<8} {:<18} {:<20} {:>8}  {}\n", run.id, run.short_sha,
+                            store::to_string(run.trigger), store::to_string(run.status),
+                            local_time(run.created_at), took(run), reached(runs_json[i]));
     if (!run.reason.empty()) {
-      fmt::print("      {}\n", run.reason);
+      out.text += fmt::format("      {}\n", run.reason);
     }
   }
   if (!env.empty()) {
-    fmt::print("\nreleases of {}\n{:<5} {:<8} {:<21} {:<12} {:<11} {:<5} {}\n", env, "REV",
-               "COMMIT", "DIGEST", "STATUS", "STRATEGY", "RUN", "CREATED");
+    out.text += fmt::format("\nreleases of {}\n{:<5} {:<8} {:<21} {:<12} {:<11} {:<5} {}\n", env,
+                            "REV", "COMMIT", "DIGEST", "STATUS", "STRATEGY", "RUN", "CREATED");
     for (const auto& r : releases_json) {
-      fmt::print(
+      out.text += fmt::format(
           "{:<5} {:<8} {:<21} {:<12} {:<11} {:<5} {}{}\n", r["revision"].get<int64_t>(),
           r["short_sha"].get<std::string>().empty() ? "-" : r["short_sha"].get<std::string>(),
           artifact::short_digest(r["digest"].get<std::string>()), r["status"].get<std::string>(),
@@ -137,7 +126,7 @@ int run_history(Context& ctx, const std::string& env, int limit) {
           r["last_known_good"].get<bool>() ? "  (last known good)" : "");
     }
   }
-  return 0;
+  return out;
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -151,7 +140,8 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->add_option("ENV", *env, "Only this environment, and its releases");
   cmd->add_option("-n,--limit", *limit, "How many runs (and releases) to list")
       ->check(CLI::PositiveNumber);
-  cmd->callback([&ctx, env, limit] { ctx.exit_code = run_history(ctx, *env, *limit); });
+  cmd->callback(
+      [&ctx, env, limit] { ctx.exit_code = with_workspace(ctx, *env, run_history, *env, *limit); });
 }
 
 const Registration k_registration{51, setup};

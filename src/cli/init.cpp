@@ -69,24 +69,34 @@ Result<std::vector<std::string>> write_application(const std::filesystem::path& 
   return written;
 }
 
-void print_text(const std::string& dir, const std::vector<std::string>& written) {
-  fmt::print("Wrote the sample application ({} files) to {}:\n", written.size(), dir);
+// What init wrote and what to do next.
+std::string written_text(const std::string& dir, const std::vector<std::string>& written) {
+  std::string text =
+      fmt::format("Wrote the sample application ({} files) to {}:\n", written.size(), dir);
   for (const auto& path : written) {
-    fmt::print("  {}\n", path);
+    text += fmt::format("  {}\n", path);
   }
-  fmt::print("\nNext steps:\n");
+  text += "\nNext steps:\n";
   if (dir != ".") {
-    fmt::print("  cd {}\n", dir);
+    text += fmt::format("  cd {}\n", dir);
   }
-  fmt::print(
-      "  ztp validate               # check ztp.yaml\n"
-      "  ztp deploy dev --dir .     # build this directory and serve it on "
-      "http://127.0.0.1:8081\n"
-      "  ztp run                    # the whole pipeline, dev -> qa -> prod, for the tip of "
-      "main\n"
-      "                             # (needs a git repository: git init -b main && git add -A "
-      "&& git commit -m 'Sample site')\n"
-      "\nztp.yaml is commented; README.md says how the site runs locally and in Docker.\n");
+  return text +
+         "  ztp validate               # check ztp.yaml\n"
+         "  ztp deploy dev --dir .     # build this directory and serve it on "
+         "http://127.0.0.1:8081\n"
+         "  ztp run                    # the whole pipeline, dev -> qa -> prod, for the tip of "
+         "main\n"
+         "                             # (needs a git repository: git init -b main && git add -A "
+         "&& git commit -m 'Sample site')\n"
+         "\nztp.yaml is commented; README.md says how the site runs locally and in Docker.\n";
+}
+
+Result<Output> run_init(const InitOptions& options) {
+  auto written = write_application(options.dir, options.force);
+  if (!written.ok()) {
+    return written.take_error();
+  }
+  return Output{{{"dir", options.dir}, {"files", *written}}, written_text(options.dir, *written)};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -98,19 +108,7 @@ void setup(CLI::App& root, Context& ctx) {
       "ztp.yaml with dev, qa and prod. Refuses to overwrite existing files unless --force.");
   cmd->add_option("dir", options->dir, "Where to write it (created if missing; default: .)");
   cmd->add_flag("--force", options->force, "Overwrite files that already exist");
-  cmd->callback([&ctx, options] {
-    auto written = write_application(options->dir, options->force);
-    if (!written.ok()) {
-      ctx.exit_code = report(ctx, written.error());
-      return;
-    }
-    if (ctx.globals.json()) {
-      nlohmann::json j{{"dir", options->dir}, {"files", *written}};
-      fmt::print("{}\n", j.dump(2));
-    } else {
-      print_text(options->dir, *written);
-    }
-  });
+  cmd->callback([&ctx, options] { ctx.exit_code = print_result(ctx, run_init(*options)); });
 }
 
 const Registration k_registration{10, setup};

@@ -17,64 +17,47 @@ struct IsolateFlags {
   int retry_after = 300;
 };
 
-int run_isolate(Context& ctx, const IsolateFlags& flags) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  auto target = ws->target_for(flags.env);
+Result<Output> run_isolate(Workspace& ws, const IsolateFlags& flags) {
+  auto target = ws.target_for(flags.env);
   if (!target.ok()) {
-    return report(ctx, target.error());
+    return target.take_error();
   }
   engine::IsolateRequest req{flags.env, flags.reason, "cli", flags.message, flags.retry_after};
-  auto isolated = engine::isolate(*ws->store, **target, req);
+  auto isolated = engine::isolate(*ws.store, **target, req);
   if (!isolated.ok()) {
-    return report(ctx, isolated.error());
+    return isolated.take_error();
   }
-  const auto* env = *ws->environment(flags.env);
-  if (ctx.globals.json()) {
-    nlohmann::json j = engine::record_json(isolated->hold);
-    j["already"] = isolated->already;
-    j["retry_after_s"] = flags.retry_after;
-    j["url"] = "http://" + env->listen + "/";
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print(
-        "{} is isolated{}: http://{}/ answers 503 with its maintenance page (Retry-After: {} s)\n"
-        "its replicas keep running for forensics; deploys to it are refused until `ztp restore "
-        "{}`\nnext: `ztp evidence {}` to keep what happened\n",
-        flags.env, isolated->already ? " (again; the reason and page were replaced)" : "",
-        env->listen, flags.retry_after, flags.env, flags.env);
-  }
-  return 0;
+  const auto* env = *ws.environment(flags.env);
+  nlohmann::json j = engine::record_json(isolated->hold);
+  j["already"] = isolated->already;
+  j["retry_after_s"] = flags.retry_after;
+  j["url"] = "http://" + env->listen + "/";
+  return Output{
+      j, fmt::format(
+             "{} is isolated{}: http://{}/ answers 503 with its maintenance page (Retry-After: {} "
+             "s)\nits replicas keep running for forensics; deploys to it are refused until `ztp "
+             "restore {}`\nnext: `ztp evidence {}` to keep what happened\n",
+             flags.env, isolated->already ? " (again; the reason and page were replaced)" : "",
+             env->listen, flags.retry_after, flags.env, flags.env)};
 }
 
-int run_restore(Context& ctx, const std::string& env_name) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  auto target = ws->target_for(env_name);
+Result<Output> run_restore(Workspace& ws, const std::string& env_name) {
+  auto target = ws.target_for(env_name);
   if (!target.ok()) {
-    return report(ctx, target.error());
+    return target.take_error();
   }
-  auto restored = engine::lift_isolation(*ws->store, **target, env_name, "cli");
+  auto restored = engine::lift_isolation(*ws.store, **target, env_name, "cli");
   if (!restored.ok()) {
-    return report(ctx, restored.error());
+    return restored.take_error();
   }
-  const auto* env = *ws->environment(env_name);
-  if (ctx.globals.json()) {
-    nlohmann::json j{
-        {"env", env_name},
-        {"was", restored->was ? engine::record_json(*restored->was) : nlohmann::json()},
-        {"page_was_up", restored->page_was_up},
-        {"url", "http://" + env->listen + "/"}};
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print("{} is restored: http://{}/ routes to its replicas again; deploys are allowed\n",
-               env_name, env->listen);
-  }
-  return 0;
+  const auto* env = *ws.environment(env_name);
+  nlohmann::json j{{"env", env_name},
+                   {"was", restored->was ? engine::record_json(*restored->was) : nlohmann::json()},
+                   {"page_was_up", restored->page_was_up},
+                   {"url", "http://" + env->listen + "/"}};
+  return Output{j, fmt::format("{} is restored: http://{}/ routes to its replicas again; deploys "
+                               "are allowed\n",
+                               env_name, env->listen)};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -95,7 +78,7 @@ void setup(CLI::App& root, Context& ctx) {
   iso->add_option("--retry-after", flags->retry_after,
                   "Seconds clients are told to wait (Retry-After; default 300)")
       ->check(CLI::Range(0, 7 * 24 * 3600));
-  iso->callback([&ctx, flags] { ctx.exit_code = run_isolate(ctx, *flags); });
+  iso->callback([&ctx, flags] { ctx.exit_code = with_workspace(ctx, "", run_isolate, *flags); });
 
   auto env = std::make_shared<std::string>();
   auto* restore = root.add_subcommand("restore", "Put an isolated environment back on the air");
@@ -104,7 +87,7 @@ void setup(CLI::App& root, Context& ctx) {
       "and lifts its isolation, so deploys are allowed again.\n"
       "Exit 0 done; 1 usage (unknown environment, ENV is not isolated).");
   restore->add_option("ENV", *env, "The environment, as named in ztp.yaml")->required();
-  restore->callback([&ctx, env] { ctx.exit_code = run_restore(ctx, *env); });
+  restore->callback([&ctx, env] { ctx.exit_code = with_workspace(ctx, "", run_restore, *env); });
 }
 
 const Registration k_registration{65, setup};

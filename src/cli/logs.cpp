@@ -77,18 +77,14 @@ std::vector<std::string> last_lines(const std::filesystem::path& path, int n, st
 }
 
 int run_logs(Context& ctx, const LogsFlags& flags) {
-  auto ws = open_workspace(ctx.globals);
+  auto ws = open_workspace(ctx.globals, flags.env);
   if (!ws.ok()) {
     return report(ctx, ws.error());
   }
-  auto env = ws->environment(flags.env);
-  if (!env.ok()) {
-    return report(ctx, env.error());
-  }
-  if ((*env)->target != "local") {
+  if (const auto* env = ws->spec.find_environment(flags.env); env->target != "local") {
     return report(
         ctx, make_error(Errc::invalid, fmt::format("ztp logs reads local replicas; {} runs on {}",
-                                                   flags.env, (*env)->target)));
+                                                   flags.env, env->target)));
   }
   target::local::LocalPaths paths{ws->home};
   auto files = log_files(paths.env_dir(flags.env), flags.replica);

@@ -81,17 +81,13 @@ int detach(const Context& ctx, const ProxyFlags& flags) {
   }
   auto pid = fs::read_file(std::filesystem::path(flags.state_dir) / "proxy.pid");
   std::string pid_text = pid.ok() ? pid->substr(0, pid->find('\n')) : std::string("?");
-  if (ctx.globals.json()) {
-    std::cout << nlohmann::json{{"pid", pid_text},
-                                {"admin_socket", client.socket().string()},
-                                {"log", log_path.string()}}
-                     .dump()
-              << "\n";
-  } else {
-    std::cout << fmt::format("proxy running (pid {}), admin socket {}, log {}\n", pid_text,
-                             client.socket().string(), log_path.string());
-  }
-  return 0;
+  return print_result(
+      ctx, Output{.json = {{"pid", pid_text},
+                           {"admin_socket", client.socket().string()},
+                           {"log", log_path.string()}},
+                  .text = fmt::format("proxy running (pid {}), admin socket {}, log {}\n", pid_text,
+                                      client.socket().string(), log_path.string()),
+                  .json_indent = -1});
 }
 
 void setup(CLI::App& root, Context& ctx) {

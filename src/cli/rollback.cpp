@@ -32,64 +32,60 @@ nlohmann::json files_json(const std::vector<target::FileChange>& changes) {
   return out;
 }
 
-void print_outcome(const engine::RollbackOutcome& o) {
+// The outcome as text: what was restored, how, and what happened to the release left.
+std::string outcome_text(const engine::RollbackOutcome& o) {
   const auto& to = o.to;
+  std::string text;
   if (o.files_refreshed) {
-    fmt::print(
+    text += fmt::format(
         "the files of revision {} differed from its image{}: unpacked afresh{}\n", to.revision,
         o.files_changed.empty() ? "" : " (" + target::describe_changes(o.files_changed) + ")",
         o.method == engine::RollbackMethod::rollout ? ", and rolled out on fresh replicas" : "");
   }
   if (o.method == engine::RollbackMethod::switch_back) {
-    fmt::print(
+    text += fmt::format(
         "{} runs revision {} ({}) again: its replicas were still running warm, so one "
         "route change moved all traffic back; no process was started\n",
         to.env, to.revision, artifact::short_digest(to.digest));
   } else {
-    fmt::print("{} runs revision {} ({}) again: rolled out by its {} strategy and verified\n",
-               to.env, to.revision, artifact::short_digest(to.digest), to.strategy);
+    text += fmt::format(
+        "{} runs revision {} ({}) again: rolled out by its {} strategy and "
+        "verified\n",
+        to.env, to.revision, artifact::short_digest(to.digest), to.strategy);
   }
   if (o.from) {
-    fmt::print("revision {} is rolled back{}{}\n", o.from->revision,
-               o.stopped.empty() ? "" : " and stopped",
-               o.marked_bad ? fmt::format("; its image {} is marked bad (deploy it again only "
-                                          "with --force)",
-                                          artifact::short_digest(o.from->digest))
-                            : "");
+    text += fmt::format("revision {} is rolled back{}{}\n", o.from->revision,
+                        o.stopped.empty() ? "" : " and stopped",
+                        o.marked_bad ? fmt::format("; its image {} is marked bad (deploy it again "
+                                                   "only with --force)",
+                                                   artifact::short_digest(o.from->digest))
+                                     : "");
   }
-  fmt::print("{}\n", o.url);
+  return text + o.url + "\n";
 }
 
-int run_rollback(Context& ctx, const RollbackFlags& flags, bool has_to) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
+Result<Output> run_rollback(Workspace& ws, const RollbackFlags& flags, bool has_to) {
   // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
-  notify::ScopedNotifier notifier(ws->spec, *ws->store);
-  auto repaired = reconcile_first(*ws);
+  notify::ScopedNotifier notifier(ws.spec, *ws.store);
+  auto repaired = reconcile_first(ws);
   if (!repaired.ok()) {
-    return report(ctx, repaired.error());
+    return repaired.take_error();
   }
   // A rollout of ENV that died was just undone: ENV is back on its last known good release,
   // which is what a rollback without --to asks for; going further back is a second command.
   const auto* undone = engine::find_repair(*repaired, flags.env);
   if (!has_to && undone != nullptr) {
-    if (ctx.globals.json()) {
-      fmt::print("{}\n", nlohmann::json{{"env", flags.env},
-                                        {"method", "reconcile"},
-                                        {"processes_started", true},
-                                        {"repaired", undone->what}}
-                             .dump(2));
-    } else {
-      fmt::print("{}\nthat is the rollback: `ztp rollback {}` again goes back one more release\n",
-                 undone->what, flags.env);
-    }
-    return 0;
+    return Output{{{"env", flags.env},
+                   {"method", "reconcile"},
+                   {"processes_started", true},
+                   {"repaired", undone->what}},
+                  fmt::format("{}\nthat is the rollback: `ztp rollback {}` again goes back one "
+                              "more release\n",
+                              undone->what, flags.env)};
   }
-  auto target = ws->target_for(flags.env);
+  auto target = ws.target_for(flags.env);
   if (!target.ok()) {
-    return report(ctx, target.error());
+    return target.take_error();
   }
   engine::RollbackRequest req;
   req.env = flags.env;
@@ -101,29 +97,23 @@ int run_rollback(Context& ctx, const RollbackFlags& flags, bool has_to) {
   req.actor = actor_of(flags.by);
   req.reason = flags.reason;
   req.on_lock_wait = [](const std::string& m) { fmt::print(stderr, "{}\n", m); };
-  auto outcome = engine::rollback(ws->spec, ws->home, *ws->store, **target, system_clock(), req,
+  auto outcome = engine::rollback(ws.spec, ws.home, *ws.store, **target, system_clock(), req,
                                   terminal_progress());
   if (!outcome.ok()) {
-    return report(ctx, outcome.error());
+    return outcome.take_error();
   }
   const auto& o = *outcome;
-  if (ctx.globals.json()) {
-    nlohmann::json j{
-        {"env", o.to.env},
-        {"method", engine::rollback_method_name(o.method)},
-        {"processes_started", o.method == engine::RollbackMethod::rollout},
-        {"from", o.from ? release_json(*o.from) : nlohmann::json()},
-        {"to", release_json(o.to)},
-        {"marked_bad", o.marked_bad ? nlohmann::json(o.from->digest) : nlohmann::json()},
-        {"stopped", o.stopped},
-        {"files_changed", files_json(o.files_changed)},
-        {"files_refreshed", o.files_refreshed},
-        {"url", o.url}};
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    print_outcome(o);
-  }
-  return 0;
+  nlohmann::json j{{"env", o.to.env},
+                   {"method", engine::rollback_method_name(o.method)},
+                   {"processes_started", o.method == engine::RollbackMethod::rollout},
+                   {"from", o.from ? release_json(*o.from) : nlohmann::json()},
+                   {"to", release_json(o.to)},
+                   {"marked_bad", o.marked_bad ? nlohmann::json(o.from->digest) : nlohmann::json()},
+                   {"stopped", o.stopped},
+                   {"files_changed", files_json(o.files_changed)},
+                   {"files_refreshed", o.files_refreshed},
+                   {"url", o.url}};
+  return Output{j, outcome_text(o)};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -158,7 +148,9 @@ void setup(CLI::App& root, Context& ctx) {
                   "Why, for the notifications and the audit log (default: \"manual rollback to "
                   "revision N\")");
   cmd->add_option("--by", flags->by, "Who rolls back (default: $USER)");
-  cmd->callback([&ctx, flags, to] { ctx.exit_code = run_rollback(ctx, *flags, to->count() > 0); });
+  cmd->callback([&ctx, flags, to] {
+    ctx.exit_code = with_workspace(ctx, "", run_rollback, *flags, to->count() > 0);
+  });
 }
 
 const Registration k_registration{45, setup};

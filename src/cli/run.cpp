@@ -50,13 +50,11 @@ int run_pipeline(Context& ctx, const RunFlags& flags) {
   p.wait_for_approval = !flags.no_wait_approval;
   p.wait_when_held = !flags.no_wait_approval;
   if (auto repaired = reconcile_first(p, note); !repaired.ok()) {
-    display.stop();
-    return report(ctx, repaired.error());
+    return finish(ctx, display, repaired.take_error());
   }
   auto repo = artifact::open_spec_repo(ws->spec);
   if (!repo.ok()) {
-    display.stop();
-    return report(ctx, repo.error());
+    return finish(ctx, display, repo.take_error());
   }
   engine::RunRequest req;
   req.revision = flags.commit;
@@ -64,25 +62,18 @@ int run_pipeline(Context& ctx, const RunFlags& flags) {
   req.always = flags.always;
   auto check = engine::check_trigger(p, *repo, req);
   if (!check.ok()) {
-    display.stop();
-    return report(ctx, check.error());
+    return finish(ctx, display, check.take_error());
   }
   if (!check->triggers) {
     display.stop();
-    if (ctx.globals.json()) {
-      fmt::print("{}\n",
-                 nlohmann::json{
-                     {"triggered", false}, {"commit", check->commit.sha}, {"reason", check->reason}}
-                     .dump(2));
-    } else {
-      fmt::print("nothing to run: {}\n", check->reason);
-    }
-    return 0;
+    return print_result(
+        ctx,
+        Output{{{"triggered", false}, {"commit", check->commit.sha}, {"reason", check->reason}},
+               fmt::format("nothing to run: {}\n", check->reason)});
   }
   auto run = engine::create_run(p, check->commit, req);
   if (!run.ok()) {
-    display.stop();
-    return report(ctx, run.error());
+    return finish(ctx, display, run.take_error());
   }
   display.note(fmt::format("run {}: commit {} \"{}\" ({})", run->id, check->commit.short_sha,
                            check->commit.summary, check->reason));
@@ -112,8 +103,7 @@ int answer_gate(Context& ctx, int64_t run_id, store::ApprovalStatus decision, co
   auto p = engine::make_pipeline(*ws, display.progress(), note);
   p.actor = by;
   if (auto repaired = reconcile_first(p, note); !repaired.ok()) {
-    display.stop();
-    return report(ctx, repaired.error());
+    return finish(ctx, display, repaired.take_error());
   }
   auto result = engine::drive_run(p, run_id);
   if (!result.ok() && result.error().code == Errc::conflict) {

@@ -40,13 +40,7 @@ std::function<void(const spec::Environment&)> drift_schedule(engine::Workspace& 
         return;  // no repair on top of a half-rolled environment
       }
     }
-    engine::DriftContext ctx{ws.spec,
-                             ws.home,
-                             *ws.store,
-                             system_clock(),
-                             [&ws](const std::string& e) { return ws.target_for(e); },
-                             {}};
-    auto report = engine::scheduled_drift_check(ctx, env);
+    auto report = engine::scheduled_drift_check(drift_context(ws), env);
     if (!report.ok()) {
       log::warn("drift check failed", {{"env", env.name}, {"error", report.error().message}});
     } else if (!report->in_sync()) {
@@ -138,13 +132,7 @@ int serve(Context& ctx, const ServeFlags& flags) {
   options.api.detect_drift = [&cws,
                               &check_mu](const spec::Environment& env) -> Result<nlohmann::json> {
     std::lock_guard lock(check_mu);
-    engine::DriftContext dctx{cws.spec,
-                              cws.home,
-                              *cws.store,
-                              system_clock(),
-                              [&cws](const std::string& e) { return cws.target_for(e); },
-                              {}};
-    auto report = engine::detect_drift(dctx, env, "manual");
+    auto report = engine::detect_drift(drift_context(cws), env, "manual");
     if (!report.ok()) {
       return report.take_error();
     }

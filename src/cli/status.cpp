@@ -114,7 +114,8 @@ nlohmann::json open_runs(Workspace& ws) {
   return out;
 }
 
-void print_env(const nlohmann::json& j) {
+// The text of one environment of env_status(): its release and health, then its sets.
+std::string env_text(const nlohmann::json& j) {
   std::string release = "(none)";
   if (!j["release"].is_null()) {
     const auto& r = j["release"];
@@ -124,70 +125,56 @@ void print_env(const nlohmann::json& j) {
                     artifact::short_digest(r["digest"].get<std::string>()));
   }
   int standby = j.value("standby_replicas", 0);
-  fmt::print("{:<8} {}  {}/{} healthy{}  {}\n", j["env"].get<std::string>(), release,
-             j.value("healthy_replicas", 0), j["desired_replicas"].get<int>(),
-             standby > 0 ? fmt::format(", {} standby", standby) : "", j["url"].get<std::string>());
+  std::string text = fmt::format(
+      "{:<8} {}  {}/{} healthy{}  {}\n", j["env"].get<std::string>(), release,
+      j.value("healthy_replicas", 0), j["desired_replicas"].get<int>(),
+      standby > 0 ? fmt::format(", {} standby", standby) : "", j["url"].get<std::string>());
   for (const char* key : {"error", "warning"}) {
     if (j.contains(key)) {
-      fmt::print("         ! {}\n", j[key].get<std::string>());
+      text += fmt::format("         ! {}\n", j[key].get<std::string>());
     }
   }
   for (const auto& s : j["sets"]) {
-    fmt::print("         release {} weight {}%\n", s["release"].get<std::string>(),
-               s["weight"].get<int>());
+    text += fmt::format("         release {} weight {}%\n", s["release"].get<std::string>(),
+                        s["weight"].get<int>());
     for (const auto& r : s["replicas"]) {
-      fmt::print(
+      text += fmt::format(
           "           {:<16} {:<16} {:<10} restarts {}{}\n", r["id"].get<std::string>(),
           r["address"].get<std::string>(), r["state"].get<std::string>(), r["restarts"].get<int>(),
           r["detail"].get<std::string>().empty() ? "" : "  " + r["detail"].get<std::string>());
     }
   }
+  return text;
 }
 
-int run_status(Context& ctx, const std::string& only) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  if (!only.empty()) {
-    auto e = ws->environment(only);
-    if (!e.ok()) {
-      return report(ctx, e.error());
-    }
-  }
+Result<Output> run_status(Workspace& ws, const std::string& only) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& env : ws->spec.environments) {
+  for (const auto& env : ws.spec.environments) {
     if (only.empty() || env.name == only) {
-      out.push_back(env_status(*ws, env));
+      out.push_back(env_status(ws, env));
     }
   }
-  auto runs = open_runs(*ws);
-  if (ctx.globals.json()) {
-    fmt::print(
-        "{}\n",
-        nlohmann::json{{"app", ws->spec.app}, {"environments", out}, {"runs", runs}}.dump(2));
-  } else {
-    fmt::print("app {}\n", ws->spec.app);
-    for (const auto& r : runs) {
-      if (r.contains("awaiting")) {
-        fmt::print("run {} ({}) awaits approval of {}: `ztp approve {}` or `ztp reject {}`\n",
-                   r["id"].get<int64_t>(), r["short_sha"].get<std::string>(),
-                   r["awaiting"].get<std::string>(), r["id"].get<int64_t>(),
-                   r["id"].get<int64_t>());
-      } else if (r.contains("held")) {
-        fmt::print("run {} ({}) is {}, {}\n", r["id"].get<int64_t>(),
-                   r["short_sha"].get<std::string>(), r["status"].get<std::string>(),
-                   r["held"]["message"].get<std::string>());
-      } else {
-        fmt::print("run {} ({}) is {}\n", r["id"].get<int64_t>(), r["short_sha"].get<std::string>(),
-                   r["status"].get<std::string>());
-      }
-    }
-    for (const auto& j : out) {
-      print_env(j);
+  auto runs = open_runs(ws);
+  std::string text = fmt::format("app {}\n", ws.spec.app);
+  for (const auto& r : runs) {
+    if (r.contains("awaiting")) {
+      text += fmt::format(
+          "run {} ({}) awaits approval of {}: `ztp approve {}` or `ztp reject {}`\n",
+          r["id"].get<int64_t>(), r["short_sha"].get<std::string>(),
+          r["awaiting"].get<std::string>(), r["id"].get<int64_t>(), r["id"].get<int64_t>());
+    } else if (r.contains("held")) {
+      text += fmt::format("run {} ({}) is {}, {}\n", r["id"].get<int64_t>(),
+                          r["short_sha"].get<std::string>(), r["status"].get<std::string>(),
+                          r["held"]["message"].get<std::string>());
+    } else {
+      text += fmt::format("run {} ({}) is {}\n", r["id"].get<int64_t>(),
+                          r["short_sha"].get<std::string>(), r["status"].get<std::string>());
     }
   }
-  return 0;
+  for (const auto& j : out) {
+    text += env_text(j);
+  }
+  return Output{{{"app", ws.spec.app}, {"environments", out}, {"runs", runs}}, text};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -201,7 +188,7 @@ void setup(CLI::App& root, Context& ctx) {
       "and those of releases no rollback would go to, are stopped first, as the controller\n"
       "would; a rollout in progress is left alone.");
   cmd->add_option("ENV", *env, "Only this environment");
-  cmd->callback([&ctx, env] { ctx.exit_code = run_status(ctx, *env); });
+  cmd->callback([&ctx, env] { ctx.exit_code = with_workspace(ctx, *env, run_status, *env); });
 }
 
 const Registration k_registration{50, setup};

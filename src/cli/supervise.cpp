@@ -66,17 +66,16 @@ int run_supervise(Context& ctx, const SuperviseFlags& flags) {
   pid_t app_pid = status ? status->pid : 0;
   std::string state = status ? std::string(local::replica_state_name(status->state)) : "unknown";
   auto status_path = (options->state_dir / local::k_status_file).string();
-  if (ctx.globals.json()) {
-    fmt::print("{}\n", nlohmann::json{{"supervisor_pid", *pid},
-                                      {"pid", app_pid},
-                                      {"state", state},
-                                      {"status_file", status_path}}
-                           .dump());
-  } else {
-    fmt::print("replica {} of {}: supervisor pid {}, app pid {} ({}); status in {}\n",
-               options->replica, options->env, *pid, app_pid, state, status_path);
-  }
-  return 0;
+  return print_result(
+      ctx,
+      Output{.json = {{"supervisor_pid", *pid},
+                      {"pid", app_pid},
+                      {"state", state},
+                      {"status_file", status_path}},
+             .text = fmt::format("replica {} of {}: supervisor pid {}, app pid {} ({}); status "
+                                 "in {}\n",
+                                 options->replica, options->env, *pid, app_pid, state, status_path),
+             .json_indent = -1});
 }
 
 void setup(CLI::App& root, Context& ctx) {

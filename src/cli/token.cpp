@@ -35,93 +35,47 @@ nlohmann::json token_json(const store::ApiToken& t) {
           {"revoked_at", opt(t.revoked_at)}};
 }
 
-int create(Context& ctx, const TokenFlags& flags) {
-  auto role = store::parse_role(flags.role);
-  if (!role) {
-    return report(ctx, make_error(Errc::invalid, fmt::format("--role {}: use viewer, deployer or "
-                                                             "admin",
-                                                             flags.role)));
-  }
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  auto issued = server::issue_token(*ws->store, flags.name, *role);
+Result<Output> create(Workspace& ws, const TokenFlags& flags, store::Role role) {
+  auto issued = server::issue_token(*ws.store, flags.name, role);
   if (!issued.ok()) {
-    return report(ctx, issued.error());
+    return issued.take_error();
   }
-  auto audited = ws->store->append_audit(actor_of(""), "token_create", "token " + flags.name,
-                                         std::string(store::to_string(*role)));
-  if (!audited.ok()) {
-    return report(ctx, audited.error());
-  }
-  if (ctx.globals.json()) {
-    auto j = token_json(issued->record);
-    j["token"] = issued->token;
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print("{}\n", issued->token);
-    fmt::print(stderr,
-               "token {} ({}) created; it is shown only this once. Send it as "
-               "`Authorization: Bearer <token>`.\n",
-               flags.name, store::to_string(*role));
-  }
-  return 0;
+  ZTP_TRY(ws.store->append_audit(actor_of(""), "token_create", "token " + flags.name,
+                                 std::string(store::to_string(role))));
+  auto j = token_json(issued->record);
+  j["token"] = issued->token;
+  return Output{j, issued->token + "\n"};
 }
 
-int list(Context& ctx) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  auto tokens = ws->store->list_tokens();
+Result<Output> list(Workspace& ws) {
+  auto tokens = ws.store->list_tokens();
   if (!tokens.ok()) {
-    return report(ctx, tokens.error());
+    return tokens.take_error();
   }
-  if (ctx.globals.json()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& t : *tokens) {
-      out.push_back(token_json(t));
-    }
-    fmt::print("{}\n", out.dump(2));
-    return 0;
-  }
-  if (tokens->empty()) {
-    fmt::print("no tokens; `ztp token create NAME --role viewer` makes one\n");
-    return 0;
-  }
-  fmt::print("{:<20} {:<9} {:<21} {:<21} {}\n", "NAME", "ROLE", "CREATED", "LAST USED", "STATUS");
+  Output out{nlohmann::json::array(),
+             tokens->empty() ? "no tokens; `ztp token create NAME --role viewer` makes one\n"
+                             : fmt::format("{:<20} {:<9} {:<21} {:<21} {}\n", "NAME", "ROLE",
+                                           "CREATED", "LAST USED", "STATUS")};
   for (const auto& t : *tokens) {
-    fmt::print("{:<20} {:<9} {:<21} {:<21} {}\n", t.name, store::to_string(t.role),
-               utc(t.created_at), utc(t.last_used_at),
-               t.revoked_at ? "revoked " + utc(t.revoked_at) : std::string("active"));
+    out.json.push_back(token_json(t));
+    out.text += fmt::format("{:<20} {:<9} {:<21} {:<21} {}\n", t.name, store::to_string(t.role),
+                            utc(t.created_at), utc(t.last_used_at),
+                            t.revoked_at ? "revoked " + utc(t.revoked_at) : std::string("active"));
   }
-  return 0;
+  return out;
 }
 
-int revoke(Context& ctx, const std::string& name) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
+Result<Output> revoke(Workspace& ws, const std::string& name) {
+  auto revoked = ws.store->revoke_token(name);
+  if (!revoked.ok() && revoked.error().code == Errc::not_found) {
+    return make_error(Errc::not_found,
+                      fmt::format("no token {}; `ztp token list` shows them", name));
   }
-  auto revoked = ws->store->revoke_token(name);
   if (!revoked.ok()) {
-    if (revoked.error().code == Errc::not_found) {
-      return report(ctx, make_error(Errc::not_found,
-                                    fmt::format("no token {}; `ztp token list` shows them", name)));
-    }
-    return report(ctx, revoked.error());
+    return revoked.take_error();
   }
-  auto audited = ws->store->append_audit(actor_of(""), "token_revoke", "token " + name);
-  if (!audited.ok()) {
-    return report(ctx, audited.error());
-  }
-  if (ctx.globals.json()) {
-    fmt::print("{}\n", token_json(*revoked).dump(2));
-  } else {
-    fmt::print("token {} revoked\n", name);
-  }
-  return 0;
+  ZTP_TRY(ws.store->append_audit(actor_of(""), "token_revoke", "token " + name));
+  return Output{token_json(*revoked), fmt::format("token {} revoked\n", name)};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -137,15 +91,31 @@ void setup(CLI::App& root, Context& ctx) {
   create_cmd->add_option("NAME", flags->name, "A name for the token, like ci or alice")->required();
   create_cmd->add_option("--role", flags->role, "viewer (default), deployer or admin")
       ->check(CLI::IsMember({"viewer", "deployer", "admin"}));
-  create_cmd->callback([&ctx, flags] { ctx.exit_code = create(ctx, *flags); });
+  create_cmd->callback([&ctx, flags] {
+    auto role = store::parse_role(flags->role);
+    if (!role) {
+      ctx.exit_code = report(ctx, make_error(Errc::invalid, fmt::format("--role {}: use viewer, "
+                                                                        "deployer or admin",
+                                                                        flags->role)));
+      return;
+    }
+    ctx.exit_code = with_workspace(ctx, "", create, *flags, *role);
+    if (ctx.exit_code == 0 && !ctx.globals.json()) {
+      fmt::print(stderr,
+                 "token {} ({}) created; it is shown only this once. Send it as "
+                 "`Authorization: Bearer <token>`.\n",
+                 flags->name, store::to_string(*role));
+    }
+  });
 
   auto* list_cmd = cmd->add_subcommand("list", "List tokens (never their secrets)");
-  list_cmd->callback([&ctx] { ctx.exit_code = list(ctx); });
+  list_cmd->callback([&ctx] { ctx.exit_code = with_workspace(ctx, "", list); });
 
   auto revoke_name = std::make_shared<std::string>();
   auto* revoke_cmd = cmd->add_subcommand("revoke", "Revoke a token: it stops authenticating");
   revoke_cmd->add_option("NAME", *revoke_name, "The token's name")->required();
-  revoke_cmd->callback([&ctx, revoke_name] { ctx.exit_code = revoke(ctx, *revoke_name); });
+  revoke_cmd->callback(
+      [&ctx, revoke_name] { ctx.exit_code = with_workspace(ctx, "", revoke, *revoke_name); });
 }
 
 const Registration k_registration{75, setup};

@@ -30,10 +30,10 @@ std::string marked_text(int64_t ms) {
 }
 
 // `ztp unmark ENV`: what is marked bad in ENV, newest first.
-int list_marks(Context& ctx, Workspace& ws, const std::string& env) {
+Result<Output> list_marks(Workspace& ws, const std::string& env) {
   auto marks = ws.store->list_bad_digests();
   if (!marks.ok()) {
-    return report(ctx, marks.error());
+    return marks.take_error();
   }
   nlohmann::json listed = nlohmann::json::array();
   std::vector<std::string> lines;
@@ -45,56 +45,39 @@ int list_marks(Context& ctx, Workspace& ws, const std::string& env) {
     lines.push_back(fmt::format("{}  marked {}{}: {}", m.digest, marked_text(m.marked_at),
                                 m.env ? "" : " in every environment", m.reason));
   }
-  if (ctx.globals.json()) {
-    fmt::print("{}\n", nlohmann::json{{"env", env}, {"marks", listed}}.dump(2));
-  } else if (lines.empty()) {
-    fmt::print("no image is marked bad in {}\n", env);
-  } else {
-    fmt::print("{}\n`ztp unmark {} IMAGE` clears a mark\n", fmt::join(lines, "\n"), env);
-  }
-  return 0;
+  return Output{{{"env", env}, {"marks", listed}},
+                lines.empty() ? fmt::format("no image is marked bad in {}\n", env)
+                              : fmt::format("{}\n`ztp unmark {} IMAGE` clears a mark\n",
+                                            fmt::join(lines, "\n"), env)};
 }
 
-int run_unmark(Context& ctx, const UnmarkFlags& flags) {
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return report(ctx, ws.error());
-  }
-  if (auto env = ws->environment(flags.env); !env.ok()) {
-    return report(ctx, env.error());
-  }
+Result<Output> run_unmark(Workspace& ws, const UnmarkFlags& flags) {
   if (flags.image.empty()) {
-    return list_marks(ctx, *ws, flags.env);
+    return list_marks(ws, flags.env);
   }
-  auto done = engine::unmark_image(ws->spec, ws->home, *ws->store, flags.env, flags.image,
-                                   actor_of(flags.by));
+  auto done =
+      engine::unmark_image(ws.spec, ws.home, *ws.store, flags.env, flags.image, actor_of(flags.by));
   if (!done.ok()) {
-    return report(ctx, done.error());
+    return done.take_error();
   }
   const auto& u = *done;
-  if (ctx.globals.json()) {
-    fmt::print("{}\n", nlohmann::json{{"env", u.env},
-                                      {"image", flags.image},
-                                      {"digest", u.digest},
-                                      {"unmarked", u.removed.has_value()},
-                                      {"was", u.removed ? mark_json(*u.removed) : nlohmann::json()},
-                                      {"still_bad", u.still_bad}}
-                           .dump(2));
-    return 0;
-  }
-  if (u.removed) {
-    fmt::print(
-        "image {} is no longer marked bad in {} (marked {}: {}); runs and `ztp deploy` may take "
-        "it there again\n",
-        u.digest, u.env, marked_text(u.removed->marked_at), u.removed->reason);
-  } else {
-    fmt::print("image {} ({}) is not marked bad in {}; nothing to unmark\n", u.digest, flags.image,
-               u.env);
-  }
+  std::string text =
+      u.removed ? fmt::format(
+                      "image {} is no longer marked bad in {} (marked {}: {}); runs and "
+                      "`ztp deploy` may take it there again\n",
+                      u.digest, u.env, marked_text(u.removed->marked_at), u.removed->reason)
+                : fmt::format("image {} ({}) is not marked bad in {}; nothing to unmark\n",
+                              u.digest, flags.image, u.env);
   if (u.still_bad) {
-    fmt::print("note: it stays marked bad in every environment\n");
+    text += "note: it stays marked bad in every environment\n";
   }
-  return 0;
+  return Output{{{"env", u.env},
+                 {"image", flags.image},
+                 {"digest", u.digest},
+                 {"unmarked", u.removed.has_value()},
+                 {"was", u.removed ? mark_json(*u.removed) : nlohmann::json()},
+                 {"still_bad", u.still_bad}},
+                text};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -109,7 +92,8 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->add_option("ENV", flags->env, "The environment, as named in ztp.yaml")->required();
   cmd->add_option("IMAGE", flags->image, "A tag, digest or short digest of the image");
   cmd->add_option("--by", flags->by, "Who clears the mark, for the audit log (default: $USER)");
-  cmd->callback([&ctx, flags] { ctx.exit_code = run_unmark(ctx, *flags); });
+  cmd->callback(
+      [&ctx, flags] { ctx.exit_code = with_workspace(ctx, flags->env, run_unmark, *flags); });
 }
 
 const Registration k_registration{46, setup};

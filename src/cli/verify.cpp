@@ -29,18 +29,19 @@ std::string environment_names(const spec::Spec& spec) {
   return out.empty() ? "none" : out;
 }
 
-void print_text(const std::string& env, const verify::Report& report) {
+// One line per check, suite by suite, and a summary.
+std::string verify_text(const std::string& env, const verify::Report& report) {
   size_t width = 0;
   for (const auto& suite : report.suites) {
     for (const auto& check : suite.checks) {
       width = std::max(width, check.name.size());
     }
   }
-  fmt::print("Verifying {} at {}\n", env, report.base_url);
+  std::string text = fmt::format("Verifying {} at {}\n", env, report.base_url);
   size_t total = 0;
   size_t passed = 0;
   for (const auto& suite : report.suites) {
-    fmt::print("{}\n", suite.name);
+    text += suite.name + "\n";
     for (const auto& check : suite.checks) {
       ++total;
       passed += check.passed ? 1 : 0;
@@ -52,7 +53,7 @@ void print_text(const std::string& env, const verify::Report& report) {
       if (check.attempts > 1) {
         line += fmt::format(" ({} attempts)", check.attempts);
       }
-      fmt::print("{}\n", line);
+      text += line + "\n";
     }
   }
   std::string summary =
@@ -61,10 +62,10 @@ void print_text(const std::string& env, const verify::Report& report) {
   if (!report.passed()) {
     summary += fmt::format("; failed: {}", errc_name(report.failure()));
   }
-  fmt::print("{}\n", summary);
+  return text + summary + "\n";
 }
 
-Result<verify::Report> run_verify(const Context& ctx, const VerifyOptions& options) {
+Result<Output> run_verify(const Context& ctx, const VerifyOptions& options) {
   auto loaded = spec::load_spec(ctx.globals.spec_path());
   if (!loaded.ok()) {
     return loaded.take_error();
@@ -105,7 +106,11 @@ Result<verify::Report> run_verify(const Context& ctx, const VerifyOptions& optio
     suites = std::move(*all);
   }
   verify::CircuitBreaker breaker;
-  return verify::verify(suites, base, breaker);
+  auto report = verify::verify(suites, base, breaker);
+  nlohmann::json j = verify::to_json(report);
+  j["environment"] = options.env;
+  return Output{j, verify_text(options.env, report),
+                report.passed() ? 0 : exit_code(report.failure())};
 }
 
 void setup(CLI::App& root, Context& ctx) {
@@ -122,21 +127,7 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->add_option("--url", options->url,
                   "Base URL to check instead of the environment's listen address, like "
                   "http://127.0.0.1:9082");
-  cmd->callback([&ctx, options] {
-    auto report = run_verify(ctx, *options);
-    if (!report.ok()) {
-      ctx.exit_code = cli::report(ctx, report.error());
-      return;
-    }
-    if (ctx.globals.json()) {
-      nlohmann::json j = verify::to_json(*report);
-      j["environment"] = options->env;
-      fmt::print("{}\n", j.dump(2));
-    } else {
-      print_text(options->env, *report);
-    }
-    ctx.exit_code = report->passed() ? 0 : exit_code(report->failure());
-  });
+  cmd->callback([&ctx, options] { ctx.exit_code = print_result(ctx, run_verify(ctx, *options)); });
 }
 
 const Registration k_registration{60, setup};

@@ -10,11 +10,9 @@ namespace {
 void setup(CLI::App& root, Context& ctx) {
   auto* cmd = root.add_subcommand("version", "Print the version of ztp");
   cmd->callback([&ctx] {
-    if (ctx.globals.json()) {
-      fmt::print("{}\n", nlohmann::json{{"version", ZTP_VERSION}}.dump());
-    } else {
-      fmt::print("ztp {}\n", ZTP_VERSION);
-    }
+    ctx.exit_code = print_result(ctx, Output{.json = {{"version", ZTP_VERSION}},
+                                             .text = fmt::format("ztp {}\n", ZTP_VERSION),
+                                             .json_indent = -1});
   });
 }
 

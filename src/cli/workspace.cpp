@@ -10,8 +10,23 @@
 
 namespace ztp::cli {
 
-Result<Workspace> open_workspace(const Globals& globals) {
-  return engine::open_workspace(globals.spec_path(), globals.home_path());
+Result<Workspace> open_workspace(const Globals& globals, const std::string& env) {
+  auto ws = engine::open_workspace(globals.spec_path(), globals.home_path());
+  if (ws.ok() && !env.empty()) {
+    if (auto found = ws->environment(env); !found.ok()) {
+      return found.take_error();
+    }
+  }
+  return ws;
+}
+
+engine::DriftContext drift_context(Workspace& ws, engine::Progress progress) {
+  return {ws.spec,
+          ws.home,
+          *ws.store,
+          system_clock(),
+          [&ws](const std::string& env) { return ws.target_for(env); },
+          std::move(progress)};
 }
 
 engine::Progress terminal_progress() {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "engine/drift.hpp"
 #include "engine/progress.hpp"
 #include "engine/workspace.hpp"
 #include "spec/spec.hpp"
@@ -19,8 +20,24 @@ namespace ztp::cli {
 // What most commands work on: the spec, ZTP_HOME, the store and the targets.
 using Workspace = engine::Workspace;
 
-// Loads the spec (-f), opens the store under ZTP_HOME.
-Result<Workspace> open_workspace(const Globals& globals);
+// Loads the spec (-f), opens the store under ZTP_HOME; with `env`, also checks that the spec
+// names that environment (the error names the known ones).
+Result<Workspace> open_workspace(const Globals& globals, const std::string& env = "");
+
+// Opens the workspace (checking that the spec names `env`, when not empty), runs
+// `body(ws, args...)` on it and prints its result as print_result() does; returns the exit code.
+template <typename Body, typename... Args>
+int with_workspace(const Context& ctx, const std::string& env, Body body, const Args&... args) {
+  auto ws = open_workspace(ctx.globals, env);
+  if (!ws.ok()) {
+    return report(ctx, ws.error());
+  }
+  return print_result(ctx, body(*ws, args...));
+}
+
+// What drift checks see of `ws` (which must outlive it): its spec, store and targets, and the
+// system clock; `progress` receives a fix's steps.
+engine::DriftContext drift_context(Workspace& ws, engine::Progress progress = {});
 
 // Prints progress events as timestamped lines on standard error.
 engine::Progress terminal_progress();
