@@ -459,13 +459,11 @@ Result<ParseOutcome> read_spec(const std::filesystem::path& path) {
 }
 
 Result<Spec> load_spec(const std::filesystem::path& path) {
-  auto outcome = read_spec(path);
-  if (!outcome.ok()) {
-    return outcome.take_error();
-  }
-  if (!outcome->spec) {
+  ParseOutcome outcome;
+  ZTP_ASSIGN_OR_RETURN(outcome, read_spec(path));
+  if (!outcome.spec) {
     std::string message;
-    for (const auto& d : outcome->diagnostics) {
+    for (const auto& d : outcome.diagnostics) {
       if (!message.empty()) {
         message += '\n';
       }
@@ -473,7 +471,7 @@ Result<Spec> load_spec(const std::filesystem::path& path) {
     }
     return make_error(Errc::invalid, std::move(message));
   }
-  return std::move(*outcome->spec);
+  return std::move(*outcome.spec);
 }
 
 }  // namespace ztp::spec
