@@ -41,14 +41,8 @@ void check_env_names(Reader& r, const Value& v, const std::map<std::string, std:
 // A list of globs, each checked where it is written.
 void read_globs(Reader& r, const Fields& f, const std::string& key, std::vector<std::string>& out) {
   auto v = f.get(key);
-  if (!v) {
-    return;
-  }
-  auto items = r.list(*v);
-  if (!items) {
-    return;
-  }
-  for (const auto& item : *items) {
+  auto items = v ? r.list(*v) : std::nullopt;
+  for (const auto& item : items.value_or(std::vector<Value>{})) {
     auto glob = r.string(item);
     if (!glob) {
       continue;
