@@ -6,6 +6,8 @@
 #include <charconv>
 #include <regex>
 
+#include "sys/host_port.hpp"
+
 namespace ztp::spec {
 namespace {
 
@@ -21,14 +23,10 @@ int parse_port(std::string_view text) {
   return port;
 }
 
-bool is_ipv4(const std::string& host) {
-  in_addr addr{};
-  return ::inet_pton(AF_INET, host.c_str(), &addr) == 1;
-}
-
-bool is_ipv6(const std::string& host) {
+// Whether `host` is an address of `family` (AF_INET, AF_INET6).
+bool is_ip(int family, const std::string& host) {
   in6_addr addr{};
-  return ::inet_pton(AF_INET6, host.c_str(), &addr) == 1;
+  return ::inet_pton(family, host.c_str(), &addr) == 1;
 }
 
 bool is_hostname(std::string_view host) {
@@ -56,59 +54,53 @@ bool is_hostname(std::string_view host) {
   return label > 0;
 }
 
-// Splits `host[:port]` (or `[v6][:port]`) and checks both; port 0 when absent.
+// Splits `host[:port]` (or `[v6][:port]`) and checks both; port 0 when absent. The host is
+// checked here, in the spec's words; with it valid, what sys::parse_host_port rejects is the port.
 Result<ListenAddress> split_host_port(std::string_view text, bool port_required) {
   ListenAddress out;
-  std::string_view port_text;
-  bool has_port = false;
+  size_t colon = std::string_view::npos;
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find(']');
     if (close == std::string_view::npos) {
       return bad("`[` of an IPv6 address is not closed by `]`");
     }
     out.host = std::string(text.substr(1, close - 1));
-    if (!is_ipv6(out.host)) {
+    if (!is_ip(AF_INET6, out.host)) {
       return bad(fmt::format("`{}` is not an IPv6 address", out.host));
     }
-    std::string_view rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') {
         return bad("expected `:PORT` after `]`");
       }
-      has_port = true;
-      port_text = rest.substr(1);
+      colon = close + 1;
     }
   } else {
-    size_t colon = text.rfind(':');
-    if (colon != std::string_view::npos) {
-      if (text.find(':') != colon) {
-        return bad("an IPv6 host goes in brackets, like [::1]:8080");
-      }
-      has_port = true;
-      port_text = text.substr(colon + 1);
-      text = text.substr(0, colon);
+    colon = text.find(':');
+    if (colon != std::string_view::npos && text.rfind(':') != colon) {
+      return bad("an IPv6 host goes in brackets, like [::1]:8080");
     }
-    out.host = std::string(text);
+    out.host = std::string(text.substr(0, colon));
     if (out.host.empty()) {
       return bad(
           "the host is missing; write 127.0.0.1:PORT, or 0.0.0.0:PORT for every "
           "interface");
     }
     bool numeric = out.host.find_first_not_of("0123456789.") == std::string::npos;
-    if (numeric ? !is_ipv4(out.host) : !is_hostname(out.host)) {
+    if (numeric ? !is_ip(AF_INET, out.host) : !is_hostname(out.host)) {
       return bad(fmt::format("`{}` is not a valid host name or IPv4 address", out.host));
     }
   }
-  if (!has_port) {
+  if (colon == std::string_view::npos) {
     if (port_required) {
       return bad("the port is missing");
     }
     return out;
   }
-  out.port = parse_port(port_text);
-  if (out.port < 1 || out.port > 65535) {
-    return bad(fmt::format("port `{}` is not a number from 1 to 65535", port_text));
+  auto split = sys::parse_host_port(text);
+  if (!split.ok()) {
+    return bad(fmt::format("port `{}` is not a number from 1 to 65535", text.substr(colon + 1)));
   }
+  out.port = split->port;
   return out;
 }
 

@@ -41,14 +41,8 @@ void check_env_names(Reader& r, const Value& v, const std::map<std::string, std:
 // A list of globs, each checked where it is written.
 void read_globs(Reader& r, const Fields& f, const std::string& key, std::vector<std::string>& out) {
   auto v = f.get(key);
-  if (!v) {
-    return;
-  }
-  auto items = r.list(*v);
-  if (!items) {
-    return;
-  }
-  for (const auto& item : *items) {
+  auto items = v ? r.list(*v) : std::nullopt;
+  for (const auto& item : items.value_or(std::vector<Value>{})) {
     auto glob = r.string(item);
     if (!glob) {
       continue;
@@ -459,13 +453,11 @@ Result<ParseOutcome> read_spec(const std::filesystem::path& path) {
 }
 
 Result<Spec> load_spec(const std::filesystem::path& path) {
-  auto outcome = read_spec(path);
-  if (!outcome.ok()) {
-    return outcome.take_error();
-  }
-  if (!outcome->spec) {
+  ParseOutcome outcome;
+  ZTP_ASSIGN_OR_RETURN(outcome, read_spec(path));
+  if (!outcome.spec) {
     std::string message;
-    for (const auto& d : outcome->diagnostics) {
+    for (const auto& d : outcome.diagnostics) {
       if (!message.empty()) {
         message += '\n';
       }
@@ -473,7 +465,7 @@ Result<Spec> load_spec(const std::filesystem::path& path) {
     }
     return make_error(Errc::invalid, std::move(message));
   }
-  return std::move(*outcome->spec);
+  return std::move(*outcome.spec);
 }
 
 }  // namespace ztp::spec

@@ -311,21 +311,18 @@ void parse_strategy(Reader& r, const Value& v, Strategy& out, EnvironmentMarks& 
               fmt::format("more than one strategy: `{}` and `{}`", entries[0].first.name, key.name),
               "keep exactly one of rolling, blue_green, canary");
     }
+    Strategy::Kind kind = Strategy::Kind::rolling;
     if (key.name == "rolling") {
       parse_rolling(r, value, out.rolling);
-      if (i == 0) {
-        out.kind = Strategy::Kind::rolling;
-      }
     } else if (key.name == "blue_green") {
+      kind = Strategy::Kind::blue_green;
       parse_blue_green(r, value, out.blue_green, marks);
-      if (i == 0) {
-        out.kind = Strategy::Kind::blue_green;
-      }
     } else {
+      kind = Strategy::Kind::canary;
       parse_canary(r, value, out.canary);
-      if (i == 0) {
-        out.kind = Strategy::Kind::canary;
-      }
+    }
+    if (i == 0) {
+      out.kind = kind;
     }
   }
 }

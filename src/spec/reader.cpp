@@ -37,6 +37,69 @@ Position child_position(const YAML::Node& node, Position fallback) {
   return Reader::position(node.Mark(), fallback);
 }
 
+// The key/value pairs of mapping `v` in order (none when it is empty), naming it `what` when a
+// key is not a plain name, not in `known` (unless null) or repeated: such keys are reported,
+// skipped and clear `clean`. nullopt (reported) when `v` is not a mapping.
+std::optional<std::vector<std::pair<Value, Value>>> mapping_entries(
+    Reader& r, const Value& v, const std::string& what, const std::vector<std::string>* known,
+    bool& clean) {
+  std::vector<std::pair<Value, Value>> out;
+  if (v.is_null()) {
+    return out;
+  }
+  if (!v.node.IsMap()) {
+    r.error(v.pos, fmt::format("{} must be a mapping", v.name), "write `key: value` entries");
+    return std::nullopt;
+  }
+  std::map<std::string, Position> seen;
+  for (const auto& kv : v.node) {
+    Position key_pos = Reader::position(kv.first.Mark(), v.pos);
+    if (!kv.first.IsScalar()) {
+      r.error(key_pos, fmt::format("a key in {} must be a plain name", what));
+      clean = false;
+      continue;
+    }
+    const std::string& key = kv.first.Scalar();
+    if (known != nullptr && std::find(known->begin(), known->end(), key) == known->end()) {
+      r.error(key_pos, fmt::format("unknown key `{}` in {}", key, what),
+              suggest(key, *known, "known keys"));
+      clean = false;
+      continue;
+    }
+    if (auto it = seen.find(key); it != seen.end()) {
+      r.error(key_pos, fmt::format("duplicate key `{}` in {}", key, what),
+              fmt::format("it is first set on line {}; keep one", it->second.line));
+      clean = false;
+      continue;
+    }
+    seen.emplace(key, key_pos);
+    out.emplace_back(Value{kv.first, key, key_pos, key_pos},
+                     Value{kv.second, key, child_position(kv.second, key_pos), key_pos});
+  }
+  return out;
+}
+
+// The value under `key` as written (possibly empty); null when it is absent.
+const Value* find_entry(const std::vector<std::pair<Value, Value>>& entries,
+                        const std::string& key) {
+  for (const auto& [k, v] : entries) {
+    if (k.name == key) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+// Assigns what `read` makes of the value under `key`, when it is present and valid.
+template <typename T, typename Read>
+void read_into(const Fields& f, const std::string& key, T& out, Read read) {
+  if (auto v = f.get(key)) {
+    if (auto value = read(*v)) {
+      out = std::move(*value);
+    }
+  }
+}
+
 }  // namespace
 
 Reader::Reader(std::string file, const LookupEnv& lookup)
@@ -206,35 +269,9 @@ std::optional<std::vector<std::string>> Reader::strings(const Value& v) {
 }
 
 std::optional<std::vector<std::pair<Value, Value>>> Reader::pairs(const Value& v) {
-  if (v.is_null()) {
-    return std::vector<std::pair<Value, Value>>{};
-  }
-  if (!v.node.IsMap()) {
-    error(v.pos, fmt::format("{} must be a mapping", v.name), "write `key: value` entries");
-    return std::nullopt;
-  }
-  std::vector<std::pair<Value, Value>> out;
-  std::map<std::string, Position> seen;
-  bool ok = true;
-  for (const auto& kv : v.node) {
-    Position key_pos = position(kv.first.Mark(), v.pos);
-    if (!kv.first.IsScalar()) {
-      error(key_pos, fmt::format("a key in {} must be a plain name", v.name));
-      ok = false;
-      continue;
-    }
-    const std::string& key = kv.first.Scalar();
-    if (auto it = seen.find(key); it != seen.end()) {
-      error(key_pos, fmt::format("duplicate key `{}` in {}", key, v.name),
-            fmt::format("it is first set on line {}; keep one", it->second.line));
-      ok = false;
-      continue;
-    }
-    seen.emplace(key, key_pos);
-    Value value{kv.second, key, child_position(kv.second, key_pos), key_pos};
-    out.emplace_back(Value{kv.first, key, key_pos, key_pos}, std::move(value));
-  }
-  if (!ok) {
+  bool clean = true;
+  auto out = mapping_entries(*this, v, v.name, nullptr, clean);
+  if (!clean) {
     return std::nullopt;
   }
   return out;
@@ -266,127 +303,66 @@ std::optional<std::map<std::string, std::string>> Reader::string_map(const Value
 
 Fields::Fields(Reader& r, const Value& v, std::string what, std::vector<std::string> known)
     : m_reader(r), m_what(std::move(what)), m_pos(v.pos) {
-  if (v.is_null()) {
-    m_ok = true;
-    return;
-  }
-  if (!v.node.IsMap()) {
-    r.error(v.pos, fmt::format("{} must be a mapping", v.name), "write `key: value` entries");
-    return;
-  }
-  m_ok = true;
-  std::map<std::string, Position> seen;
-  for (const auto& kv : v.node) {
-    Position key_pos = Reader::position(kv.first.Mark(), v.pos);
-    if (!kv.first.IsScalar()) {
-      r.error(key_pos, fmt::format("a key in {} must be a plain name", m_what));
-      continue;
-    }
-    const std::string& key = kv.first.Scalar();
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      r.error(key_pos, fmt::format("unknown key `{}` in {}", key, m_what),
-              suggest(key, known, "known keys"));
-      continue;
-    }
-    if (auto it = seen.find(key); it != seen.end()) {
-      r.error(key_pos, fmt::format("duplicate key `{}` in {}", key, m_what),
-              fmt::format("it is first set on line {}; keep one", it->second.line));
-      continue;
-    }
-    seen.emplace(key, key_pos);
-    m_entries.emplace_back(Value{kv.first, key, key_pos, key_pos},
-                           Value{kv.second, key, child_position(kv.second, key_pos), key_pos});
+  bool clean = true;
+  auto entries = mapping_entries(r, v, m_what, &known, clean);
+  m_ok = entries.has_value();
+  if (entries) {
+    m_entries = std::move(*entries);
   }
 }
 
 std::optional<Value> Fields::get(const std::string& key) const {
-  for (const auto& [k, v] : m_entries) {
-    if (k.name == key) {
-      if (v.is_null()) {
-        return std::nullopt;
-      }
-      return v;
-    }
+  const Value* v = find_entry(m_entries, key);
+  if (v == nullptr || v->is_null()) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return *v;
 }
 
-bool Fields::has(const std::string& key) const {
-  return std::any_of(m_entries.begin(), m_entries.end(),
-                     [&](const auto& e) { return e.first.name == key; });
-}
+bool Fields::has(const std::string& key) const { return find_entry(m_entries, key) != nullptr; }
 
 std::optional<Value> Fields::require(const std::string& key, const std::string& hint) const {
   if (!m_ok) {
     return std::nullopt;
   }
-  for (const auto& [k, v] : m_entries) {
-    if (k.name == key) {
-      if (v.is_null()) {
-        m_reader.error(v.pos, fmt::format("{} must not be empty", key), hint);
-        return std::nullopt;
-      }
-      return v;
-    }
+  const Value* v = find_entry(m_entries, key);
+  if (v == nullptr) {
+    m_reader.error(m_pos, fmt::format("{} is missing required key `{}`", m_what, key), hint);
+    return std::nullopt;
   }
-  m_reader.error(m_pos, fmt::format("{} is missing required key `{}`", m_what, key), hint);
-  return std::nullopt;
+  if (v->is_null()) {
+    m_reader.error(v->pos, fmt::format("{} must not be empty", key), hint);
+    return std::nullopt;
+  }
+  return *v;
 }
 
 void Fields::read(const std::string& key, std::string& out) const {
-  if (auto v = get(key)) {
-    if (auto s = m_reader.string(*v)) {
-      out = std::move(*s);
-    }
-  }
+  read_into(*this, key, out, [&](const Value& v) { return m_reader.string(v); });
 }
 
 void Fields::read(const std::string& key, int& out, int min, int max) const {
-  if (auto v = get(key)) {
-    if (auto n = m_reader.integer(*v, min, max)) {
-      out = *n;
-    }
-  }
+  read_into(*this, key, out, [&](const Value& v) { return m_reader.integer(v, min, max); });
 }
 
 void Fields::read(const std::string& key, double& out, double min, double max) const {
-  if (auto v = get(key)) {
-    if (auto n = m_reader.number(*v, min, max)) {
-      out = *n;
-    }
-  }
+  read_into(*this, key, out, [&](const Value& v) { return m_reader.number(v, min, max); });
 }
 
 void Fields::read(const std::string& key, bool& out) const {
-  if (auto v = get(key)) {
-    if (auto b = m_reader.boolean(*v)) {
-      out = *b;
-    }
-  }
+  read_into(*this, key, out, [&](const Value& v) { return m_reader.boolean(v); });
 }
 
 void Fields::read(const std::string& key, std::vector<std::string>& out) const {
-  if (auto v = get(key)) {
-    if (auto s = m_reader.strings(*v)) {
-      out = std::move(*s);
-    }
-  }
+  read_into(*this, key, out, [&](const Value& v) { return m_reader.strings(v); });
 }
 
 void Fields::read(const std::string& key, std::map<std::string, std::string>& out) const {
-  if (auto v = get(key)) {
-    if (auto m = m_reader.string_map(*v)) {
-      out = std::move(*m);
-    }
-  }
+  read_into(*this, key, out, [&](const Value& v) { return m_reader.string_map(v); });
 }
 
 void Fields::read_duration(const std::string& key, Duration& out, bool allow_zero) const {
-  if (auto v = get(key)) {
-    if (auto d = m_reader.duration(*v, allow_zero)) {
-      out = *d;
-    }
-  }
+  read_into(*this, key, out, [&](const Value& v) { return m_reader.duration(v, allow_zero); });
 }
 
 }  // namespace ztp::spec::detail

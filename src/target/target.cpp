@@ -13,24 +13,6 @@ int ReleaseSet::healthy() const {
   }));
 }
 
-const ReleaseSet* Observed::find(const std::string& release) const {
-  for (const auto& s : sets) {
-    if (s.release == release) {
-      return &s;
-    }
-  }
-  return nullptr;
-}
-
-const RoutedSet* RouteView::find(const std::string& release) const {
-  for (const auto& s : sets) {
-    if (s.release == release) {
-      return &s;
-    }
-  }
-  return nullptr;
-}
-
 std::string_view change_name(FileChange::Kind kind) {
   switch (kind) {
     case FileChange::Kind::modified:
@@ -56,12 +38,10 @@ std::string describe_changes(const std::vector<FileChange>& changes) {
 }
 
 Result<RouteView> Target::routes(const std::string& env) {
-  auto obs = observe(env);
-  if (!obs.ok()) {
-    return obs.take_error();
-  }
+  Observed obs;
+  ZTP_ASSIGN_OR_RETURN(obs, observe(env));
   RouteView view;
-  for (const auto& set : obs->sets) {
+  for (const auto& set : obs.sets) {
     RoutedSet routed{set.release, set.weight, {}};
     for (const auto& r : set.replicas) {
       routed.backends.emplace_back(r.id, r.address);
@@ -85,12 +65,10 @@ Result<void> Target::ensure_router() { return {}; }
 
 Result<void> Target::reset_routes(const std::string& env, const std::map<std::string, int>& weights,
                                   const std::set<std::string>&) {
-  auto obs = observe(env);
-  if (!obs.ok()) {
-    return obs.take_error();
-  }
+  Observed obs;
+  ZTP_ASSIGN_OR_RETURN(obs, observe(env));
   std::map<std::string, int> all;
-  for (const auto& set : obs->sets) {
+  for (const auto& set : obs.sets) {
     auto it = weights.find(set.release);
     all[set.release] = it == weights.end() ? 0 : it->second;
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -11,6 +12,14 @@
 #include "util/result.hpp"
 
 namespace ztp::target {
+
+// The first of `items` (release sets, metrics) whose `release` is `release`; null when none is.
+template <typename T>
+const T* find_release(const std::vector<T>& items, const std::string& release) {
+  auto it =
+      std::find_if(items.begin(), items.end(), [&](const T& x) { return x.release == release; });
+  return it == items.end() ? nullptr : &*it;
+}
 
 // What a strategy asks a target to run: one release of the application in one environment.
 struct ReleaseRef {
@@ -43,7 +52,7 @@ struct ReleaseSet {
 struct Observed {
   std::string env;
   std::vector<ReleaseSet> sets;
-  const ReleaseSet* find(const std::string& release) const;
+  const ReleaseSet* find(const std::string& release) const { return find_release(sets, release); }
 };
 
 std::string_view state_name(Replica::State state);
@@ -69,7 +78,7 @@ struct RouteView {
   bool router_up = true;   // false: the router does not answer (then nothing else is known)
   bool env_routed = true;  // false: it answers but serves no routes for the environment
   std::vector<RoutedSet> sets;
-  const RoutedSet* find(const std::string& release) const;
+  const RoutedSet* find(const std::string& release) const { return find_release(sets, release); }
 };
 
 // One file of a release's directory that differs from the image it was unpacked from.

@@ -8,16 +8,6 @@
 namespace ztp::verify {
 namespace {
 
-const target::ReleaseMetrics* find(const std::vector<target::ReleaseMetrics>& readings,
-                                   const std::string& release) {
-  for (const auto& m : readings) {
-    if (m.release == release) {
-      return &m;
-    }
-  }
-  return nullptr;
-}
-
 std::string format_ms(double ms) {
   if (ms >= 10) {
     return fmt::format("{:.0f} ms", ms);
@@ -167,7 +157,7 @@ Judgement analyse(const std::vector<target::ReleaseMetrics>& start,
   Window canary;
   Window stable;
   for (const auto& reading : now) {
-    const auto* earlier = find(start, reading.release);
+    const auto* earlier = target::find_release(start, reading.release);
     const target::ReleaseMetrics zero{reading.release, 0, 0, {}, {}};
     Window w = window_between(earlier == nullptr ? zero : *earlier, reading);
     if (reading.release == canary_release) {

@@ -50,11 +50,9 @@ void CircuitBreaker::record_failure(const std::string& base, int threshold, Time
   Entry& e = m_entries[base];
   e.failures += 1;
   e.last = std::move(last);
-  if (e.open) {
-    // A failed trial (or a straggler that was in flight when it opened) restarts the cool-down.
-    e.opened_at = now;
-    e.trial_out = false;
-  } else if (threshold > 0 && e.failures >= threshold) {
+  // Opens at the threshold; once open, a failed trial (or a straggler that was in flight when
+  // it opened) restarts the cool-down.
+  if (e.open || (threshold > 0 && e.failures >= threshold)) {
     e.open = true;
     e.opened_at = now;
     e.trial_out = false;

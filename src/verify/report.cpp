@@ -2,17 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "verify/expectations.hpp"
 
 namespace ztp::verify {
 
 bool SuiteResult::passed() const {
-  for (const auto& c : checks) {
-    if (!c.passed) {
-      return false;
-    }
-  }
-  return true;
+  return std::all_of(checks.begin(), checks.end(), [](const CheckResult& c) { return c.passed; });
 }
 
 Errc SuiteResult::failure() const {
@@ -28,12 +25,7 @@ Errc SuiteResult::failure() const {
 }
 
 bool Report::passed() const {
-  for (const auto& s : suites) {
-    if (!s.passed()) {
-      return false;
-    }
-  }
-  return true;
+  return std::all_of(suites.begin(), suites.end(), [](const SuiteResult& s) { return s.passed(); });
 }
 
 Errc Report::failure() const {

@@ -44,7 +44,7 @@ std::string known_suites(const spec::Spec& spec) {
     out += out.empty() ? "" : ", ";
     out += suite.name;
   }
-  for (const auto& name : builtin_suite_names()) {
+  for (const auto& name : spec::builtin_suite_names()) {
     out += out.empty() ? "" : ", ";
     out += name + " (built in)";
   }
@@ -52,8 +52,6 @@ std::string known_suites(const spec::Spec& spec) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& builtin_suite_names() { return spec::builtin_suite_names(); }
 
 std::vector<std::string> security_header_names(bool https) {
   std::vector<std::string> names{"X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",

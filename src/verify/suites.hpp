@@ -11,10 +11,6 @@
 
 namespace ztp::verify {
 
-// The names of the built-in suites, which `verify` may list without defining them under
-// `checks`: `security_headers`, `error_pages` (the same list as spec::builtin_suite_names()).
-const std::vector<std::string>& builtin_suite_names();
-
 // The security headers every page must carry: X-Frame-Options, X-Content-Type-Options,
 // Referrer-Policy, Content-Security-Policy, and Strict-Transport-Security when `https`.
 std::vector<std::string> security_header_names(bool https);

@@ -225,11 +225,9 @@ std::string origin_of(std::string_view url) {
 }
 
 Result<std::string> base_url_for_listen(std::string_view listen) {
-  auto addr = spec::parse_listen(listen);
-  if (!addr.ok()) {
-    return addr.take_error();
-  }
-  std::string host = addr->host;
+  spec::ListenAddress addr;
+  ZTP_ASSIGN_OR_RETURN(addr, spec::parse_listen(listen));
+  std::string host = addr.host;
   if (host.empty() || host == "0.0.0.0" || host == "*") {
     host = "127.0.0.1";
   } else if (host == "::") {
@@ -238,7 +236,7 @@ Result<std::string> base_url_for_listen(std::string_view listen) {
   if (host.find(':') != std::string::npos) {
     host = "[" + host + "]";
   }
-  return fmt::format("http://{}:{}", host, addr->port);
+  return fmt::format("http://{}:{}", host, addr.port);
 }
 
 }  // namespace ztp::verify

@@ -64,16 +64,14 @@ Result<void> LocalTarget::prepare(const ReleaseRef& release) {
   }
   ZTP_TRY(m_impl->unpack_to(release, dest));
   // What drift detection compares the directory with later.
-  auto files = scan_release_dir(dest);
-  if (!files.ok()) {
-    return files.take_error();
-  }
-  return write_manifest(manifest_path(dest), *files);
+  FileManifest files;
+  ZTP_ASSIGN_OR_RETURN(files, scan_release_dir(dest));
+  return write_manifest(manifest_path(dest), files);
 }
 
 Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& release, int count) {
   auto& impl = *m_impl;
-  const auto* env = impl.environment(release.env);
+  const auto* env = impl.spec.find_environment(release.env);
   if (env == nullptr) {
     return make_error(Errc::not_found, fmt::format("environment {} is not in {}", release.env,
                                                    impl.spec.file.string()));
@@ -94,30 +92,26 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
     auto taken = impl.used_ports();
     int index = impl.next_index(release.env, release.release);
     for (int i = 0; i < count; ++i, ++index) {
-      auto port = impl.pick_port(taken);
-      if (!port.ok()) {
-        return port.take_error();
-      }
+      int port = 0;
+      ZTP_ASSIGN_OR_RETURN(port, impl.pick_port(taken));
       std::string id = fmt::format("{}-r{}-{}", release.env, release.release, index);
       auto replica_dir = std::filesystem::absolute(m_paths.env_dir(release.env) / id);
       ZTP_TRY(fs::ensure_dir(replica_dir));
       auto vars =
-          Impl::template_vars(*port, release.env, release.release, index, release_dir, replica_dir);
+          Impl::template_vars(port, release.env, release.release, index, release_dir, replica_dir);
       ZTP_TRY(impl.render(release_dir, replica_dir, vars));
-      auto argv = impl.command(vars);
-      if (!argv.ok()) {
-        return argv.take_error();
-      }
+      std::vector<std::string> argv;
+      ZTP_ASSIGN_OR_RETURN(argv, impl.command(vars));
       SuperviseOptions opts;
       opts.state_dir = replica_dir;
       opts.workdir = release_dir;
       opts.env = release.env;
       opts.release = release.release;
       opts.replica = index;
-      opts.port = *port;
+      opts.port = port;
       opts.stop_timeout = impl.spec.service.stop_timeout;
       opts.ztp_binary = impl.ztp_binary;
-      opts.command = *argv;
+      opts.command = argv;
       for (const auto& [k, v] : impl.spec.build.env) {
         opts.env_vars.emplace_back(k, v);
       }
@@ -129,24 +123,22 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
       if (!pid.ok()) {
         return make_error(pid.error().code, fmt::format("replica {}: {}", id, pid.error().message));
       }
-      log::info("replica started", {{"replica", id}, {"port", std::to_string(*port)}});
+      log::info("replica started", {{"replica", id}, {"port", std::to_string(port)}});
       ids.push_back(id);
-      added.push_back({id, fmt::format("127.0.0.1:{}", *port)});
+      added.push_back({id, fmt::format("127.0.0.1:{}", port)});
     }
   }
 
-  auto routes = impl.routes(release.env);
-  if (!routes.ok()) {
-    return routes.take_error();
-  }
-  auto it = std::find_if(routes->release_sets.begin(), routes->release_sets.end(),
+  proxy::EnvRoutes routes;
+  ZTP_ASSIGN_OR_RETURN(routes, impl.routes(release.env));
+  auto it = std::find_if(routes.release_sets.begin(), routes.release_sets.end(),
                          [&](const proxy::ReleaseSet& s) { return s.release == release.release; });
-  if (it == routes->release_sets.end()) {
-    routes->release_sets.push_back({release.release, 0, {}});
-    it = std::prev(routes->release_sets.end());
+  if (it == routes.release_sets.end()) {
+    routes.release_sets.push_back({release.release, 0, {}});
+    it = std::prev(routes.release_sets.end());
   }
   it->backends.insert(it->backends.end(), added.begin(), added.end());
-  ZTP_TRY(impl.put_routes(*routes));
+  ZTP_TRY(impl.put_routes(routes));
   return ids;
 }
 
@@ -189,15 +181,13 @@ Result<void> LocalTarget::remove_replicas(const std::string& env,
   auto& impl = *m_impl;
   std::set<std::string> leaving(ids.begin(), ids.end());
   if (impl.admin.ping().ok()) {
-    auto routes = impl.routes(env);
-    if (!routes.ok()) {
-      return routes.take_error();
-    }
-    for (auto& set : routes->release_sets) {
+    proxy::EnvRoutes routes;
+    ZTP_ASSIGN_OR_RETURN(routes, impl.routes(env));
+    for (auto& set : routes.release_sets) {
       std::erase_if(set.backends,
                     [&](const proxy::BackendRoute& b) { return leaving.count(b.id) > 0; });
     }
-    ZTP_TRY(impl.put_routes(*routes));
+    ZTP_TRY(impl.put_routes(routes));
     // Wait until the proxy has finished their in-flight requests.
     auto deadline = impl.clock.now() + impl.spec.service.drain_timeout + std::chrono::seconds(2);
     while (impl.clock.now() < deadline) {
@@ -269,7 +259,7 @@ std::vector<std::string> LocalTarget::environments() const {
 }
 
 std::string LocalTarget::url(const std::string& env) const {
-  const auto* e = m_impl->environment(env);
+  const auto* e = m_impl->spec.find_environment(env);
   return e == nullptr ? std::string() : "http://" + e->listen + "/";
 }
 

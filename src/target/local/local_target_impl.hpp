@@ -134,10 +134,6 @@ struct LocalTarget::Impl {
         paths(std::move(p)),
         admin(paths.proxy_socket()) {}
 
-  const spec::Environment* environment(const std::string& env) const {
-    return spec.find_environment(env);
-  }
-
   // The routes the proxy serves for `env`, or a fresh table from the spec.
   Result<proxy::EnvRoutes> routes(const std::string& env) {
     auto current = admin.get_env(env);
@@ -147,7 +143,7 @@ struct LocalTarget::Impl {
     if (current.error().code != Errc::not_found) {
       return current.take_error();
     }
-    const auto* e = environment(env);
+    const auto* e = spec.find_environment(env);
     if (e == nullptr) {
       return make_error(Errc::not_found,
                         fmt::format("environment {} is not in {}", env, spec.file.string()));
@@ -160,7 +156,7 @@ struct LocalTarget::Impl {
 
   // Brings listen, health and timeouts of `r` in line with the spec.
   void apply_spec(proxy::EnvRoutes& r) const {
-    if (const auto* e = environment(r.env); e != nullptr) {
+    if (const auto* e = spec.find_environment(r.env); e != nullptr) {
       r.listen = e->listen;
     }
     const auto& h = spec.service.health;
@@ -175,10 +171,7 @@ struct LocalTarget::Impl {
   Result<void> put_routes(proxy::EnvRoutes r) {
     apply_spec(r);
     std::erase_if(r.release_sets, [](const proxy::ReleaseSet& s) { return s.backends.empty(); });
-    auto applied = admin.put_env(r);
-    if (!applied.ok()) {
-      return applied.take_error();
-    }
+    ZTP_TRY(admin.put_env(r));
     return {};
   }
 
@@ -289,11 +282,9 @@ struct LocalTarget::Impl {
   Result<void> render(const std::filesystem::path& release_dir,
                       const std::filesystem::path& replica_dir,
                       const std::map<std::string, std::string>& vars) {
-    auto files = rendered(release_dir, vars);
-    if (!files.ok()) {
-      return files.take_error();
-    }
-    for (const auto& [rel, text] : *files) {
+    std::map<std::string, std::string> files;
+    ZTP_ASSIGN_OR_RETURN(files, rendered(release_dir, vars));
+    for (const auto& [rel, text] : files) {
       auto out = replica_dir / rel;
       ZTP_TRY(fs::ensure_dir(out.parent_path()));
       ZTP_TRY(fs::atomic_write(out, text));
@@ -347,12 +338,10 @@ struct LocalTarget::Impl {
   // or (unpacked by an older ztp) one made now from a scratch unpack of the image.
   Result<FileManifest> manifest(const ReleaseRef& release) {
     auto path = manifest_path(paths.release_dir(release.digest));
-    auto kept = read_manifest(path);
-    if (!kept.ok()) {
-      return kept.take_error();
-    }
-    if (kept->has_value()) {
-      return std::move(**kept);
+    std::optional<FileManifest> kept;
+    ZTP_ASSIGN_OR_RETURN(kept, read_manifest(path));
+    if (kept.has_value()) {
+      return std::move(*kept);
     }
     auto tmp = scratch(release.digest, "scan");
     std::error_code ec;

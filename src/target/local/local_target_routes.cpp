@@ -10,26 +10,22 @@ Result<void> LocalTarget::set_weights(const std::string& env,
                                       const std::map<std::string, int>& weights) {
   auto& impl = *m_impl;
   ZTP_TRY(ensure_proxy());
-  auto routes = impl.routes(env);
-  if (!routes.ok()) {
-    return routes.take_error();
-  }
-  for (auto& set : routes->release_sets) {
+  proxy::EnvRoutes routes;
+  ZTP_ASSIGN_OR_RETURN(routes, impl.routes(env));
+  for (auto& set : routes.release_sets) {
     auto it = weights.find(set.release);
     if (it != weights.end()) {
       set.weight = it->second;
     }
   }
-  return impl.put_routes(*routes);
+  return impl.put_routes(routes);
 }
 
 Result<std::vector<ReleaseMetrics>> LocalTarget::metrics(const std::string& env) {
-  auto stats = m_impl->admin.stats(env);
-  if (!stats.ok()) {
-    return stats.take_error();
-  }
+  proxy::EnvStats stats;
+  ZTP_ASSIGN_OR_RETURN(stats, m_impl->admin.stats(env));
   std::vector<ReleaseMetrics> out;
-  for (const auto& c : stats->releases) {
+  for (const auto& c : stats.releases) {
     out.push_back(detail::release_metrics(c));
   }
   return out;
@@ -39,28 +35,19 @@ Result<void> LocalTarget::set_preview(const std::string& env, const std::string&
                                       const std::string& listen) {
   auto& impl = *m_impl;
   ZTP_TRY(ensure_proxy());
-  auto routes = impl.routes(env);
-  if (!routes.ok()) {
-    return routes.take_error();
-  }
-  proxy::EnvRoutes preview;
-  preview.env = preview_env(env);
-  preview.listen = listen;
-  for (const auto& set : routes->release_sets) {
-    if (set.release == release) {
-      preview.release_sets.push_back({release, 100, set.backends});
-    }
-  }
-  if (preview.release_sets.empty()) {
+  proxy::EnvRoutes routes;
+  ZTP_ASSIGN_OR_RETURN(routes, impl.routes(env));
+  const auto* set = find_release(routes.release_sets, release);
+  if (set == nullptr) {
     return make_error(Errc::not_found,
                       fmt::format("{} has no release set {} to preview", env, release));
   }
+  proxy::EnvRoutes preview;
+  preview.env = preview_env(env);
+  preview.release_sets.push_back({release, 100, set->backends});
   impl.apply_spec(preview);
   preview.listen = listen;
-  auto applied = impl.admin.put_env(preview);
-  if (!applied.ok()) {
-    return applied.take_error();
-  }
+  ZTP_TRY(impl.admin.put_env(preview));
   // The preview's own health checks decide when it can serve.
   auto deadline = impl.clock.now() + impl.spec.service.start_timeout;
   while (impl.clock.now() < deadline) {
@@ -118,15 +105,11 @@ Result<std::vector<FileChange>> LocalTarget::changed_files(const ReleaseRef& rel
   if (!std::filesystem::is_directory(dir)) {
     return std::vector<FileChange>{{".", FileChange::Kind::removed}};
   }
-  auto expected = m_impl->manifest(release);
-  if (!expected.ok()) {
-    return expected.take_error();
-  }
-  auto observed = scan_release_dir(dir);
-  if (!observed.ok()) {
-    return observed.take_error();
-  }
-  return compare_manifests(*expected, *observed);
+  FileManifest expected;
+  ZTP_ASSIGN_OR_RETURN(expected, m_impl->manifest(release));
+  FileManifest observed;
+  ZTP_ASSIGN_OR_RETURN(observed, scan_release_dir(dir));
+  return compare_manifests(expected, observed);
 }
 
 Result<std::map<std::string, std::vector<FileChange>>> LocalTarget::changed_config(
@@ -164,11 +147,9 @@ Result<void> LocalTarget::refresh_release(const ReleaseRef& release) {
   std::error_code ec;
   std::filesystem::remove_all(fresh, ec);
   ZTP_TRY(impl.unpack_to(release, fresh));
-  auto files = scan_release_dir(fresh);
-  if (!files.ok()) {
-    return files.take_error();
-  }
-  ZTP_TRY(write_manifest(manifest_path(dest), *files));
+  FileManifest files;
+  ZTP_ASSIGN_OR_RETURN(files, scan_release_dir(fresh));
+  ZTP_TRY(write_manifest(manifest_path(dest), files));
   if (!std::filesystem::exists(dest)) {
     std::filesystem::rename(fresh, dest, ec);
   } else if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0) {
@@ -197,10 +178,8 @@ Result<void> LocalTarget::reset_routes(const std::string& env,
                                        const std::set<std::string>& leaving) {
   auto& impl = *m_impl;
   ZTP_TRY(ensure_proxy());
-  auto routes = impl.routes(env);
-  if (!routes.ok()) {
-    return routes.take_error();
-  }
+  proxy::EnvRoutes routes;
+  ZTP_ASSIGN_OR_RETURN(routes, impl.routes(env));
   std::map<std::string, proxy::ReleaseSet> sets;
   for (const auto& [dir, status] : impl.replicas(env)) {
     if (!process_alive(status.supervisor_pid, status.supervisor_start_time) ||
@@ -211,13 +190,13 @@ Result<void> LocalTarget::reset_routes(const std::string& env,
     set.release = status.release;
     set.backends.push_back({dir.filename().string(), fmt::format("127.0.0.1:{}", status.port)});
   }
-  routes->release_sets.clear();
+  routes.release_sets.clear();
   for (auto& [release, set] : sets) {
     auto it = weights.find(release);
     set.weight = it == weights.end() ? 0 : it->second;
-    routes->release_sets.push_back(std::move(set));
+    routes.release_sets.push_back(std::move(set));
   }
-  return impl.put_routes(*routes);
+  return impl.put_routes(routes);
 }
 
 }  // namespace ztp::target::local

@@ -73,11 +73,9 @@ Result<ProcStat> read_proc_stat(pid_t pid) {
 }
 
 Result<uint64_t> process_start_time(pid_t pid) {
-  auto stat = read_proc_stat(pid);
-  if (!stat) {
-    return stat.take_error();
-  }
-  return stat->start_time;
+  ProcStat stat;
+  ZTP_ASSIGN_OR_RETURN(stat, read_proc_stat(pid));
+  return stat.start_time;
 }
 
 bool signal_group_if_same(pid_t pid, uint64_t start_time, int sig) {

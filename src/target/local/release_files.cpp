@@ -51,11 +51,7 @@ Result<FileManifest> scan_release_dir(const std::filesystem::path& dir) {
     if (entry.is_symlink(ec)) {
       out[rel] = "link " + std::filesystem::read_symlink(entry.path(), ec).string();
     } else if (entry.is_regular_file(ec)) {
-      auto fp = file_fingerprint(entry.path());
-      if (!fp.ok()) {
-        return fp.take_error();
-      }
-      out[rel] = *fp;
+      ZTP_ASSIGN_OR_RETURN(out[rel], file_fingerprint(entry.path()));
     }
   }
   return out;
@@ -76,11 +72,9 @@ Result<std::optional<FileManifest>> read_manifest(const std::filesystem::path& p
   if (!std::filesystem::exists(path)) {
     return std::optional<FileManifest>();
   }
-  auto text = fs::read_file(path);
-  if (!text.ok()) {
-    return text.take_error();
-  }
-  auto j = nlohmann::json::parse(*text, nullptr, false);
+  std::string text;
+  ZTP_ASSIGN_OR_RETURN(text, fs::read_file(path));
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("files") || !j["files"].is_object()) {
     return make_error(
         Errc::invalid,

@@ -17,8 +17,6 @@
 #include "util/duration.hpp"
 #include "util/fs.hpp"
 
-extern char** environ;
-
 namespace ztp::target::local {
 namespace {
 
@@ -132,11 +130,7 @@ Result<ReplicaStatus> status_from_json(std::string_view text) {
     s.supervisor_start_time = j.at("supervisor_start_time").get<uint64_t>();
     s.pid = j.at("pid").get<pid_t>();
     s.pid_start_time = j.at("pid_start_time").get<uint64_t>();
-    auto state = parse_replica_state(j.at("state").get<std::string>());
-    if (!state) {
-      return state.take_error();
-    }
-    s.state = *state;
+    ZTP_ASSIGN_OR_RETURN(s.state, parse_replica_state(j.at("state").get<std::string>()));
     s.restarts = j.at("restarts").get<int>();
     const json& last = j.at("last_exit");
     if (!last.is_null()) {
@@ -147,19 +141,11 @@ Result<ReplicaStatus> status_from_json(std::string_view text) {
       if (!last.at("signal").is_null()) {
         e.signal = last.at("signal").get<int>();
       }
-      auto at = sys::parse_rfc3339(last.at("at").get<std::string>());
-      if (!at) {
-        return at.take_error();
-      }
-      e.at = *at;
+      ZTP_ASSIGN_OR_RETURN(e.at, sys::parse_rfc3339(last.at("at").get<std::string>()));
       s.last_exit = e;
     }
     if (!j.at("started_at").is_null()) {
-      auto at = sys::parse_rfc3339(j.at("started_at").get<std::string>());
-      if (!at) {
-        return at.take_error();
-      }
-      s.started_at = *at;
+      ZTP_ASSIGN_OR_RETURN(s.started_at, sys::parse_rfc3339(j.at("started_at").get<std::string>()));
     }
     s.env = j.at("env").get<std::string>();
     s.release = j.at("release").get<std::string>();
@@ -177,11 +163,9 @@ Result<ReplicaStatus> status_from_json(std::string_view text) {
 
 Result<ReplicaStatus> read_replica_status(const std::filesystem::path& replica_dir) {
   auto path = replica_dir / k_status_file;
-  auto text = fs::read_file(path);
-  if (!text) {
-    return text.take_error();
-  }
-  auto status = status_from_json(*text);
+  std::string text;
+  ZTP_ASSIGN_OR_RETURN(text, fs::read_file(path));
+  auto status = status_from_json(text);
   if (!status) {
     return make_error(Errc::invalid,
                       fmt::format("{}: {}; stop the replica's processes and remove the file",

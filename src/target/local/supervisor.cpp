@@ -483,11 +483,9 @@ Result<pid_t> start_detached(const SuperviseOptions& options) {
     return reply.take_error();
   }
   if (reply->rfind("ok", 0) == 0) {
-    auto status = read_replica_status(o.state_dir);
-    if (!status) {
-      return status.take_error();
-    }
-    return status->supervisor_pid;
+    ReplicaStatus status;
+    ZTP_ASSIGN_OR_RETURN(status, read_replica_status(o.state_dir));
+    return status.supervisor_pid;
   }
   if (reply->rfind("error ", 0) == 0) {
     // "error CODE MESSAGE"

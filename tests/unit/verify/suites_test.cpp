@@ -34,9 +34,7 @@ spec::Spec sample_spec() {
 }
 
 TEST(SuitesTest, BuiltinNamesMatchTheSpecValidator) {
-  EXPECT_EQ(builtin_suite_names(), spec::builtin_suite_names());
-  EXPECT_EQ(builtin_suite_names(), (std::vector<std::string>{"security_headers", "error_pages"}));
-  for (const auto& name : builtin_suite_names()) {
+  for (const auto& name : spec::builtin_suite_names()) {
     EXPECT_TRUE(builtin_suite(name, "http://127.0.0.1:1").has_value()) << name;
   }
   EXPECT_FALSE(builtin_suite("smoke", "http://127.0.0.1:1").has_value());
