@@ -72,10 +72,7 @@ Result<std::optional<store::BadDigest>> bad_mark(store::SqliteStore& store,
 Result<Unmarked> unmark_image(const spec::Spec& spec, const std::filesystem::path& home,
                               store::SqliteStore& store, const std::string& env,
                               const std::string& image, const std::string& actor) {
-  auto known = find_environment(spec, env);
-  if (!known.ok()) {
-    return known.take_error();
-  }
+  ZTP_TRY(find_environment(spec, env));
   DeployRequest req;
   req.env = env;
   req.image = image;
@@ -104,10 +101,7 @@ Result<Unmarked> unmark_image(const spec::Spec& spec, const std::filesystem::pat
     return mark.take_error();
   }
   if (*mark && (*mark)->env) {
-    auto cleared = store.clear_bad(out.digest, env);
-    if (!cleared.ok()) {
-      return cleared.take_error();
-    }
+    ZTP_TRY(store.clear_bad(out.digest, env));
     out.removed = *mark;
     std::string message = fmt::format(
         "image {} is no longer marked bad in {} (unmarked by {}; it "
@@ -116,13 +110,10 @@ Result<Unmarked> unmark_image(const spec::Spec& spec, const std::filesystem::pat
     ZTP_TRY(
         store.append_audit(actor, "unmark", "env " + env,
                            fmt::format("image {} (marked: {})", out.digest, out.removed->reason)));
-    auto event = store.append_event(
+    ZTP_TRY(store.append_event(
         {std::nullopt, env, "image.unmarked", message,
          nlohmann::json{{"digest", out.digest}, {"actor", actor}, {"reason", out.removed->reason}}
-             .dump()});
-    if (!event.ok()) {
-      return event.take_error();
-    }
+             .dump()}));
   }
   auto still = bad_mark(store, out.digest, env);
   if (!still.ok()) {

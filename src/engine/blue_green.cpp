@@ -69,7 +69,8 @@ Result<void> bring_up_and_verify(target::Target& target, Clock& clock, const Rol
   return {};
 }
 
-// 100% to `to`, 0 to every other set of `obs`, as one weight map.
+}  // namespace
+
 std::map<std::string, int> all_to(const target::Observed& obs, const std::string& to) {
   std::map<std::string, int> weights;
   for (const auto& set : obs.sets) {
@@ -78,8 +79,6 @@ std::map<std::string, int> all_to(const target::Observed& obs, const std::string
   weights[to] = 100;
   return weights;
 }
-
-}  // namespace
 
 Result<void> blue_green_update(target::Target& target, Clock& clock, const RolloutPlan& plan,
                                const spec::BlueGreen& params, const VerifyFn& verify,
@@ -101,12 +100,8 @@ Result<void> blue_green_update(target::Target& target, Clock& clock, const Rollo
     if (!now.ok()) {
       result = now.take_error();
     } else {
-      auto weights = all_to(*now, release);
-      result = target.set_weights(env, weights);
+      result = apply_weights(target, env, all_to(*now, release), progress);
       if (result.ok()) {
-        progress({"weights",
-                  fmt::format("weights {}", nlohmann::json(weights).dump()),
-                  {{"weights", weights}}});
         std::vector<std::string> standby;
         for (const auto& set : now->sets) {
           if (set.release != release) {

@@ -24,6 +24,9 @@ Result<void> blue_green_update(target::Target& target, Clock& clock, const Rollo
                                const spec::BlueGreen& params, const VerifyFn& verify,
                                const Progress& progress);
 
+// 100% to `to`, 0 to every other set of `obs`, as one weight map.
+std::map<std::string, int> all_to(const target::Observed& obs, const std::string& to);
+
 // The instant rollback inside keep_previous: 100% to the running set `to_release`, 0 to every
 // other, in one weight change; no process is started. Errc::not_found when that set no longer
 // runs in `env`, Errc::unhealthy when none of its replicas is healthy (nothing is changed).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "engine/blue_green.hpp"
 #include "engine/live_analysis.hpp"
 #include "engine/restore.hpp"
 #include "util/duration.hpp"
@@ -79,11 +80,7 @@ class CanaryRun {
   Result<void> set_weights(int weight) {
     auto weights = split_proportionally(100 - weight, m_stable);
     weights[release()] = weight;
-    ZTP_TRY(m_target.set_weights(env(), weights));
-    m_progress({"weights",
-                fmt::format("weights {}", nlohmann::json(weights).dump()),
-                {{"weights", weights}}});
-    return {};
+    return apply_weights(m_target, env(), weights, m_progress);
   }
 
   Result<void> run_step(size_t index) {
@@ -159,15 +156,7 @@ class CanaryRun {
     if (!obs.ok()) {
       return obs.take_error();
     }
-    std::map<std::string, int> weights;
-    for (const auto& set : obs->sets) {
-      weights[set.release] = 0;
-    }
-    weights[release()] = 100;
-    ZTP_TRY(m_target.set_weights(env(), weights));
-    m_progress({"weights",
-                fmt::format("weights {}", nlohmann::json(weights).dump()),
-                {{"weights", weights}}});
+    ZTP_TRY(apply_weights(m_target, env(), all_to(*obs, release()), m_progress));
     if (verify) {
       auto verified = verify(front_door_url);
       if (!verified.ok()) {
@@ -199,16 +188,7 @@ class CanaryRun {
         }
       }
     }
-    if (!leaving.empty()) {
-      m_progress({"replica.draining",
-                  fmt::format("draining {}", fmt::join(leaving, ", ")),
-                  {{"replicas", leaving}}});
-      ZTP_TRY(m_target.remove_replicas(env(), leaving));
-      m_progress({"replica.stopped",
-                  fmt::format("stopped {}", fmt::join(leaving, ", ")),
-                  {{"replicas", leaving}}});
-    }
-    return {};
+    return drain_and_stop(m_target, env(), leaving, m_progress);
   }
 
   target::Target& m_target;

@@ -261,10 +261,9 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   ZTP_TRY(store.append_audit(req.actor, "deploy", "env " + req.env,
                              fmt::format("revision {} image {}", release->revision, digest)));
 
-  RolloutPlan plan;
-  plan.next = {req.env, std::to_string(release->revision), digest};
-  plan.replicas = env->replicas;
-  plan.start_timeout = spec.service.start_timeout;
+  RolloutPlan plan{.next = {req.env, std::to_string(release->revision), digest},
+                   .replicas = env->replicas,
+                   .start_timeout = spec.service.start_timeout};
   auto before = target.observe(req.env);
   if (!before.ok()) {
     return before.take_error();
@@ -364,10 +363,7 @@ Result<void> record_desired_state(store::SqliteStore& store, const spec::Environ
   desired.env = env.name;
   desired.replicas = env.replicas;
   desired.weights = nlohmann::json{{release, 100}}.dump();
-  auto set = store.set_env_state(desired);
-  if (!set.ok()) {
-    return set.take_error();
-  }
+  ZTP_TRY(store.set_env_state(desired));
   return {};
 }
 

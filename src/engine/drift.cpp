@@ -43,6 +43,13 @@ std::string replica_where(const Replica& r) {
   return fmt::format("replica {} ({})", r.id, r.address);
 }
 
+// "2 files differ: ...", what changed_files found.
+std::string files_differ(const std::vector<target::FileChange>& changes) {
+  return fmt::format("{} {}: {}", changes.size(),
+                     changes.size() == 1 ? "file differs" : "files differ",
+                     target::describe_changes(changes));
+}
+
 bool alive(const Replica& r) { return r.state != Replica::State::stopped; }
 
 std::string describe(const Replica& r) {
@@ -51,6 +58,16 @@ std::string describe(const Replica& r) {
     state = "not running (its supervisor is gone)";
   }
   return r.detail.empty() ? state : fmt::format("{}: {}", state, r.detail);
+}
+
+// Adds a finding to `ex.planned` and returns it, for the caller to name the replicas concerned
+// and what the fix starts, removes or unpacks.
+Planned& add_finding(Examined& ex, DriftKind kind, std::string where, std::string expected,
+                     std::string observed, std::string fix) {
+  Planned& p = ex.planned.emplace_back();
+  p.finding = {kind, std::move(where), std::move(expected), std::move(observed), std::move(fix), {},
+               ""};
+  return p;
 }
 
 // Replica findings of the active release's set: dead and unhealthy replicas, too few or too
@@ -74,12 +91,12 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
   }
   int needed = desired - static_cast<int>(working.size());  // replacements wanted
   for (const auto* r : broken) {
-    Planned p;
-    p.finding.kind = r->state == Replica::State::unhealthy ? DriftKind::replica_unhealthy
-                                                           : DriftKind::replica_down;
-    p.finding.where = replica_where(*r);
-    p.finding.expected = fmt::format("running release {}, healthy", label);
-    p.finding.observed = describe(*r);
+    auto& p = add_finding(
+        ex,
+        r->state == Replica::State::unhealthy ? DriftKind::replica_unhealthy
+                                              : DriftKind::replica_down,
+        replica_where(*r), fmt::format("running release {}, healthy", label), describe(*r),
+        fmt::format("drain and remove {} (enough replicas run without it)", r->id));
     p.finding.replicas = {r->id};
     p.remove = {r->id};
     if (needed > 0) {
@@ -88,21 +105,15 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
       p.finding.fix = fmt::format(
           "start a replacement of release {}, wait until it is healthy, then drain and remove {}",
           label, r->id);
-    } else {
-      p.finding.fix = fmt::format("drain and remove {} (enough replicas run without it)", r->id);
     }
-    ex.planned.push_back(std::move(p));
   }
   if (needed > 0) {
-    Planned p;
-    p.finding.kind = DriftKind::replica_missing;
-    p.finding.where = fmt::format("release {} of {}", label, report.env);
-    p.finding.expected = fmt::format("{} replicas", desired);
-    p.finding.observed = fmt::format("{} running", working.size());
-    p.finding.fix = fmt::format("start {} replica{} of release {} and wait until healthy", needed,
-                                needed == 1 ? "" : "s", label);
+    auto& p = add_finding(
+        ex, DriftKind::replica_missing, fmt::format("release {} of {}", label, report.env),
+        fmt::format("{} replicas", desired), fmt::format("{} running", working.size()),
+        fmt::format("start {} replica{} of release {} and wait until healthy", needed,
+                    needed == 1 ? "" : "s", label));
     p.start = needed;
-    ex.planned.push_back(std::move(p));
   } else if (static_cast<int>(working.size()) > desired) {
     // The surplus: replicas the router does not route first, then the newest.
     std::set<std::string> routed;
@@ -120,17 +131,14 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
     size_t surplus = working.size() - static_cast<size_t>(desired);
     for (size_t i = 0; i < surplus; ++i) {
       const auto* r = order[i];
-      Planned p;
-      p.finding.kind = DriftKind::replica_extra;
-      p.finding.where = replica_where(*r);
-      p.finding.expected = fmt::format("{} replicas of release {}", desired, label);
-      p.finding.observed =
-          fmt::format("{} running; {} is one too many{}", working.size(), r->id,
-                      routed.count(r->id) > 0 ? "" : " (not in the router's routes)");
-      p.finding.fix = fmt::format("drain and stop {}", r->id);
+      auto& p =
+          add_finding(ex, DriftKind::replica_extra, replica_where(*r),
+                      fmt::format("{} replicas of release {}", desired, label),
+                      fmt::format("{} running; {} is one too many{}", working.size(), r->id,
+                                  routed.count(r->id) > 0 ? "" : " (not in the router's routes)"),
+                      fmt::format("drain and stop {}", r->id));
       p.finding.replicas = {r->id};
       p.remove = {r->id};
-      ex.planned.push_back(std::move(p));
     }
   }
   if (replicas.empty()) {
@@ -151,19 +159,15 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
     if (it == configs->end() || planned_out.count(r->id) > 0) {
       continue;
     }
-    Planned p;
-    p.finding.kind = DriftKind::config_changed;
-    p.finding.where = replica_where(*r);
-    p.finding.expected = "its config as the templates render it";
-    p.finding.observed = target::describe_changes(it->second);
-    p.finding.fix = fmt::format(
-        "start a replacement of release {} with freshly rendered config, wait until it is "
-        "healthy, then drain and remove {}",
-        label, r->id);
+    auto& p = add_finding(
+        ex, DriftKind::config_changed, replica_where(*r), "its config as the templates render it",
+        target::describe_changes(it->second),
+        fmt::format("start a replacement of release {} with freshly rendered config, wait until it "
+                    "is healthy, then drain and remove {}",
+                    label, r->id));
     p.finding.replicas = {r->id};
     p.start = 1;
     p.remove = {r->id};
-    ex.planned.push_back(std::move(p));
   }
 
   // Whole-set problems replace every replica of the set with fresh ones.
@@ -181,12 +185,11 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
         p.finding.fix = fmt::format("covered by the fresh replicas of release {}", label);
       }
     }
-    Planned p;
-    p.finding = {
-        kind, std::move(where), std::move(expected), std::move(observed), std::move(fix), all, ""};
+    auto& p = add_finding(ex, kind, std::move(where), std::move(expected), std::move(observed),
+                          std::move(fix));
+    p.finding.replicas = all;
     p.start = desired;
     p.remove = all;
-    ex.planned.push_back(std::move(p));
   };
   if (!set->digest.empty() && set->digest != ex.active.digest) {
     whole_set(DriftKind::release_mismatch, fmt::format("release {} of {}", label, report.env),
@@ -203,10 +206,7 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
   if (!changes->empty()) {
     whole_set(DriftKind::files_changed,
               fmt::format("files of release {} ({})", label, short_digest(ex.active.digest)),
-              fmt::format("the files of image {}", ex.active.digest),
-              fmt::format("{} {}: {}", changes->size(),
-                          changes->size() == 1 ? "file differs" : "files differ",
-                          target::describe_changes(*changes)),
+              fmt::format("the files of image {}", ex.active.digest), files_differ(*changes),
               fmt::format("unpack {} afresh, start {} fresh replicas on it, wait until healthy, "
                           "then drain and stop {}",
                           short_digest(ex.active.digest), desired, fmt::join(all, ", ")));
@@ -232,19 +232,18 @@ void examine_standby_replicas(Examined& ex, const target::ReleaseSet& set) {
   if (down.empty()) {
     return;
   }
-  Planned p;
-  p.finding.kind = DriftKind::standby_degraded;
-  p.finding.where = fmt::format("standby release {} of {}", set.release, ex.report.env);
-  p.finding.expected = fmt::format(
-      "every replica of release {} running, kept warm at weight 0 for an instant rollback",
-      set.release);
-  p.finding.observed = fmt::format("{}", fmt::join(states, "; "));
-  p.finding.fix = fmt::format(
-      "drain and stop the standby set ({}): a rollback to release {} then rolls it out afresh",
-      fmt::join(all, ", "), set.release);
+  auto& p = add_finding(
+      ex, DriftKind::standby_degraded,
+      fmt::format("standby release {} of {}", set.release, ex.report.env),
+      fmt::format(
+          "every replica of release {} running, kept warm at weight 0 for an instant rollback",
+          set.release),
+      fmt::format("{}", fmt::join(states, "; ")),
+      fmt::format(
+          "drain and stop the standby set ({}): a rollback to release {} then rolls it out afresh",
+          fmt::join(all, ", "), set.release));
   p.finding.replicas = down;
   p.remove = all;
-  ex.planned.push_back(std::move(p));
 }
 
 // A standby set whose release directory was edited: a switch back would put the edited files
@@ -268,22 +267,17 @@ Result<void> examine_standby_files(Examined& ex, target::Target& target,
   for (const auto& r : set.replicas) {
     all.push_back(r.id);
   }
-  Planned p;
-  p.finding.kind = DriftKind::standby_files_changed;
-  p.finding.where = fmt::format("files of standby release {} ({}) of {}", set.release,
-                                short_digest(set.digest), ex.report.env);
-  p.finding.expected = fmt::format("the files of image {}", set.digest);
-  p.finding.observed = fmt::format("{} {}: {}", changes->size(),
-                                   changes->size() == 1 ? "file differs" : "files differ",
-                                   target::describe_changes(*changes));
-  p.finding.fix = fmt::format(
-      "unpack {} afresh and drain and stop the standby set ({}): a rollback to release {} then "
-      "rolls it out on the image's files",
-      short_digest(set.digest), fmt::join(all, ", "), set.release);
+  auto& p = add_finding(
+      ex, DriftKind::standby_files_changed,
+      fmt::format("files of standby release {} ({}) of {}", set.release, short_digest(set.digest),
+                  ex.report.env),
+      fmt::format("the files of image {}", set.digest), files_differ(*changes),
+      fmt::format("unpack {} afresh and drain and stop the standby set ({}): a rollback to release "
+                  "{} then rolls it out on the image's files",
+                  short_digest(set.digest), fmt::join(all, ", "), set.release));
   p.finding.replicas = all;
   p.remove = all;
   p.refresh = ref;
-  ex.planned.push_back(std::move(p));
   return {};
 }
 
@@ -302,19 +296,15 @@ Result<void> examine_other_sets(Examined& ex, target::Target& target, const targ
       continue;
     }
     for (const auto& r : set.replicas) {
-      Planned p;
-      p.finding.kind = DriftKind::replica_extra;
-      p.finding.where = replica_where(r);
-      p.finding.expected =
+      auto& p = add_finding(
+          ex, DriftKind::replica_extra, replica_where(r),
           report.desired_replicas == 0
               ? fmt::format("nothing runs in {}", report.env)
-              : fmt::format("only release {} (and standbys of known releases)", ex.active.release);
-      p.finding.observed =
-          fmt::format("release {} ({}), {}", set.release, short_digest(set.digest), describe(r));
-      p.finding.fix = fmt::format("drain and stop {}", r.id);
+              : fmt::format("only release {} (and standbys of known releases)", ex.active.release),
+          fmt::format("release {} ({}), {}", set.release, short_digest(set.digest), describe(r)),
+          fmt::format("drain and stop {}", r.id));
       p.finding.replicas = {r.id};
       p.remove = {r.id};
-      ex.planned.push_back(std::move(p));
     }
   }
   return {};
@@ -324,20 +314,14 @@ Result<void> examine_other_sets(Examined& ex, target::Target& target, const targ
 // run.
 void examine_routes(Examined& ex, const target::Observed& obs, const target::RouteView& routes) {
   const auto& report = ex.report;
-  auto add = [&](DriftKind kind, std::string where, std::string expected, std::string observed,
-                 std::string fix) {
-    Planned p;
-    p.finding = {
-        kind, std::move(where), std::move(expected), std::move(observed), std::move(fix), {}, ""};
-    ex.planned.push_back(std::move(p));
-  };
   const std::string reapply = fmt::format(
       "re-apply the routes of {}: every running replica in its release set, at the desired "
       "weights",
       report.env);
   if (!routes.router_up) {
     if (report.desired_replicas > 0) {
-      add(DriftKind::router_down, "router (ztp proxy)", "answering on its admin socket",
+      add_finding(
+          ex, DriftKind::router_down, "router (ztp proxy)", "answering on its admin socket",
           "no answer: the front door is down",
           fmt::format("start the router under its supervisor (it restores its saved routes), "
                       "then {}",
@@ -347,8 +331,9 @@ void examine_routes(Examined& ex, const target::Observed& obs, const target::Rou
   }
   if (!routes.env_routed) {
     if (report.desired_replicas > 0) {
-      add(DriftKind::env_unrouted, fmt::format("router routes of {}", report.env),
-          fmt::format("{} routed", report.env), "the router serves no routes for it", reapply);
+      add_finding(ex, DriftKind::env_unrouted, fmt::format("router routes of {}", report.env),
+                  fmt::format("{} routed", report.env), "the router serves no routes for it",
+                  reapply);
     }
     return;
   }
@@ -361,9 +346,9 @@ void examine_routes(Examined& ex, const target::Observed& obs, const target::Rou
     auto it = report.desired_weights.find(set.release);
     int want = it == report.desired_weights.end() ? 0 : it->second;
     if (set.weight != want) {
-      add(DriftKind::route_weight,
-          fmt::format("router route of {}, release {}", report.env, set.release),
-          fmt::format("weight {}%", want), fmt::format("weight {}%", set.weight), reapply);
+      add_finding(ex, DriftKind::route_weight,
+                  fmt::format("router route of {}, release {}", report.env, set.release),
+                  fmt::format("weight {}%", want), fmt::format("weight {}%", set.weight), reapply);
     }
   }
   std::map<std::string, std::pair<std::string, std::string>> routed;  // id -> (release, address)
@@ -381,27 +366,27 @@ void examine_routes(Examined& ex, const target::Observed& obs, const target::Rou
       }
       auto found = routed.find(r.id);
       if (found == routed.end()) {
-        add(DriftKind::route_backends,
-            fmt::format("router route of {}, release {}", report.env, set.release),
-            fmt::format("{} routed to {}", r.id, r.address),
-            fmt::format("{} runs but is not in the routes", r.id), reapply);
+        add_finding(ex, DriftKind::route_backends,
+                    fmt::format("router route of {}, release {}", report.env, set.release),
+                    fmt::format("{} routed to {}", r.id, r.address),
+                    fmt::format("{} runs but is not in the routes", r.id), reapply);
       } else if (found->second != std::pair{set.release, r.address}) {
-        add(DriftKind::route_backends,
-            fmt::format("router route of {}, release {}", report.env, set.release),
-            fmt::format("{} routed to {} in release {}", r.id, r.address, set.release),
-            fmt::format("{} routed to {} in release {}", r.id, found->second.second,
-                        found->second.first),
-            reapply);
+        add_finding(ex, DriftKind::route_backends,
+                    fmt::format("router route of {}, release {}", report.env, set.release),
+                    fmt::format("{} routed to {} in release {}", r.id, r.address, set.release),
+                    fmt::format("{} routed to {} in release {}", r.id, found->second.second,
+                                found->second.first),
+                    reapply);
       }
     }
   }
   for (const auto& [id, where] : routed) {
     if (replica_ids.count(id) == 0) {
-      add(DriftKind::route_backends,
-          fmt::format("router route of {}, release {}", report.env, where.first),
-          "only replicas of the environment routed",
-          fmt::format("backend {} at {} is no replica of {}", id, where.second, report.env),
-          reapply);
+      add_finding(ex, DriftKind::route_backends,
+                  fmt::format("router route of {}, release {}", report.env, where.first),
+                  "only replicas of the environment routed",
+                  fmt::format("backend {} at {} is no replica of {}", id, where.second, report.env),
+                  reapply);
     }
   }
 }
@@ -436,11 +421,7 @@ Result<Examined> examine(const DriftContext& ctx, const spec::Environment& env,
   if (!state.ok()) {
     return state.take_error();
   }
-  auto isolation = ctx.store.get_isolation(env.name);
-  if (!isolation.ok()) {
-    return isolation.take_error();
-  }
-  report.isolated = *isolation;
+  ZTP_ASSIGN_OR_RETURN(report.isolated, ctx.store.get_isolation(env.name));
   auto releases = ctx.store.list_releases(env.name, 0);
   if (!releases.ok()) {
     return releases.take_error();

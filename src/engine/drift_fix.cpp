@@ -129,10 +129,8 @@ void repair(const DriftContext& ctx, const spec::Environment& env, target::Targe
     auto ids = target.add_replicas(ex.active, start);
     Result<void> healthy = ids.ok() ? Result<void>() : Result<void>(ids.error());
     if (ids.ok()) {
-      RolloutPlan plan;
-      plan.next = ex.active;
-      plan.replicas = start;
-      plan.start_timeout = ctx.spec.service.start_timeout;
+      RolloutPlan plan{
+          .next = ex.active, .replicas = start, .start_timeout = ctx.spec.service.start_timeout};
       healthy = wait_healthy(target, ctx.clock, plan, *ids, progress);
       if (!healthy.ok()) {
         [[maybe_unused]] auto undone = target.remove_replicas(env.name, *ids);

@@ -2,6 +2,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 
 #include "engine/drift.hpp"
 #include "sys/time.hpp"
@@ -9,9 +10,15 @@
 namespace ztp::engine {
 namespace {
 
-std::string at_text(int64_t ms) {
-  return sys::format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
+// The names of the drift kinds, in the order DriftKind declares them.
+constexpr std::array<std::string_view, 13> k_kind_names{
+    "router_down",          "env_unrouted",      "route_weight",    "route_backends",
+    "replica_down",         "replica_unhealthy", "replica_missing", "replica_extra",
+    "release_mismatch",     "files_changed",     "config_changed",  "standby_degraded",
+    "standby_files_changed"};
+static_assert(k_kind_names.size() == static_cast<size_t>(DriftKind::standby_files_changed) + 1);
+
+std::string at_text(int64_t ms) { return sys::format_rfc3339(sys::from_unix_ms(ms)); }
 
 // A table cell: one line, pipes escaped.
 std::string cell(std::string text) {
@@ -41,35 +48,8 @@ void markdown_table(std::string& out, const std::vector<DriftFinding>& findings,
 }  // namespace
 
 std::string_view drift_kind_name(DriftKind kind) {
-  switch (kind) {
-    case DriftKind::router_down:
-      return "router_down";
-    case DriftKind::env_unrouted:
-      return "env_unrouted";
-    case DriftKind::route_weight:
-      return "route_weight";
-    case DriftKind::route_backends:
-      return "route_backends";
-    case DriftKind::replica_down:
-      return "replica_down";
-    case DriftKind::replica_unhealthy:
-      return "replica_unhealthy";
-    case DriftKind::replica_missing:
-      return "replica_missing";
-    case DriftKind::replica_extra:
-      return "replica_extra";
-    case DriftKind::release_mismatch:
-      return "release_mismatch";
-    case DriftKind::files_changed:
-      return "files_changed";
-    case DriftKind::config_changed:
-      return "config_changed";
-    case DriftKind::standby_degraded:
-      return "standby_degraded";
-    case DriftKind::standby_files_changed:
-      return "standby_files_changed";
-  }
-  return "unknown";
+  auto index = static_cast<size_t>(kind);
+  return index < k_kind_names.size() ? k_kind_names[index] : "unknown";
 }
 
 nlohmann::json DriftFinding::to_json() const {

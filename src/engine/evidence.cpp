@@ -36,13 +36,16 @@ struct Parts {
   void note(std::string text) { notes.push_back(std::move(text)); }
 };
 
-template <typename T>
-json json_list(const std::vector<T>& items) {
-  json a = json::array();
-  for (const auto& i : items) {
-    a.push_back(record_json(i));
-  }
-  return a;
+// The last `max` bytes of the open file `in`, and the offset in the file they start at.
+std::pair<std::string, uint64_t> read_last(std::ifstream& in, uint64_t max) {
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<uint64_t>(in.tellg());
+  uint64_t from = size > max ? size - max : 0;
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string text(size - from, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return {std::move(text), from};
 }
 
 // The last `max` bytes of `path` (from a line start when cut).
@@ -51,13 +54,7 @@ Result<std::string> tail_file(const sfs::path& path, uint64_t max) {
   if (!in) {
     return make_error(Errc::not_found, fmt::format("cannot read {}", path.string()));
   }
-  in.seekg(0, std::ios::end);
-  auto size = static_cast<uint64_t>(in.tellg());
-  uint64_t from = size > max ? size - max : 0;
-  in.seekg(static_cast<std::streamoff>(from));
-  std::string text(size - from, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  auto [text, from] = read_last(in, max);
   if (from > 0) {
     auto nl = text.find('\n');
     text = fmt::format("[... {} earlier bytes not included]\n{}", from + nl + 1,
@@ -103,22 +100,16 @@ Result<void> gather_store(const EvidenceSources& src, const EvidenceRequest& req
   for (const auto& run : *runs) {
     auto stages = src.store.list_stages(run.id);
     ZTP_TRY(stages);
-    store::EventFilter ef;
-    ef.run_id = run.id;
-    ef.limit = 0;
-    auto events = src.store.list_events(ef);
+    auto events = src.store.list_events({.run_id = run.id, .env = {}, .limit = 0});
     ZTP_TRY(events);
     json r = record_json(run);
-    r["stages"] = json_list(*stages);
-    r["events"] = json_list(*events);
+    r["stages"] = record_json_list(*stages);
+    r["events"] = record_json_list(*events);
     runs_json.push_back(std::move(r));
   }
   parts.add_json("store/runs.json", runs_json);
 
-  store::EventFilter ef;
-  ef.env = req.env;
-  ef.limit = 0;
-  auto events = src.store.list_events(ef);
+  auto events = src.store.list_events({.run_id = {}, .env = req.env, .limit = 0});
   ZTP_TRY(events);
   constexpr size_t k_max_events = 2000;
   if (events->size() > k_max_events) {
@@ -127,7 +118,7 @@ Result<void> gather_store(const EvidenceSources& src, const EvidenceRequest& req
     parts.note(fmt::format("store/events.json holds the latest {} events of {} only", k_max_events,
                            req.env));
   }
-  parts.add_json("store/events.json", json_list(*events));
+  parts.add_json("store/events.json", record_json_list(*events));
 
   auto releases = src.store.list_releases(req.env, 50);
   ZTP_TRY(releases);
@@ -144,7 +135,7 @@ Result<void> gather_store(const EvidenceSources& src, const EvidenceRequest& req
                {"updated_at", (*state)->updated_at}};
   }
   parts.add_json("store/releases.json",
-                 {{"releases", json_list(*releases)},
+                 {{"releases", record_json_list(*releases)},
                   {"last_known_good", *lkg ? json{{"revision", (*lkg)->revision},
                                                   {"digest", (*lkg)->digest},
                                                   {"updated_at", (*lkg)->updated_at}}
@@ -163,7 +154,7 @@ Result<void> gather_store(const EvidenceSources& src, const EvidenceRequest& req
       about.push_back(a);
     }
   }
-  parts.add_json("store/audit.json", json_list(about));
+  parts.add_json("store/audit.json", record_json_list(about));
 
   auto isolation = src.store.get_isolation(req.env);
   ZTP_TRY(isolation);
@@ -328,9 +319,7 @@ void gather_drift(const EvidenceSources& src, const EvidenceRequest& req,
   parts.add_json("drift/report.json", j.is_discarded() ? json(r.report) : j);
   parts.add("drift/report.md",
             fmt::format("<!-- stored drift report {} of {} -->\n{}", r.id,
-                        sys::format_rfc3339(
-                            std::chrono::system_clock::time_point(std::chrono::milliseconds(r.at))),
-                        r.markdown));
+                        sys::format_rfc3339(sys::from_unix_ms(r.at)), r.markdown));
 }
 
 std::string readme(const EvidenceRequest& req, const std::string& at, const Parts& parts) {
@@ -427,21 +416,15 @@ AccessLogWindow access_log_window(const sfs::path& log, std::chrono::system_cloc
       }
       break;
     }
-    in.seekg(0, std::ios::end);
-    auto size = static_cast<uint64_t>(in.tellg());
+    auto [text, from] = read_last(in, budget);
     if (budget == 0) {
-      if (size > 0) {
+      if (from > 0) {  // the file is not empty
         out.cut =
             fmt::format("the window holds more than {} bytes; {} and older files are left out",
                         max_bytes, file.string());
       }
       break;
     }
-    uint64_t from = size > budget ? size - budget : 0;
-    in.seekg(static_cast<std::streamoff>(from));
-    std::string text(size - from, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<size_t>(in.gcount()));
     budget -= std::min<uint64_t>(budget, text.size());
     if (from > 0) {
       auto nl = text.find('\n');

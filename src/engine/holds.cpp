@@ -155,12 +155,8 @@ Result<std::optional<Hold>> window_hold(const std::string& env, const spec::Depl
     return std::optional<Hold>();
   }
   auto file = spec::zoneinfo_file(windows.timezone);
-  if (!file.ok()) {
-    Error e = file.take_error();
-    e.message = fmt::format("deploy_windows of {}: {}", env, e.message);
-    return e;
-  }
-  auto located = locate_zone(windows.timezone);
+  auto located =
+      file.ok() ? locate_zone(windows.timezone) : Result<const date::time_zone*>(file.take_error());
   if (!located.ok()) {
     Error e = located.take_error();
     e.message = fmt::format("deploy_windows of {}: {}", env, e.message);
@@ -205,7 +201,7 @@ Result<std::vector<Hold>> holds_on(store::SqliteStore& store, const spec::Enviro
     hold.env = env.name;
     hold.reason = f.reason;
     hold.actor = f.actor;
-    hold.since = WallTime(std::chrono::milliseconds(f.at));
+    hold.since = sys::from_unix_ms(f.at);
     out.push_back(std::move(hold));
   }
   auto window = window_hold(env.name, env.deploy_windows, now);
@@ -274,7 +270,7 @@ Result<std::optional<HeldRun>> held_run(store::SqliteStore& store, const spec::S
   HeldRun out;
   out.run_id = run.id;
   out.env = env->name;
-  out.since = WallTime(std::chrono::milliseconds(gate->started_at.value_or(run.created_at)));
+  out.since = sys::from_unix_ms(gate->started_at.value_or(run.created_at));
   out.holds = std::move(*holds);
   out.recorded_reason = run.reason;
   return std::optional<HeldRun>(std::move(out));

@@ -21,9 +21,7 @@ Result<target::local::LocalTarget*> local_of(target::Target& target, const std::
   return local;
 }
 
-std::string when(int64_t ms) {
-  return sys::format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
+std::string when(int64_t ms) { return sys::format_rfc3339(sys::from_unix_ms(ms)); }
 
 }  // namespace
 

@@ -16,9 +16,7 @@ using nlohmann::json;
 
 json optional_ms(const std::optional<int64_t>& v) { return v ? json(*v) : json(); }
 
-std::string when(int64_t ms) {
-  return sys::format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
+std::string when(int64_t ms) { return sys::format_rfc3339(sys::from_unix_ms(ms)); }
 
 // A table cell: one line, pipes escaped.
 std::string cell(std::string_view text) {
@@ -158,20 +156,14 @@ Result<IncidentReport> build_incident_report(store::SqliteStore& store,
         envs.insert(*s.env);
       }
     }
-    store::EventFilter f;
-    f.run_id = run->id;
-    f.limit = 0;
-    auto events = store.list_events(f);
+    auto events = store.list_events({.run_id = run->id, .env = {}, .limit = 0});
     ZTP_TRY(events);
     rep.timeline = std::move(*events);
     runs.insert(run->id);
     rep.title = fmt::format("run {} of {} ({})", run->id, run->app, run->short_sha);
   } else {
     envs.insert(subject.env);
-    store::EventFilter f;
-    f.env = subject.env;
-    f.limit = 0;
-    auto events = store.list_events(f);
+    auto events = store.list_events({.run_id = {}, .env = subject.env, .limit = 0});
     ZTP_TRY(events);
     for (auto& e : *events) {
       if (in_span(e.at, since, until)) {
@@ -183,10 +175,7 @@ Result<IncidentReport> build_incident_report(store::SqliteStore& store,
     }
     // The run-level events (no environment) of the runs that touched it.
     for (int64_t id : runs) {
-      store::EventFilter rf;
-      rf.run_id = id;
-      rf.limit = 0;
-      auto run_events = store.list_events(rf);
+      auto run_events = store.list_events({.run_id = id, .env = {}, .limit = 0});
       ZTP_TRY(run_events);
       for (auto& e : *run_events) {
         if (!e.env && in_span(e.at, since, until)) {
@@ -253,19 +242,12 @@ json IncidentReport::to_json() const {
          {"until", subject.until_ms},
          {"run", run ? record_json(*run) : json()},
          {"environments", envs}};
-  auto list = [](const auto& items) {
-    json a = json::array();
-    for (const auto& i : items) {
-      a.push_back(record_json(i));
-    }
-    return a;
-  };
-  j["stages"] = list(stages);
-  j["timeline"] = list(timeline);
-  j["actions"] = list(actions);
-  j["releases"] = list(releases);
-  j["isolations"] = list(isolations);
-  j["freezes"] = list(freezes);
+  j["stages"] = record_json_list(stages);
+  j["timeline"] = record_json_list(timeline);
+  j["actions"] = record_json_list(actions);
+  j["releases"] = record_json_list(releases);
+  j["isolations"] = record_json_list(isolations);
+  j["freezes"] = record_json_list(freezes);
   return j;
 }
 

@@ -22,6 +22,16 @@ nlohmann::json record_json(const store::Release& r);
 nlohmann::json record_json(const store::AuditEntry& a);
 nlohmann::json record_json(const store::EnvHold& h);
 
+// A JSON array of the record_json of each of `records`.
+template <typename Record>
+nlohmann::json record_json_list(const std::vector<Record>& records) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : records) {
+    list.push_back(record_json(r));
+  }
+  return list;
+}
+
 // What a report is about: one run, or one environment over a time span.
 struct ReportSubject {
   std::optional<int64_t> run_id;

@@ -32,26 +32,22 @@ Result<std::string> build_stage(Pipeline& p, store::Run& run, Stages& stages) {
   if (!id.ok()) {
     return id.take_error();
   }
-  auto fail = [&](const Error& e) -> Error {
-    [[maybe_unused]] auto f = stages.finish(*id, StageStatus::failed, e.message);
-    return e;
-  };
   auto repo = artifact::open_spec_repo(p.spec);
   if (!repo.ok()) {
-    return fail(repo.error());
+    return stages.fail(*id, repo.error());
   }
   auto layout = artifact::OciLayoutStore::open(p.home / "oci");
   if (!layout.ok()) {
-    return fail(layout.error());
+    return stages.fail(*id, layout.error());
   }
   auto built = artifact::build_commit(p.spec, *repo, run.commit_sha, *layout);
   if (!built.ok()) {
-    return fail(built.error());
+    return stages.fail(*id, built.error());
   }
   const auto& image = built->image;
   auto recorded = p.store.set_run_digest(run.id, image.manifest.digest);
   if (!recorded.ok()) {
-    return fail(recorded.error());
+    return stages.fail(*id, recorded.error());
   }
   run = *recorded;
   ZTP_TRY(stages.finish(
@@ -84,25 +80,21 @@ Result<void> push_stage(Pipeline& p, const store::Run& run, Stages& stages) {
         *id, StageStatus::skipped,
         fmt::format("registry: local keeps images in {} only", (p.home / "oci").string()));
   }
-  auto fail = [&](const Error& e) -> Error {
-    [[maybe_unused]] auto f = stages.finish(*id, StageStatus::failed, e.message);
-    return e;
-  };
   auto layout = artifact::OciLayoutStore::open(p.home / "oci");
   if (!layout.ok()) {
-    return fail(layout.error());
+    return stages.fail(*id, layout.error());
   }
   auto manifest = layout->resolve(run.digest);
   if (!manifest.ok()) {
-    return fail(manifest.error());
+    return stages.fail(*id, manifest.error());
   }
   auto client = artifact::RegistryClient::from_spec(reg);
   if (!client.ok()) {
-    return fail(client.error());
+    return stages.fail(*id, client.error());
   }
   auto pushed = client->push(*layout, *manifest, {run.commit_sha, run.short_sha});
   if (!pushed.ok()) {
-    return fail(pushed.error());
+    return stages.fail(*id, pushed.error());
   }
   std::string detail = fmt::format(
       "pushed {} to {}: {} blob(s) uploaded ({} bytes), {} already there", short_digest(run.digest),
@@ -186,10 +178,7 @@ RunStatus status_for(const Error& e) {
 
 Result<RunResult> end_run(Pipeline& p, int64_t run_id, RunStatus status, const Error& error,
                           const RunReporter& report) {
-  auto ended = p.store.update_run_status(run_id, status, error.message);
-  if (!ended.ok()) {
-    return ended.take_error();
-  }
+  ZTP_TRY(p.store.update_run_status(run_id, status, error.message));
   report(std::nullopt, {"run." + std::string(store::to_string(status)), error.message, {}});
   auto result = describe_run(p, run_id);
   if (result.ok()) {
@@ -403,11 +392,7 @@ Result<RunResult> drive_run(Pipeline& p, int64_t run_id) {
   }
   Stages stages(p.store, report, *listed);
   if (run->status == RunStatus::queued) {
-    auto running = p.store.update_run_status(run_id, RunStatus::running);
-    if (!running.ok()) {
-      return running.take_error();
-    }
-    run = running;
+    ZTP_ASSIGN_OR_RETURN(run, p.store.update_run_status(run_id, RunStatus::running));
     report(std::nullopt,
            {"run.started",
             fmt::format("run {}: {} at commit {}", run_id, p.spec.app, run->short_sha),
@@ -448,10 +433,7 @@ Result<RunResult> drive_run(Pipeline& p, int64_t run_id) {
       return end_run(p, run_id, status_for(e), e, report);
     }
   }
-  auto done = p.store.update_run_status(run_id, RunStatus::succeeded);
-  if (!done.ok()) {
-    return done.take_error();
-  }
+  ZTP_TRY(p.store.update_run_status(run_id, RunStatus::succeeded));
   report(std::nullopt,
          {"run.succeeded", fmt::format("run {} succeeded: {} is out", run_id, run->short_sha), {}});
   return describe_run(p, run_id);

@@ -15,6 +15,15 @@ int64_t open_gate_stage(const Stages& stages, const spec::Environment& env) {
   return stage != nullptr && !store::is_final(stage->status) ? stage->id : 0;
 }
 
+// Opens `env`'s gate stage with `message` when `stage_id` names none (is 0), setting it.
+Result<void> open_gate(Stages& stages, const store::Run& run, const spec::Environment& env,
+                       int64_t& stage_id, const std::string& message) {
+  if (stage_id == 0) {
+    ZTP_ASSIGN_OR_RETURN(stage_id, stages.start(run.id, "gate", env.name, message));
+  }
+  return {};
+}
+
 // True (with the gate stage failed and `detail` saying why) when run `run` ended while it
 // waited at the gate, e.g. superseded by a newer run.
 bool ended_while_waiting(Pipeline& p, store::Run& run, Stages& stages, int64_t stage_id,
@@ -47,15 +56,8 @@ Result<bool> refused_as_bad(Pipeline& p, const store::Run& run, const spec::Envi
       "approve it. If the image is good after all, `ztp unmark {} {}` clears the mark",
       run.id, env.name, short_digest(run.digest), env.name, (*mark)->reason, env.name,
       short_digest(run.digest));
-  if (stage_id == 0) {
-    auto id =
-        stages.start(run.id, "gate", env.name,
-                     fmt::format("{} checks the image {}", env.name, short_digest(run.digest)));
-    if (!id.ok()) {
-      return id.take_error();
-    }
-    stage_id = *id;
-  }
+  ZTP_TRY(open_gate(stages, run, env, stage_id,
+                    fmt::format("{} checks the image {}", env.name, short_digest(run.digest))));
   report(env.name, {"gate.refused",
                     detail,
                     {{"gate", "bad_image"}, {"digest", run.digest}, {"reason", (*mark)->reason}}});
@@ -90,13 +92,7 @@ Result<GateAnswer> wait_while_held(Pipeline& p, store::Run& run, const spec::Env
       return GateAnswer::approved;
     }
     std::string why = describe(*holds);
-    if (stage_id == 0) {
-      auto id = stages.start(run.id, "gate", env.name, fmt::format("{} is held", env.name));
-      if (!id.ok()) {
-        return id.take_error();
-      }
-      stage_id = *id;
-    }
+    ZTP_TRY(open_gate(stages, run, env, stage_id, fmt::format("{} is held", env.name)));
     if (!p.wait_when_held) {
       detail = fmt::format("held at {}'s gate, and the run may not wait: {}", env.name, why);
       ZTP_TRY(stages.finish(stage_id, StageStatus::failed, detail));
@@ -104,13 +100,11 @@ Result<GateAnswer> wait_while_held(Pipeline& p, store::Run& run, const spec::Env
     }
     if (p.stop_requested && p.stop_requested()) {
       // Back to the queue: whoever drives it next finds the gate stage open and waits again.
-      auto queued = p.store.update_run_status(
-          run.id, RunStatus::queued,
-          fmt::format("waits at {}'s gate ({}); resumes when driven again", env.name, why));
-      if (!queued.ok()) {
-        return queued.take_error();
-      }
-      run = *queued;
+      ZTP_ASSIGN_OR_RETURN(
+          run,
+          p.store.update_run_status(
+              run.id, RunStatus::queued,
+              fmt::format("waits at {}'s gate ({}); resumes when driven again", env.name, why)));
       return GateAnswer::waiting;
     }
     if (why != announced) {
@@ -119,11 +113,7 @@ Result<GateAnswer> wait_while_held(Pipeline& p, store::Run& run, const spec::Env
         listed.push_back(h.to_json());
       }
       // The run's reason first: whoever sees the event then finds the run saying why.
-      auto waiting = p.store.update_run_status(run.id, run.status, why);
-      if (!waiting.ok()) {
-        return waiting.take_error();
-      }
-      run = *waiting;
+      ZTP_ASSIGN_OR_RETURN(run, p.store.update_run_status(run.id, run.status, why));
       report(env.name, {"gate.held",
                         fmt::format("run {} waits at the gate: {}", run.id, why),
                         {{"gate", "hold"}, {"holds", listed}}});
@@ -161,14 +151,7 @@ Result<GateAnswer> wait_while_held(Pipeline& p, store::Run& run, const spec::Env
 Result<GateAnswer> wait_for_approval(Pipeline& p, store::Run& run, const spec::Environment& env,
                                      Stages& stages, const RunReporter& report, int64_t& stage_id,
                                      std::string& detail) {
-  if (stage_id == 0) {
-    auto id =
-        stages.start(run.id, "gate", env.name, fmt::format("{} waits for an approval", env.name));
-    if (!id.ok()) {
-      return id.take_error();
-    }
-    stage_id = *id;
-  }
+  ZTP_TRY(open_gate(stages, run, env, stage_id, fmt::format("{} waits for an approval", env.name)));
   auto approval = p.store.request_approval(run.id, env.name);  // the earlier one, if asked
   if (!approval.ok()) {
     return approval.take_error();
@@ -176,14 +159,10 @@ Result<GateAnswer> wait_for_approval(Pipeline& p, store::Run& run, const spec::E
   bool announced = false;
   while (approval->status == store::ApprovalStatus::pending) {
     if (run.status != RunStatus::awaiting_approval) {
-      auto waiting =
-          p.store.update_run_status(run.id, RunStatus::awaiting_approval,
+      ZTP_ASSIGN_OR_RETURN(run, p.store.update_run_status(
+                                    run.id, RunStatus::awaiting_approval,
                                     fmt::format("{} waits for `ztp approve {}` or `ztp reject {}`",
-                                                env.name, run.id, run.id));
-      if (!waiting.ok()) {
-        return waiting.take_error();
-      }
-      run = *waiting;
+                                                env.name, run.id, run.id)));
     }
     if (!announced) {
       report(env.name, {"gate.waiting",
@@ -215,11 +194,7 @@ Result<GateAnswer> wait_for_approval(Pipeline& p, store::Run& run, const spec::E
   }
   detail = fmt::format("{} approved by {}{}", env.name, by, comment);
   if (run.status == RunStatus::awaiting_approval) {
-    auto running = p.store.update_run_status(run.id, RunStatus::running);
-    if (!running.ok()) {
-      return running.take_error();
-    }
-    run = *running;
+    ZTP_ASSIGN_OR_RETURN(run, p.store.update_run_status(run.id, RunStatus::running));
   }
   return GateAnswer::approved;
 }

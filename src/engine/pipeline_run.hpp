@@ -97,6 +97,13 @@ class Stages {
     return s->id;
   }
 
+  // Finishes stage `stage_id` failed with `e`'s message (a failure to record that is ignored)
+  // and returns `e`.
+  Error fail(int64_t stage_id, const Error& e) {
+    [[maybe_unused]] auto f = finish(stage_id, StageStatus::failed, e.message);
+    return e;
+  }
+
   Result<void> finish(int64_t stage_id, StageStatus status, const std::string& detail,
                       nlohmann::json data = nlohmann::json::object()) {
     auto s = m_store.finish_stage(stage_id, status, detail);

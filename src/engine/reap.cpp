@@ -8,16 +8,11 @@
 #include "engine/deploy.hpp"
 #include "engine/env_lock.hpp"
 #include "engine/rollback.hpp"
+#include "sys/time.hpp"
 #include "util/duration.hpp"
 
 namespace ztp::engine {
 namespace {
-
-using std::chrono::system_clock;
-
-system_clock::time_point from_ms(int64_t ms) {
-  return system_clock::time_point(std::chrono::milliseconds(ms));
-}
 
 std::optional<int64_t> revision_of(const std::string& label) {
   int64_t value = 0;
@@ -143,7 +138,8 @@ Result<ReapOutcome> reap_standby(const spec::Environment& env, store::SqliteStor
       replaced.push_back(set.release);
       continue;
     }
-    auto expiry = from_ms(standby_since(*releases, set.release, *(*active)->activated_at)) + window;
+    auto expiry =
+        sys::from_unix_ms(standby_since(*releases, set.release, *(*active)->activated_at)) + window;
     if (now >= expiry) {
       expired.push_back(set.release);
     } else {

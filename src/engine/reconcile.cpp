@@ -28,13 +28,7 @@ Result<std::string> restore_environment(Pipeline& p, const spec::Environment& en
   if (!lkg.ok()) {
     return lkg.take_error();
   }
-  Progress progress = [&](const ProgressEvent& e) {
-    [[maybe_unused]] auto s =
-        p.store.append_event({newest.run_id, env.name, e.kind, e.message, e.data.dump()});
-    if (p.progress) {
-      p.progress(e);
-    }
-  };
+  Progress progress = recorder(p.store, env.name, newest.run_id, p.progress);
   bool lkg_left = lkg->has_value() && std::none_of(interrupted.begin(), interrupted.end(),
                                                    [&](const store::Release& r) {
                                                      return r.revision == (*lkg)->revision;
@@ -42,10 +36,9 @@ Result<std::string> restore_environment(Pipeline& p, const spec::Environment& en
   std::string done;
   if (lkg_left) {
     std::string release = std::to_string((*lkg)->revision);
-    RolloutPlan plan;
-    plan.next = {env.name, release, (*lkg)->digest};
-    plan.replicas = env.replicas;
-    plan.start_timeout = p.spec.service.start_timeout;
+    RolloutPlan plan{.next = {env.name, release, (*lkg)->digest},
+                     .replicas = env.replicas,
+                     .start_timeout = p.spec.service.start_timeout};
     ZTP_TRY((*target)->prepare(plan.next));
     ZTP_TRY(rolling_update(**target, p.clock, plan, env.strategy.rolling, progress));
     ZTP_TRY((*target)->clear_preview(env.name));

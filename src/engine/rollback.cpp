@@ -248,10 +248,9 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
     if (!before.ok()) {
       return before.take_error();
     }
-    RolloutPlan plan;
-    plan.next = {req.env, label, to->digest};
-    plan.replicas = env->replicas;
-    plan.start_timeout = spec.service.start_timeout;
+    RolloutPlan plan{.next = {req.env, label, to->digest},
+                     .replicas = env->replicas,
+                     .start_timeout = spec.service.start_timeout};
     auto verifier = environment_verifier(spec, *env, record);
     auto rolled = roll_out(target, clock, *env, plan, *before, verifier, record);
     if (!rolled.ok()) {
@@ -267,11 +266,8 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
     }
   }
 
-  auto active = store.set_release_status(req.env, to->revision, store::ReleaseStatus::active);
-  if (!active.ok()) {
-    return active.take_error();
-  }
-  out.to = *active;
+  ZTP_ASSIGN_OR_RETURN(
+      out.to, store.set_release_status(req.env, to->revision, store::ReleaseStatus::active));
   if (out.from && out.from->revision != to->revision) {
     ZTP_TRY(
         store.set_release_status(req.env, out.from->revision, store::ReleaseStatus::rolled_back));

@@ -156,20 +156,9 @@ Result<void> step(target::Target& target, Clock& clock, const RolloutPlan& plan,
     // Retire old replicas while enough stay available.
     int removable = std::min(c.old_total, c.old_total + c.new_healthy - (want - unavailable));
     std::vector<std::string> leaving = pick_old(*obs, plan.next.release, std::max(removable, 0));
-    auto weights = proportional_weights(healthy_after(*obs, leaving));
-    ZTP_TRY(target.set_weights(env, weights));
-    progress({"weights",
-              fmt::format("weights {}", nlohmann::json(weights).dump()),
-              {{"weights", weights}}});
-    if (!leaving.empty()) {
-      progress({"replica.draining",
-                fmt::format("draining {}", fmt::join(leaving, ", ")),
-                {{"replicas", leaving}}});
-      ZTP_TRY(target.remove_replicas(env, leaving));
-      progress({"replica.stopped",
-                fmt::format("stopped {}", fmt::join(leaving, ", ")),
-                {{"replicas", leaving}}});
-    }
+    ZTP_TRY(
+        apply_weights(target, env, proportional_weights(healthy_after(*obs, leaving)), progress));
+    ZTP_TRY(drain_and_stop(target, env, leaving, progress));
     if (to_start <= 0 && leaving.empty()) {
       return make_error(
           Errc::internal,
@@ -212,6 +201,28 @@ std::map<std::string, int> split_proportionally(int total,
 
 std::map<std::string, int> proportional_weights(const std::map<std::string, int>& healthy) {
   return split_proportionally(100, healthy);
+}
+
+Result<void> apply_weights(target::Target& target, const std::string& env,
+                           const std::map<std::string, int>& weights, const Progress& progress) {
+  ZTP_TRY(target.set_weights(env, weights));
+  progress({"weights",
+            fmt::format("weights {}", nlohmann::json(weights).dump()),
+            {{"weights", weights}}});
+  return {};
+}
+
+Result<void> drain_and_stop(target::Target& target, const std::string& env,
+                            const std::vector<std::string>& ids, const Progress& progress) {
+  if (ids.empty()) {
+    return {};
+  }
+  progress(
+      {"replica.draining", fmt::format("draining {}", fmt::join(ids, ", ")), {{"replicas", ids}}});
+  ZTP_TRY(target.remove_replicas(env, ids));
+  progress(
+      {"replica.stopped", fmt::format("stopped {}", fmt::join(ids, ", ")), {{"replicas", ids}}});
+  return {};
 }
 
 Result<void> wait_healthy(target::Target& target, Clock& clock, const RolloutPlan& plan,

@@ -31,6 +31,16 @@ Result<void> rolling_update(target::Target& target, Clock& clock, const RolloutP
 Result<void> wait_healthy(target::Target& target, Clock& clock, const RolloutPlan& plan,
                           const std::vector<std::string>& ids, const Progress& progress);
 
+// Sets the weights of `env`'s release sets to `weights` in one change and reports them (a
+// "weights" event). The target's error as it is.
+Result<void> apply_weights(target::Target& target, const std::string& env,
+                           const std::map<std::string, int>& weights, const Progress& progress);
+
+// Drains and stops the replicas `ids` of `env` (nothing when there are none), reporting each
+// step ("replica.draining", "replica.stopped"). The target's error as it is.
+Result<void> drain_and_stop(target::Target& target, const std::string& env,
+                            const std::vector<std::string>& ids, const Progress& progress);
+
 // Weights proportional to each set's healthy replicas (counts given per release), summing to
 // 100; all zero when no replica is healthy.
 std::map<std::string, int> proportional_weights(const std::map<std::string, int>& healthy);

@@ -1,10 +1,10 @@
 #include "engine/workspace.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <chrono>
 
+#include "engine/deploy.hpp"
 #include "spec/parse.hpp"
 #include "target/registry.hpp"
 #include "util/fs.hpp"
@@ -30,15 +30,7 @@ Result<target::Target*> Workspace::target_for(const std::string& env) {
 }
 
 Result<const spec::Environment*> Workspace::environment(const std::string& env) const {
-  if (const auto* e = spec.find_environment(env); e != nullptr) {
-    return e;
-  }
-  std::vector<std::string> names;
-  for (const auto& e : spec.environments) {
-    names.push_back(e.name);
-  }
-  return make_error(Errc::invalid, fmt::format("no environment {} in {}; environments: {}", env,
-                                               spec.file.string(), fmt::join(names, ", ")));
+  return find_environment(spec, env);
 }
 
 Result<Workspace> open_workspace(const std::filesystem::path& spec_path,

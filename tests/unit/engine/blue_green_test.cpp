@@ -175,6 +175,16 @@ TEST_F(BlueGreenTest, SwitchBackIsOneWeightChangeWithNoProcessStarted) {
   EXPECT_EQ(target.weights("dev"), (Weights{{"1", 100}, {"2", 0}}));
 }
 
+TEST(AllToTest, GivesEverythingToOneSetAndNothingToTheOthers) {
+  target::Observed obs;
+  obs.sets.resize(2);
+  obs.sets[0].release = "1";
+  obs.sets[0].weight = 100;
+  obs.sets[1].release = "2";
+  EXPECT_EQ(all_to(obs, "2"), (Weights{{"1", 0}, {"2", 100}}));
+  EXPECT_EQ(all_to(obs, "3"), (Weights{{"1", 0}, {"2", 0}, {"3", 100}}));
+}
+
 TEST_F(BlueGreenTest, SwitchBackToAReleaseNoLongerRunningIsNotFound) {
   deploy_first();
   auto r = switch_back(target, "dev", "0");

@@ -77,6 +77,14 @@ TEST(ReportSubject, RunOrEnvironment) {
   EXPECT_FALSE(parse_report_subject("99999999999999999999999").ok());
 }
 
+TEST(RecordJsonList, IsTheRecordJsonOfEachInOrder) {
+  store::EnvHold first{"dev", "incident 1", "alice", 10};
+  store::EnvHold second{"prod", "incident 2", "bob", 20};
+  auto list = record_json_list(std::vector<store::EnvHold>{first, second});
+  EXPECT_EQ(list, nlohmann::json::array({record_json(first), record_json(second)}));
+  EXPECT_EQ(record_json_list(std::vector<store::EnvHold>{}), nlohmann::json::array());
+}
+
 TEST_F(IncidentReportTest, RunReportHasItsTimelineActionsAndReleases) {
   auto other = store->create_run(new_run("bbbbbbb"));
   ASSERT_TRUE(other.ok());

@@ -125,6 +125,21 @@ TEST_F(RollingTest, ReplicasOfTheTargetReleaseThatDoNotServeAreReplacedFirst) {
   EXPECT_EQ(target.weights("dev"), (std::map<std::string, int>{{"1", 100}}));
 }
 
+TEST_F(RollingTest, ApplyWeightsSetsThemInOneChangeAndReportsThem) {
+  ASSERT_TRUE(rolling_update(target, clock, plan("1", 1), {1, 0}, progress).ok());
+  ASSERT_TRUE(rolling_update(target, clock, plan("2", 1), {1, 0}, progress).ok());
+  events.clear();
+  target.weight_changes.clear();
+  const std::map<std::string, int> weights{{"2", 100}};
+  ASSERT_TRUE(apply_weights(target, "dev", weights, progress).ok());
+  ASSERT_EQ(target.weight_changes.size(), 1u);
+  EXPECT_EQ(target.weights("dev"), weights);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "weights");
+  EXPECT_EQ(events[0].message, R"(weights {"2":100})");
+  EXPECT_EQ(events[0].data["weights"], nlohmann::json(weights));
+}
+
 TEST(ProportionalWeightsTest, SumToHundred) {
   auto w = proportional_weights({{"a", 1}, {"b", 2}});
   EXPECT_EQ(w["a"] + w["b"], 100);
