@@ -92,13 +92,17 @@ Result<Database> Database::open(const std::filesystem::path& path,
   // "locked" at once rather than calling the busy handler when another connection does the
   // same (it could deadlock): so the switch is retried here until the busy timeout is spent.
   const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
-  auto mode = db.query_text("PRAGMA journal_mode = WAL", "enable WAL journal");
+  auto enable_wal = [&db] {
+    return query_row(db, "enable WAL journal", "PRAGMA journal_mode = WAL",
+                     [](const Statement& s) { return s.text(0); });
+  };
+  auto mode = enable_wal();
   for (auto pause = std::chrono::milliseconds(5);
        !mode.ok() && mode.error().code == Errc::timeout &&
        std::chrono::steady_clock::now() + pause < deadline;
        pause = std::min(pause * 2, std::chrono::milliseconds(200))) {
     std::this_thread::sleep_for(pause);
-    mode = db.query_text("PRAGMA journal_mode = WAL", "enable WAL journal");
+    mode = enable_wal();
   }
   if (!mode.ok()) {
     return mode.take_error();
@@ -147,27 +151,11 @@ Result<void> Database::exec(std::string_view sql, std::string_view operation) {
 }
 
 Result<int64_t> Database::query_int(std::string_view sql, std::string_view operation) {
-  auto stmt = Statement::prepare(*this, sql, operation);
-  if (!stmt.ok()) {
-    return stmt.take_error();
-  }
-  auto row = stmt->step();
+  auto row = query_one(*this, operation, sql, [](const Statement& s) { return s.int64(0); });
   if (!row.ok()) {
     return row.take_error();
   }
-  return *row ? stmt->int64(0) : 0;
-}
-
-Result<std::string> Database::query_text(std::string_view sql, std::string_view operation) {
-  auto stmt = Statement::prepare(*this, sql, operation);
-  if (!stmt.ok()) {
-    return stmt.take_error();
-  }
-  auto row = stmt->step();
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  return *row ? stmt->text(0) : std::string();
+  return row->value_or(0);
 }
 
 Error Database::error(int rc, std::string_view operation) const {

@@ -42,8 +42,6 @@ class Database {
   Result<void> exec(std::string_view sql, std::string_view operation);
   // The first column of the first row of `sql` as an integer (0 when there is no row).
   Result<int64_t> query_int(std::string_view sql, std::string_view operation);
-  // The first column of the first row of `sql` as text (empty when there is no row).
-  Result<std::string> query_text(std::string_view sql, std::string_view operation);
 
   // An Error for sqlite result code `rc`: "<file>: <operation>: <sqlite message>", with the
   // code mapped to an Errc (busy -> timeout, constraint -> conflict, else internal).
@@ -70,6 +68,7 @@ class Statement {
   // Binds one parameter; a nullopt binds NULL. A bind failure is reported by the next step().
   Statement& bind(int index, int64_t value);
   Statement& bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
+  Statement& bind(int index, bool value) { return bind(index, int64_t{value ? 1 : 0}); }
   Statement& bind(int index, std::string_view value);
   Statement& bind(int index, const std::string& value) {
     return bind(index, std::string_view(value));
@@ -100,6 +99,13 @@ class Statement {
   std::string text(int column) const;
   std::optional<int64_t> optional_int64(int column) const;
   std::optional<std::string> optional_text(int column) const;
+  // Column `column` into `out`, read as its type is (a bool is a non-zero integer).
+  void get(int column, int64_t& out) const { out = int64(column); }
+  void get(int column, int& out) const { out = static_cast<int>(int64(column)); }
+  void get(int column, bool& out) const { out = int64(column) != 0; }
+  void get(int column, std::string& out) const { out = text(column); }
+  void get(int column, std::optional<int64_t>& out) const { out = optional_int64(column); }
+  void get(int column, std::optional<std::string>& out) const { out = optional_text(column); }
 
  private:
   Statement(Database* db, sqlite3_stmt* stmt, std::string operation)
@@ -219,22 +225,79 @@ auto query_one(Database& db, std::string_view operation, std::string_view sql, R
   return std::optional<detail::RowType<Read>>(std::move(*value));
 }
 
-// Column `col` of the current row read by `parse` (returning an optional), or an error naming
-// the table, the row's id (column 0) and the value: a value the schema's CHECK lets through
-// only when the file was edited by hand or damaged, never turned into a plausible default.
-template <typename Parse>
-auto parsed_column(const Statement& s, int col, std::string_view table, std::string_view what,
-                   Parse parse)
-    -> Result<typename std::invoke_result_t<Parse, std::string>::value_type> {
+// The value of `row`, or Errc::not_found with the message `missing()` gives when there is no
+// row.
+template <typename T, typename Missing>
+Result<T> or_not_found(Result<std::optional<T>>&& row, Missing missing) {
+  if (!row.ok()) {
+    return row.take_error();
+  }
+  if (!*row) {
+    return make_error(Errc::not_found, missing());
+  }
+  return std::move(**row);
+}
+
+// The first row of `sql` as query_one reads it, for a row that must be there (the RETURNING
+// of an INSERT, or of an UPDATE of a row just read): Errc::not_found when there is none.
+template <typename Read, typename... Args>
+auto query_row(Database& db, std::string_view operation, std::string_view sql, Read read,
+               const Args&... args) -> Result<detail::RowType<Read>> {
+  return or_not_found(query_one(db, operation, sql, read, args...), [&] {
+    return fmt::format("{}: {}: no such row", db.path().string(), operation);
+  });
+}
+
+// `limit` for a LIMIT clause: 0 or less asks for every row (-1).
+inline int64_t sql_limit(int limit) { return limit > 0 ? limit : -1; }
+
+// A text column of `table` read into `out` by `parse` (returning an optional), for
+// read_columns.
+template <typename E, typename Parse>
+struct Parsed {
+  E& out;
+  std::string_view table;
+  std::string_view what;
+  Parse parse;
+};
+
+template <typename E, typename Parse>
+Parsed<E, Parse> parsed(E& out, std::string_view table, std::string_view what, Parse parse) {
+  return {out, table, what, parse};
+}
+
+namespace detail {
+template <typename T>
+Result<void> read_column(const Statement& s, int col, T& out) {
+  s.get(col, out);
+  return {};
+}
+// A value the schema's CHECK lets through only when the file was edited by hand or damaged is
+// an error, never turned into a plausible default.
+template <typename E, typename Parse>
+Result<void> read_column(const Statement& s, int col, Parsed<E, Parse>& field) {
   auto text = s.text(col);
-  auto value = parse(text);
+  auto value = field.parse(text);
   if (!value) {
     return make_error(Errc::internal,
                       fmt::format("the store is damaged: table {}, row {}: `{}` is not a {}; "
                                   "restore state.db from a backup or repair that row",
-                                  table, s.int64(0), text, what));
+                                  field.table, s.int64(0), text, field.what));
   }
-  return std::move(*value);
+  field.out = *value;
+  return {};
+}
+}  // namespace detail
+
+// Reads columns 0, 1, ... of the current row into `fields` in order, each by its type (see
+// Statement::get) or through parsed(). An error names the first value parsed() refuses, with
+// the table and the row's id (column 0).
+template <typename... Fields>
+Result<void> read_columns(const Statement& s, Fields&&... fields) {
+  Result<void> result;
+  int col = 0;
+  (void)((result = detail::read_column(s, col++, fields)).ok() && ...);
+  return result;
 }
 
 // Runs `body()` (returning a Result) in a Transaction: commits when it succeeds, rolls back

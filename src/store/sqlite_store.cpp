@@ -74,15 +74,11 @@ Result<AuditEntry> SqliteStore::append_audit(const std::string& actor, const std
                                                  path().string()));
   }
   return in_transaction(m_db, "append audit entry", [&]() -> Result<AuditEntry> {
-    auto row = query_one(m_db, "append audit entry",
-                         fmt::format("INSERT INTO audit (at, actor, action, target, detail) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {}",
-                                     k_audit_columns),
-                         read_audit, now_ms(), actor, action, target, detail);
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    return query_row(m_db, "append audit entry",
+                     fmt::format("INSERT INTO audit (at, actor, action, target, detail) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {}",
+                                 k_audit_columns),
+                     read_audit, now_ms(), actor, action, target, detail);
   });
 }
 
@@ -90,7 +86,7 @@ Result<std::vector<AuditEntry>> SqliteStore::list_audit(int limit) {
   std::lock_guard lock(m_mu);
   return query_all(m_db, "list audit entries",
                    fmt::format("SELECT {} FROM audit ORDER BY id DESC LIMIT ?1", k_audit_columns),
-                   read_audit, limit > 0 ? limit : -1);
+                   read_audit, sql_limit(limit));
 }
 
 }  // namespace ztp::store

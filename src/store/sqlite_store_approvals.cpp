@@ -11,15 +11,9 @@ constexpr std::string_view k_approval_columns =
 
 Result<Approval> read_approval(const Statement& s) {
   Approval a;
-  a.id = s.int64(0);
-  a.run_id = s.int64(1);
-  a.env = s.text(2);
-  ZTP_ASSIGN_OR_RETURN(a.status,
-                       parsed_column(s, 3, "approvals", "approval status", parse_approval_status));
-  a.requested_at = s.int64(4);
-  a.decided_at = s.optional_int64(5);
-  a.decided_by = s.text(6);
-  a.comment = s.text(7);
+  ZTP_TRY(read_columns(s, a.id, a.run_id, a.env,
+                       parsed(a.status, "approvals", "approval status", parse_approval_status),
+                       a.requested_at, a.decided_at, a.decided_by, a.comment));
   return a;
 }
 
@@ -37,10 +31,7 @@ Result<Approval> SqliteStore::request_approval(int64_t run_id, const std::string
                                                  path().string(), operation));
   }
   return in_transaction(m_db, operation, [&]() -> Result<Approval> {
-    auto run = get_run_locked(run_id);
-    if (!run.ok()) {
-      return run.take_error();
-    }
+    ZTP_TRY(get_run_locked(run_id));
     auto asked = query_one(m_db, operation,
                            fmt::format("SELECT {} FROM approvals WHERE run_id = ?1 AND env = ?2 "
                                        "ORDER BY id DESC LIMIT 1",
@@ -52,15 +43,11 @@ Result<Approval> SqliteStore::request_approval(int64_t run_id, const std::string
     if (*asked) {
       return std::move(**asked);
     }
-    auto row = query_one(m_db, operation,
-                         fmt::format("INSERT INTO approvals (run_id, env, status, requested_at) "
-                                     "VALUES (?1, ?2, 'pending', ?3) RETURNING {}",
-                                     k_approval_columns),
-                         read_approval, run_id, env, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    return query_row(m_db, operation,
+                     fmt::format("INSERT INTO approvals (run_id, env, status, requested_at) "
+                                 "VALUES (?1, ?2, 'pending', ?3) RETURNING {}",
+                                 k_approval_columns),
+                     read_approval, run_id, env, now_ms());
   });
 }
 
@@ -90,22 +77,22 @@ Result<Approval> SqliteStore::decide_approval(int64_t run_id, ApprovalStatus dec
     }
     // The latest approval of the run decides what to answer: pending is decided now, anything
     // else was decided before.
-    auto latest = query_one(m_db, operation,
-                            fmt::format("SELECT {} FROM approvals WHERE run_id = ?1 AND (?2 IS "
-                                        "NULL OR env = ?2) ORDER BY status = 'pending' DESC, id "
-                                        "DESC LIMIT 1",
-                                        k_approval_columns),
-                            read_approval, run_id, env);
+    auto latest = or_not_found(
+        query_one(m_db, operation,
+                  fmt::format("SELECT {} FROM approvals WHERE run_id = ?1 AND (?2 IS NULL OR "
+                              "env = ?2) ORDER BY status = 'pending' DESC, id DESC LIMIT 1",
+                              k_approval_columns),
+                  read_approval, run_id, env),
+        [&] {
+          return fmt::format(
+              "run {} has no approval to decide{}; `ztp status` shows what "
+              "waits for approval",
+              run_id, where_env(env));
+        });
     if (!latest.ok()) {
       return latest.take_error();
     }
-    if (!*latest) {
-      return make_error(Errc::not_found,
-                        fmt::format("run {} has no approval to decide{}; `ztp status` shows what "
-                                    "waits for approval",
-                                    run_id, where_env(env)));
-    }
-    const Approval& found = **latest;
+    const Approval& found = *latest;
     if (found.status != ApprovalStatus::pending) {
       return make_error(
           Errc::conflict,
@@ -113,34 +100,23 @@ Result<Approval> SqliteStore::decide_approval(int64_t run_id, ApprovalStatus dec
                       to_string(found.status),
                       found.decided_by.empty() ? std::string() : " by " + found.decided_by));
     }
-    auto row =
-        query_one(m_db, operation,
-                  fmt::format("UPDATE approvals SET status = ?2, decided_at = ?3, "
-                              "decided_by = ?4, comment = ?5 WHERE id = ?1 RETURNING {}",
-                              k_approval_columns),
-                  read_approval, found.id, to_string(decision), now_ms(), decided_by, comment);
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    return query_row(m_db, operation,
+                     fmt::format("UPDATE approvals SET status = ?2, decided_at = ?3, "
+                                 "decided_by = ?4, comment = ?5 WHERE id = ?1 RETURNING {}",
+                                 k_approval_columns),
+                     read_approval, found.id, to_string(decision), now_ms(), decided_by, comment);
   });
 }
 
 Result<Approval> SqliteStore::get_approval(int64_t run_id, const std::optional<std::string>& env) {
   std::lock_guard lock(m_mu);
-  auto row = query_one(m_db, fmt::format("read approval of run {}{}", run_id, where_env(env)),
-                       fmt::format("SELECT {} FROM approvals WHERE run_id = ?1 AND (?2 IS NULL "
-                                   "OR env = ?2) ORDER BY id DESC LIMIT 1",
-                                   k_approval_columns),
-                       read_approval, run_id, env);
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  if (!*row) {
-    return make_error(Errc::not_found,
-                      fmt::format("run {} has no approval{}", run_id, where_env(env)));
-  }
-  return std::move(**row);
+  return or_not_found(
+      query_one(m_db, fmt::format("read approval of run {}{}", run_id, where_env(env)),
+                fmt::format("SELECT {} FROM approvals WHERE run_id = ?1 AND (?2 IS NULL OR "
+                            "env = ?2) ORDER BY id DESC LIMIT 1",
+                            k_approval_columns),
+                read_approval, run_id, env),
+      [&] { return fmt::format("run {} has no approval{}", run_id, where_env(env)); });
 }
 
 Result<std::vector<Approval>> SqliteStore::list_pending_approvals() {

@@ -13,47 +13,26 @@ constexpr std::string_view k_token_columns =
 
 Result<ApiToken> read_token(const Statement& s) {
   ApiToken t;
-  t.id = s.int64(0);
-  t.name = s.text(1);
-  ZTP_ASSIGN_OR_RETURN(t.role, parsed_column(s, 2, "api_tokens", "role", parse_role));
-  t.token_hash = s.text(3);
-  t.created_at = s.int64(4);
-  t.last_used_at = s.optional_int64(5);
-  t.revoked_at = s.optional_int64(6);
+  ZTP_TRY(read_columns(s, t.id, t.name, parsed(t.role, "api_tokens", "role", parse_role),
+                       t.token_hash, t.created_at, t.last_used_at, t.revoked_at));
   return t;
 }
 
 constexpr std::string_view k_delivery_columns = "delivery_id, event, outcome, run_id, received_at";
 
 WebhookDelivery read_delivery(const Statement& s) {
-  WebhookDelivery d;
-  d.delivery_id = s.text(0);
-  d.event = s.text(1);
-  d.outcome = s.text(2);
-  d.run_id = s.optional_int64(3);
-  d.received_at = s.int64(4);
-  return d;
+  return WebhookDelivery{s.text(0), s.text(1), s.text(2), s.optional_int64(3), s.int64(4)};
 }
 
 constexpr std::string_view k_notification_columns =
-    "id, channel, event, env, run_id, status, attempts, error, payload, at";
+    "id, channel, event, env, run_id, status = 'delivered', attempts, error, payload, at";
 
-Notification read_notification(const Statement& s) {
+Result<Notification> read_notification(const Statement& s) {
   Notification n;
-  n.id = s.int64(0);
-  n.channel = s.text(1);
-  n.event = s.text(2);
-  n.env = s.optional_text(3);
-  n.run_id = s.optional_int64(4);
-  n.delivered = s.text(5) == "delivered";
-  n.attempts = static_cast<int>(s.int64(6));
-  n.error = s.text(7);
-  n.payload = s.text(8);
-  n.at = s.int64(9);
+  ZTP_TRY(read_columns(s, n.id, n.channel, n.event, n.env, n.run_id, n.delivered, n.attempts,
+                       n.error, n.payload, n.at));
   return n;
 }
-
-int64_t sql_limit(int limit) { return limit <= 0 ? -1 : limit; }
 
 }  // namespace
 
@@ -79,15 +58,11 @@ Result<ApiToken> SqliteStore::create_token(const std::string& name, Role role,
                                     "or `ztp token revoke {}` first",
                                     name, (*existing)->revoked_at ? " (revoked)" : "", name));
     }
-    auto row = query_one(m_db, operation,
-                         fmt::format("INSERT INTO api_tokens (name, role, token_hash, created_at) "
-                                     "VALUES (?1, ?2, ?3, ?4) RETURNING {}",
-                                     k_token_columns),
-                         read_token, name, to_string(role), token_hash, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    return query_row(m_db, operation,
+                     fmt::format("INSERT INTO api_tokens (name, role, token_hash, created_at) "
+                                 "VALUES (?1, ?2, ?3, ?4) RETURNING {}",
+                                 k_token_columns),
+                     read_token, name, to_string(role), token_hash, now_ms());
   });
 }
 
@@ -111,29 +86,25 @@ Result<ApiToken> SqliteStore::revoke_token(const std::string& name) {
   std::lock_guard lock(m_mu);
   std::string operation = fmt::format("revoke token {}", name);
   return in_transaction(m_db, operation, [&]() -> Result<ApiToken> {
-    auto existing = query_one(
-        m_db, operation, fmt::format("SELECT {} FROM api_tokens WHERE name = ?1", k_token_columns),
-        read_token, name);
+    auto existing = or_not_found(
+        query_one(m_db, operation,
+                  fmt::format("SELECT {} FROM api_tokens WHERE name = ?1", k_token_columns),
+                  read_token, name),
+        [&] {
+          return fmt::format("there is no token named '{}'; `ztp token list` shows the tokens",
+                             name);
+        });
     if (!existing.ok()) {
       return existing.take_error();
     }
-    if (!*existing) {
-      return make_error(Errc::not_found, fmt::format("there is no token named '{}'; `ztp token "
-                                                     "list` shows the tokens",
-                                                     name));
-    }
-    if ((*existing)->revoked_at) {
+    if (existing->revoked_at) {
       return make_error(Errc::conflict, fmt::format("token '{}' was already revoked", name));
     }
-    auto row = query_one(m_db, operation,
-                         fmt::format("UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 "
-                                     "RETURNING {}",
-                                     k_token_columns),
-                         read_token, name, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    return query_row(m_db, operation,
+                     fmt::format("UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 "
+                                 "RETURNING {}",
+                                 k_token_columns),
+                     read_token, name, now_ms());
   });
 }
 
@@ -210,18 +181,13 @@ Result<Notification> SqliteStore::record_notification(const NewNotification& n) 
     return make_error(Errc::invalid, fmt::format("{}: {}: the payload is not valid JSON",
                                                  path().string(), operation));
   }
-  auto row =
-      query_one(m_db, operation,
-                fmt::format("INSERT INTO notifications (channel, event, env, run_id, "
-                            "status, attempts, error, payload, at) VALUES (?1, ?2, ?3, ?4, "
-                            "?5, ?6, ?7, ?8, ?9) RETURNING {}",
-                            k_notification_columns),
-                read_notification, n.channel, n.event, n.env, n.run_id,
-                n.delivered ? "delivered" : "failed", n.attempts, n.error, n.payload, now_ms());
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  return std::move(**row);
+  return query_row(m_db, operation,
+                   fmt::format("INSERT INTO notifications (channel, event, env, run_id, "
+                               "status, attempts, error, payload, at) VALUES (?1, ?2, ?3, ?4, "
+                               "?5, ?6, ?7, ?8, ?9) RETURNING {}",
+                               k_notification_columns),
+                   read_notification, n.channel, n.event, n.env, n.run_id,
+                   n.delivered ? "delivered" : "failed", n.attempts, n.error, n.payload, now_ms());
 }
 
 Result<std::vector<Notification>> SqliteStore::list_notifications(

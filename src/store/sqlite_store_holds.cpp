@@ -9,28 +9,16 @@ namespace ztp::store {
 namespace {
 
 EnvHold read_hold(const Statement& s) {
-  EnvHold h;
-  h.env = s.text(0);
-  h.reason = s.text(1);
-  h.actor = s.text(2);
-  h.at = s.int64(3);
-  return h;
+  return EnvHold{s.text(0), s.text(1), s.text(2), s.int64(3)};
 }
 
 constexpr std::string_view k_drift_columns =
     "id, env, in_sync, findings, fixed, \"trigger\", report, markdown, at";
 
-DriftReport read_drift(const Statement& s) {
+Result<DriftReport> read_drift(const Statement& s) {
   DriftReport d;
-  d.id = s.int64(0);
-  d.env = s.text(1);
-  d.in_sync = s.int64(2) != 0;
-  d.findings = static_cast<int>(s.int64(3));
-  d.fixed = s.int64(4) != 0;
-  d.trigger = s.text(5);
-  d.report = s.text(6);
-  d.markdown = s.text(7);
-  d.at = s.int64(8);
+  ZTP_TRY(read_columns(s, d.id, d.env, d.in_sync, d.findings, d.fixed, d.trigger, d.report,
+                       d.markdown, d.at));
   return d;
 }
 
@@ -44,17 +32,13 @@ Result<EnvHold> set_hold(Database& db, std::string_view table, std::string_view 
                                                  "required",
                                                  db.path().string(), operation));
   }
-  auto row = query_one(db, operation,
-                       fmt::format("INSERT INTO {} (env, reason, actor, at) VALUES (?1, ?2, ?3, "
-                                   "?4) ON CONFLICT (env) DO UPDATE SET reason = excluded.reason, "
-                                   "actor = excluded.actor, at = excluded.at RETURNING env, "
-                                   "reason, actor, at",
-                                   table),
-                       read_hold, env, reason, actor, now);
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  return std::move(**row);
+  return query_row(db, operation,
+                   fmt::format("INSERT INTO {} (env, reason, actor, at) VALUES (?1, ?2, ?3, "
+                               "?4) ON CONFLICT (env) DO UPDATE SET reason = excluded.reason, "
+                               "actor = excluded.actor, at = excluded.at RETURNING env, "
+                               "reason, actor, at",
+                               table),
+                   read_hold, env, reason, actor, now);
 }
 
 Result<bool> clear_hold(Database& db, std::string_view table, std::string_view what,
@@ -135,18 +119,13 @@ Result<DriftReport> SqliteStore::save_drift_report(const NewDriftReport& report)
     return make_error(Errc::invalid, fmt::format("{}: {}: the report is not valid JSON",
                                                  path().string(), operation));
   }
-  auto row =
-      query_one(m_db, operation,
-                fmt::format("INSERT INTO drift_reports (env, in_sync, findings, fixed, "
-                            "\"trigger\", report, markdown, at) VALUES (?1, ?2, ?3, ?4, "
-                            "?5, ?6, ?7, ?8) RETURNING {}",
-                            k_drift_columns),
-                read_drift, report.env, report.in_sync ? 1 : 0, report.findings,
-                report.fixed ? 1 : 0, report.trigger, report.report, report.markdown, now_ms());
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  return std::move(**row);
+  return query_row(m_db, operation,
+                   fmt::format("INSERT INTO drift_reports (env, in_sync, findings, fixed, "
+                               "\"trigger\", report, markdown, at) VALUES (?1, ?2, ?3, ?4, "
+                               "?5, ?6, ?7, ?8) RETURNING {}",
+                               k_drift_columns),
+                   read_drift, report.env, report.in_sync, report.findings, report.fixed,
+                   report.trigger, report.report, report.markdown, now_ms());
 }
 
 Result<std::vector<DriftReport>> SqliteStore::list_drift_reports(
@@ -156,7 +135,7 @@ Result<std::vector<DriftReport>> SqliteStore::list_drift_reports(
                    fmt::format("SELECT {} FROM drift_reports WHERE (?1 IS NULL OR env = ?1) "
                                "ORDER BY id DESC LIMIT ?2",
                                k_drift_columns),
-                   read_drift, env, limit <= 0 ? int64_t{-1} : int64_t{limit});
+                   read_drift, env, sql_limit(limit));
 }
 
 }  // namespace ztp::store

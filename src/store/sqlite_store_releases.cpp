@@ -14,20 +14,10 @@ constexpr std::string_view k_release_columns =
 
 Result<Release> read_release(const Statement& s) {
   Release r;
-  r.id = s.int64(0);
-  r.env = s.text(1);
-  r.revision = s.int64(2);
-  r.digest = s.text(3);
-  r.image_ref = s.text(4);
-  r.short_sha = s.text(5);
-  r.config_hash = s.text(6);
-  r.replicas = static_cast<int>(s.int64(7));
-  r.strategy = s.text(8);
-  ZTP_ASSIGN_OR_RETURN(r.status,
-                       parsed_column(s, 9, "releases", "release status", parse_release_status));
-  r.run_id = s.optional_int64(10);
-  r.created_at = s.int64(11);
-  r.activated_at = s.optional_int64(12);
+  ZTP_TRY(read_columns(s, r.id, r.env, r.revision, r.digest, r.image_ref, r.short_sha,
+                       r.config_hash, r.replicas, r.strategy,
+                       parsed(r.status, "releases", "release status", parse_release_status),
+                       r.run_id, r.created_at, r.activated_at));
   return r;
 }
 
@@ -38,15 +28,7 @@ LastKnownGood read_lkg(const Statement& s) {
 }
 
 BadDigest read_bad(const Statement& s) {
-  BadDigest b;
-  b.digest = s.text(0);
-  std::string env = s.text(1);
-  if (!env.empty()) {
-    b.env = std::move(env);
-  }
-  b.reason = s.text(2);
-  b.marked_at = s.int64(3);
-  return b;
+  return BadDigest{s.text(0), s.optional_text(1), s.text(2), s.int64(3)};
 }
 
 constexpr std::string_view k_env_state_columns = "env, replicas, weights, spec_hash, updated_at";
@@ -58,20 +40,15 @@ EnvState read_env_state(const Statement& s) {
 }  // namespace
 
 Result<Release> SqliteStore::get_release_locked(const std::string& env, int64_t revision) {
-  auto row = query_one(
-      m_db, fmt::format("read release {} of {}", revision, env),
-      fmt::format("SELECT {} FROM releases WHERE env = ?1 AND revision = ?2", k_release_columns),
-      read_release, env, revision);
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  if (!*row) {
-    return make_error(Errc::not_found,
-                      fmt::format("environment {} has no release {}; `ztp history` lists its "
-                                  "releases",
-                                  env, revision));
-  }
-  return std::move(**row);
+  return or_not_found(
+      query_one(m_db, fmt::format("read release {} of {}", revision, env),
+                fmt::format("SELECT {} FROM releases WHERE env = ?1 AND revision = ?2",
+                            k_release_columns),
+                read_release, env, revision),
+      [&] {
+        return fmt::format("environment {} has no release {}; `ztp history` lists its releases",
+                           env, revision);
+      });
 }
 
 Result<Release> SqliteStore::create_release(const NewRelease& release) {
@@ -90,12 +67,9 @@ Result<Release> SqliteStore::create_release(const NewRelease& release) {
   // process can take the same number in between.
   return in_transaction(m_db, operation, [&]() -> Result<Release> {
     if (release.run_id) {
-      auto run = get_run_locked(*release.run_id);
-      if (!run.ok()) {
-        return run.take_error();
-      }
+      ZTP_TRY(get_run_locked(*release.run_id));
     }
-    auto row = query_one(
+    return query_row(
         m_db, operation,
         fmt::format("INSERT INTO releases (env, revision, digest, image_ref, short_sha, "
                     "config_hash, replicas, strategy, status, run_id, created_at) VALUES (?1, "
@@ -104,10 +78,6 @@ Result<Release> SqliteStore::create_release(const NewRelease& release) {
                     k_release_columns),
         read_release, release.env, release.digest, release.image_ref, release.short_sha,
         release.config_hash, release.replicas, release.strategy, release.run_id, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
   });
 }
 
@@ -130,7 +100,7 @@ Result<std::vector<Release>> SqliteStore::list_releases(const std::string& env, 
       m_db, fmt::format("list releases of {}", env),
       fmt::format("SELECT {} FROM releases WHERE env = ?1 ORDER BY revision DESC LIMIT ?2",
                   k_release_columns),
-      read_release, env, limit > 0 ? limit : -1);
+      read_release, env, sql_limit(limit));
 }
 
 Result<Release> SqliteStore::set_release_status(const std::string& env, int64_t revision,
@@ -139,32 +109,22 @@ Result<Release> SqliteStore::set_release_status(const std::string& env, int64_t 
   std::string operation =
       fmt::format("set release {} of {} to {}", revision, env, to_string(status));
   return in_transaction(m_db, operation, [&]() -> Result<Release> {
-    auto release = get_release_locked(env, revision);
-    if (!release.ok()) {
-      return release.take_error();
-    }
+    ZTP_TRY(get_release_locked(env, revision));
     if (status == ReleaseStatus::active) {
-      auto superseded = execute(m_db, operation,
-                                "UPDATE releases SET status = 'superseded' WHERE env = ?1 AND "
-                                "status = 'active' AND revision <> ?2",
-                                env, revision);
-      if (!superseded.ok()) {
-        return superseded.take_error();
-      }
+      ZTP_TRY(execute(m_db, operation,
+                      "UPDATE releases SET status = 'superseded' WHERE env = ?1 AND status = "
+                      "'active' AND revision <> ?2",
+                      env, revision));
     }
     // activated_at records when the release last became active; setting an active release
     // active again keeps it.
-    auto row = query_one(
+    return query_row(
         m_db, operation,
         fmt::format("UPDATE releases SET activated_at = CASE WHEN ?3 = 'active' AND status <> "
                     "'active' THEN ?4 ELSE activated_at END, status = ?3 WHERE env = ?1 AND "
                     "revision = ?2 RETURNING {}",
                     k_release_columns),
         read_release, env, revision, to_string(status), now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
   });
 }
 
@@ -176,17 +136,13 @@ Result<LastKnownGood> SqliteStore::set_last_known_good(const std::string& env, i
     if (!release.ok()) {
       return release.take_error();
     }
-    auto row = query_one(
+    return query_row(
         m_db, operation,
         fmt::format("INSERT INTO last_known_good (env, revision, digest, updated_at) VALUES (?1, "
                     "?2, ?3, ?4) ON CONFLICT (env) DO UPDATE SET revision = excluded.revision, "
                     "digest = excluded.digest, updated_at = excluded.updated_at RETURNING {}",
                     k_lkg_columns),
         read_lkg, env, revision, release->digest, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
   });
 }
 
@@ -206,37 +162,31 @@ Result<void> SqliteStore::mark_bad(const std::string& digest, const std::string&
                       fmt::format("{}: mark bad digest: the digest is required", path().string()));
   }
   return in_transaction(m_db, operation, [&]() -> Result<void> {
-    auto done = execute(m_db, operation,
-                        "INSERT INTO bad_digests (digest, env, reason, marked_at) VALUES (?1, ?2, "
-                        "?3, ?4) ON CONFLICT (digest, env) DO UPDATE SET reason = "
-                        "excluded.reason, marked_at = excluded.marked_at",
-                        digest, env.value_or(""), reason, now_ms());
-    if (!done.ok()) {
-      return done.take_error();
-    }
+    ZTP_TRY(execute(m_db, operation,
+                    "INSERT INTO bad_digests (digest, env, reason, marked_at) VALUES (?1, ?2, ?3, "
+                    "?4) ON CONFLICT (digest, env) DO UPDATE SET reason = excluded.reason, "
+                    "marked_at = excluded.marked_at",
+                    digest, env.value_or(""), reason, now_ms()));
     return {};
   });
 }
 
 Result<bool> SqliteStore::is_bad(const std::string& digest, const std::optional<std::string>& env) {
   std::lock_guard lock(m_mu);
-  auto row = query_one(
+  return query_row(
       m_db, fmt::format("check whether {} is bad", digest),
       "SELECT EXISTS (SELECT 1 FROM bad_digests WHERE digest = ?1 AND (?2 IS "
       "NULL OR env IN ('', ?2)))",
       [](const Statement& s) { return s.int64(0) != 0; }, digest, env);
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  return row->value_or(false);
 }
 
 Result<std::vector<BadDigest>> SqliteStore::list_bad_digests() {
   std::lock_guard lock(m_mu);
-  return query_all(m_db, "list bad digests",
-                   "SELECT digest, env, reason, marked_at FROM bad_digests ORDER BY marked_at "
-                   "DESC, digest, env",
-                   read_bad);
+  return query_all(
+      m_db, "list bad digests",
+      "SELECT digest, NULLIF(env, ''), reason, marked_at FROM bad_digests ORDER BY marked_at "
+      "DESC, digest, env",
+      read_bad);
 }
 
 Result<bool> SqliteStore::clear_bad(const std::string& digest,
@@ -268,7 +218,7 @@ Result<EnvState> SqliteStore::set_env_state(const EnvState& state) {
                                   path().string(), operation));
   }
   return in_transaction(m_db, operation, [&]() -> Result<EnvState> {
-    auto row = query_one(
+    return query_row(
         m_db, operation,
         fmt::format("INSERT INTO env_state (env, replicas, weights, spec_hash, updated_at) VALUES "
                     "(?1, ?2, ?3, ?4, ?5) ON CONFLICT (env) DO UPDATE SET replicas = "
@@ -276,10 +226,6 @@ Result<EnvState> SqliteStore::set_env_state(const EnvState& state) {
                     "excluded.spec_hash, updated_at = excluded.updated_at RETURNING {}",
                     k_env_state_columns),
         read_env_state, state.env, state.replicas, state.weights, state.spec_hash, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
   });
 }
 

@@ -14,19 +14,11 @@ constexpr std::string_view k_run_columns =
 
 Result<Run> read_run(const Statement& s) {
   Run r;
-  r.id = s.int64(0);
-  r.app = s.text(1);
-  r.commit_sha = s.text(2);
-  r.short_sha = s.text(3);
-  ZTP_ASSIGN_OR_RETURN(r.trigger, parsed_column(s, 4, "runs", "trigger", parse_trigger));
-  ZTP_ASSIGN_OR_RETURN(r.status, parsed_column(s, 5, "runs", "run status", parse_run_status));
-  r.reason = s.text(6);
-  r.created_at = s.int64(7);
-  r.updated_at = s.int64(8);
-  r.finished_at = s.optional_int64(9);
-  r.digest = s.text(10);
-  r.until_env = s.text(11);
-  r.interrupted = s.int64(12) != 0;
+  ZTP_TRY(read_columns(s, r.id, r.app, r.commit_sha, r.short_sha,
+                       parsed(r.trigger, "runs", "trigger", parse_trigger),
+                       parsed(r.status, "runs", "run status", parse_run_status), r.reason,
+                       r.created_at, r.updated_at, r.finished_at, r.digest, r.until_env,
+                       r.interrupted));
   return r;
 }
 
@@ -35,15 +27,9 @@ constexpr std::string_view k_stage_columns =
 
 Result<Stage> read_stage(const Statement& s) {
   Stage st;
-  st.id = s.int64(0);
-  st.run_id = s.int64(1);
-  st.name = s.text(2);
-  st.env = s.optional_text(3);
-  ZTP_ASSIGN_OR_RETURN(st.status,
-                       parsed_column(s, 4, "stages", "stage status", parse_stage_status));
-  st.detail = s.text(5);
-  st.started_at = s.optional_int64(6);
-  st.finished_at = s.optional_int64(7);
+  ZTP_TRY(read_columns(s, st.id, st.run_id, st.name, st.env,
+                       parsed(st.status, "stages", "stage status", parse_stage_status), st.detail,
+                       st.started_at, st.finished_at));
   return st;
 }
 
@@ -54,23 +40,16 @@ Event read_event(const Statement& s) {
                s.text(4),  s.text(5),           s.int64(6)};
 }
 
-int sql_limit(int limit) { return limit > 0 ? limit : -1; }
-
 }  // namespace
 
 Result<Run> SqliteStore::get_run_locked(int64_t id) {
-  auto row =
+  return or_not_found(
       query_one(m_db, fmt::format("read run {}", id),
-                fmt::format("SELECT {} FROM runs WHERE id = ?1", k_run_columns), read_run, id);
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  if (!*row) {
-    return make_error(Errc::not_found,
-                      fmt::format("run {} does not exist in {}; `ztp history` lists the runs", id,
-                                  path().string()));
-  }
-  return std::move(**row);
+                fmt::format("SELECT {} FROM runs WHERE id = ?1", k_run_columns), read_run, id),
+      [&] {
+        return fmt::format("run {} does not exist in {}; `ztp history` lists the runs", id,
+                           path().string());
+      });
 }
 
 Result<Run> SqliteStore::create_run(const NewRun& run) {
@@ -82,7 +61,7 @@ Result<Run> SqliteStore::create_run(const NewRun& run) {
   }
   return in_transaction(m_db, "create run", [&]() -> Result<Run> {
     int64_t now = now_ms();
-    auto row = query_one(
+    return query_row(
         m_db, "create run",
         fmt::format("INSERT INTO runs (app, commit_sha, short_sha, \"trigger\", status, reason, "
                     "created_at, updated_at, until_env) VALUES (?1, ?2, ?3, ?4, 'queued', '', "
@@ -90,10 +69,6 @@ Result<Run> SqliteStore::create_run(const NewRun& run) {
                     k_run_columns),
         read_run, run.app, run.commit_sha, run.short_sha, to_string(run.trigger), now,
         run.until_env);
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
   });
 }
 
@@ -132,21 +107,13 @@ Result<Run> SqliteStore::update_run_status_locked(int64_t id, RunStatus status,
                                     to_string(run->status), to_string(status)));
     }
     int64_t now = now_ms();
-    std::optional<int64_t> finished;
-    if (is_final(status)) {
-      finished = now;
-    }
-    auto row = query_one(m_db, operation,
-                         fmt::format("UPDATE runs SET status = ?2, reason = ?3, updated_at = ?4, "
-                                     "finished_at = ?5, interrupted = ?6 WHERE id = ?1 "
-                                     "RETURNING {}",
-                                     k_run_columns),
-                         read_run, id, to_string(status), reason, now, finished,
-                         static_cast<int64_t>(interrupted ? 1 : 0));
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    auto finished = is_final(status) ? std::optional(now) : std::nullopt;
+    return query_row(m_db, operation,
+                     fmt::format("UPDATE runs SET status = ?2, reason = ?3, updated_at = ?4, "
+                                 "finished_at = ?5, interrupted = ?6 WHERE id = ?1 "
+                                 "RETURNING {}",
+                                 k_run_columns),
+                     read_run, id, to_string(status), reason, now, finished, interrupted);
   });
 }
 
@@ -154,19 +121,13 @@ Result<Run> SqliteStore::set_run_digest(int64_t id, const std::string& digest) {
   std::lock_guard lock(m_mu);
   std::string operation = fmt::format("record the image of run {}", id);
   return in_transaction(m_db, operation, [&]() -> Result<Run> {
-    auto row = query_one(m_db, operation,
-                         fmt::format("UPDATE runs SET digest = ?2, updated_at = ?3 WHERE id = ?1 "
-                                     "RETURNING {}",
-                                     k_run_columns),
-                         read_run, id, digest, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    if (!*row) {
-      return make_error(Errc::not_found,
-                        fmt::format("run {} does not exist in {}", id, path().string()));
-    }
-    return std::move(**row);
+    return or_not_found(
+        query_one(m_db, operation,
+                  fmt::format("UPDATE runs SET digest = ?2, updated_at = ?3 WHERE id = ?1 "
+                              "RETURNING {}",
+                              k_run_columns),
+                  read_run, id, digest, now_ms()),
+        [&] { return fmt::format("run {} does not exist in {}", id, path().string()); });
   });
 }
 
@@ -205,17 +166,11 @@ Result<std::optional<Run>> SqliteStore::latest_run(const std::optional<std::stri
 }
 
 Result<Stage> SqliteStore::get_stage_locked(int64_t id) {
-  auto row = query_one(m_db, fmt::format("read stage {}", id),
-                       fmt::format("SELECT {} FROM stages WHERE id = ?1", k_stage_columns),
-                       read_stage, id);
-  if (!row.ok()) {
-    return row.take_error();
-  }
-  if (!*row) {
-    return make_error(Errc::not_found,
-                      fmt::format("stage {} does not exist in {}", id, path().string()));
-  }
-  return std::move(**row);
+  return or_not_found(
+      query_one(m_db, fmt::format("read stage {}", id),
+                fmt::format("SELECT {} FROM stages WHERE id = ?1", k_stage_columns), read_stage,
+                id),
+      [&] { return fmt::format("stage {} does not exist in {}", id, path().string()); });
 }
 
 Result<Stage> SqliteStore::start_stage(int64_t run_id, const std::string& name,
@@ -227,20 +182,13 @@ Result<Stage> SqliteStore::start_stage(int64_t run_id, const std::string& name,
                       fmt::format("{}: {}: the stage needs a name", path().string(), operation));
   }
   return in_transaction(m_db, operation, [&]() -> Result<Stage> {
-    auto run = get_run_locked(run_id);
-    if (!run.ok()) {
-      return run.take_error();
-    }
-    auto row = query_one(m_db, operation,
-                         fmt::format("INSERT INTO stages (run_id, name, env, status, detail, "
-                                     "started_at) VALUES (?1, ?2, ?3, 'running', '', ?4) "
-                                     "RETURNING {}",
-                                     k_stage_columns),
-                         read_stage, run_id, name, env, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    ZTP_TRY(get_run_locked(run_id));
+    return query_row(m_db, operation,
+                     fmt::format("INSERT INTO stages (run_id, name, env, status, detail, "
+                                 "started_at) VALUES (?1, ?2, ?3, 'running', '', ?4) "
+                                 "RETURNING {}",
+                                 k_stage_columns),
+                     read_stage, run_id, name, env, now_ms());
   });
 }
 
@@ -263,15 +211,11 @@ Result<Stage> SqliteStore::finish_stage(int64_t stage_id, StageStatus status,
                         fmt::format("stage {} ({} of run {}) already ended as {}", stage_id,
                                     stage->name, stage->run_id, to_string(stage->status)));
     }
-    auto row = query_one(m_db, operation,
-                         fmt::format("UPDATE stages SET status = ?2, detail = ?3, finished_at = "
-                                     "?4 WHERE id = ?1 RETURNING {}",
-                                     k_stage_columns),
-                         read_stage, stage_id, to_string(status), detail, now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    return query_row(m_db, operation,
+                     fmt::format("UPDATE stages SET status = ?2, detail = ?3, finished_at = "
+                                 "?4 WHERE id = ?1 RETURNING {}",
+                                 k_stage_columns),
+                     read_stage, stage_id, to_string(status), detail, now_ms());
   });
 }
 
@@ -303,36 +247,28 @@ Result<std::map<RunStatus, int64_t>> SqliteStore::count_runs_by_status() {
 Result<std::vector<StageDurations>> SqliteStore::stage_durations(
     const std::vector<int64_t>& bounds_ms) {
   std::string at_most;
-  for (size_t i = 0; i < bounds_ms.size(); ++i) {
-    at_most += fmt::format(", SUM(d <= {})", bounds_ms[i]);
+  for (int64_t bound : bounds_ms) {
+    at_most += fmt::format(", SUM(d <= {})", bound);
   }
+  // MIN(id) is a row of the group, for the error of a damaged status.
   std::string sql = fmt::format(
-      "SELECT name, COALESCE(env, ''), status, COUNT(*), SUM(d){} FROM (SELECT name, env, "
-      "status, finished_at - started_at AS d FROM stages WHERE started_at IS NOT NULL AND "
-      "finished_at IS NOT NULL) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+      "SELECT MIN(id), name, COALESCE(env, ''), status, COUNT(*), SUM(d){} FROM (SELECT id, "
+      "name, env, status, finished_at - started_at AS d FROM stages WHERE started_at IS NOT "
+      "NULL AND finished_at IS NOT NULL) GROUP BY 2, 3, 4 ORDER BY 2, 3, 4",
       at_most);
-  const size_t bounds = bounds_ms.size();
-  std::lock_guard lock(m_mu);
-  return query_all(m_db, "sum up stage durations", sql, [bounds](const Statement& s) {
+  auto read = [bounds = bounds_ms.size()](const Statement& s) -> Result<StageDurations> {
     StageDurations d;
-    d.name = s.text(0);
-    d.env = s.text(1);
-    auto status = parse_stage_status(s.text(2));
-    if (!status) {
-      return Result<StageDurations>(
-          make_error(Errc::internal, fmt::format("the store is damaged: table stages: `{}` is "
-                                                 "not a stage status; restore state.db from a "
-                                                 "backup or repair that row",
-                                                 s.text(2))));
-    }
-    d.status = *status;
-    d.count = s.int64(3);
-    d.total_ms = s.int64(4);
+    int64_t id = 0;
+    ZTP_TRY(read_columns(s, id, d.name, d.env,
+                         parsed(d.status, "stages", "stage status", parse_stage_status), d.count,
+                         d.total_ms));
     for (size_t i = 0; i < bounds; ++i) {
-      d.at_most.push_back(s.int64(static_cast<int>(5 + i)));
+      d.at_most.push_back(s.int64(static_cast<int>(6 + i)));
     }
-    return Result<StageDurations>(std::move(d));
-  });
+    return d;
+  };
+  std::lock_guard lock(m_mu);
+  return query_all(m_db, "sum up stage durations", sql, read);
 }
 
 Result<Event> SqliteStore::append_event(const NewEvent& event) {
@@ -348,21 +284,14 @@ Result<Event> SqliteStore::append_event(const NewEvent& event) {
   }
   return in_transaction(m_db, operation, [&]() -> Result<Event> {
     if (event.run_id) {
-      auto run = get_run_locked(*event.run_id);
-      if (!run.ok()) {
-        return run.take_error();
-      }
+      ZTP_TRY(get_run_locked(*event.run_id));
     }
-    auto row = query_one(m_db, operation,
-                         fmt::format("INSERT INTO events (run_id, env, kind, message, data, at) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {}",
-                                     k_event_columns),
-                         read_event, event.run_id, event.env, event.kind, event.message, event.data,
-                         now_ms());
-    if (!row.ok()) {
-      return row.take_error();
-    }
-    return std::move(**row);
+    return query_row(m_db, operation,
+                     fmt::format("INSERT INTO events (run_id, env, kind, message, data, at) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {}",
+                                 k_event_columns),
+                     read_event, event.run_id, event.env, event.kind, event.message, event.data,
+                     now_ms());
   });
 }
 

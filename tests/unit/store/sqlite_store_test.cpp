@@ -449,6 +449,26 @@ TEST(SqliteStoreTest, ADamagedRowIsAnErrorNamingItsTableAndRow) {
       << token.error().message;
 }
 
+// The sums of stage durations group rows, and still name one row with the damaged value.
+TEST(SqliteStoreTest, ADamagedStageStatusInTheDurationsNamesARow) {
+  TempStore s;
+  auto run = s->create_run(new_run());
+  ASSERT_TRUE(run.ok());
+  auto stage = s->start_stage(run->id, "build");
+  ASSERT_TRUE(stage.ok());
+  ASSERT_TRUE(s->finish_stage(stage->id, StageStatus::succeeded).ok());
+  corrupt(s.db_path, fmt::format("UPDATE stages SET status = 'exploded' WHERE id = {}", stage->id));
+
+  auto d = s->stage_durations({1000});
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, Errc::internal);
+  EXPECT_NE(
+      d.error().message.find("the store is damaged: table stages, row " +
+                             std::to_string(stage->id) + ": `exploded` is not a stage status"),
+      std::string::npos)
+      << d.error().message;
+}
+
 TEST(SqliteStoreTest, IntegrityCheckReportsDamage) {
   TempStore s;
   for (int i = 0; i < 50; ++i) {
