@@ -55,11 +55,9 @@ Result<std::vector<Delivery>> pagerduty_deliveries(const spec::Notifier& notifie
     keys.emplace_back(env);
   }
   for (const auto& env : keys) {
-    auto open = incident_open(store, dedup_key(n.app, env));
-    if (!open.ok()) {
-      return open.take_error();
-    }
-    if (*open) {
+    bool open = false;
+    ZTP_ASSIGN_OR_RETURN(open, incident_open(store, dedup_key(n.app, env)));
+    if (open) {
       add(IncidentAction::resolve, env);
     }
   }
@@ -103,11 +101,9 @@ Result<bool> incident_open(store::SqliteStore& store, const std::string& key) {
   store::NotificationFilter filter;
   filter.channel = "pagerduty";
   filter.limit = k_incident_lookback;
-  auto sent = store.list_notifications(filter);
-  if (!sent.ok()) {
-    return sent.take_error();
-  }
-  for (const auto& n : *sent) {  // newest first
+  std::vector<store::Notification> sent;
+  ZTP_ASSIGN_OR_RETURN(sent, store.list_notifications(filter));
+  for (const auto& n : sent) {  // newest first
     if (!n.delivered) {
       continue;
     }
@@ -122,27 +118,20 @@ Result<bool> incident_open(store::SqliteStore& store, const std::string& key) {
 
 Result<std::vector<Delivery>> deliveries_for(const spec::Notifier& notifier, const Notice& n,
                                              store::SqliteStore& store) {
-  switch (notifier.kind) {
-    case spec::Notifier::Kind::pagerduty:
-      return pagerduty_deliveries(notifier, n, store);
-    case spec::Notifier::Kind::slack: {
-      if (!wants(notifier, n.kind)) {
-        return std::vector<Delivery>{};
-      }
-      auto body = slack_message(n);
-      return std::vector<Delivery>{
-          make_delivery(json_request(notifier.url, body), n, n.env, body.dump())};
-    }
-    case spec::Notifier::Kind::webhook: {
-      if (!wants(notifier, n.kind)) {
-        return std::vector<Delivery>{};
-      }
-      auto req = webhook_request(n, notifier);
-      std::string body = req.body;
-      return std::vector<Delivery>{make_delivery(std::move(req), n, n.env, std::move(body))};
-    }
+  if (notifier.kind == spec::Notifier::Kind::pagerduty) {
+    return pagerduty_deliveries(notifier, n, store);
   }
-  return std::vector<Delivery>{};
+  if (!wants(notifier, n.kind)) {
+    return std::vector<Delivery>{};
+  }
+  if (notifier.kind == spec::Notifier::Kind::slack) {
+    auto body = slack_message(n);
+    return std::vector<Delivery>{
+        make_delivery(json_request(notifier.url, body), n, n.env, body.dump())};
+  }
+  auto req = webhook_request(n, notifier);
+  std::string body = req.body;
+  return std::vector<Delivery>{make_delivery(std::move(req), n, n.env, std::move(body))};
 }
 
 Channel::Channel(spec::Notifier notifier, store::SqliteStore& store, DeliveryOptions options,

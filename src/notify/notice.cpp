@@ -10,34 +10,48 @@
 namespace ztp::notify {
 namespace {
 
-constexpr std::array<std::pair<NoticeKind, std::string_view>, 6> k_names{{
-    {NoticeKind::run_started, "run_started"},
-    {NoticeKind::run_succeeded, "run_succeeded"},
-    {NoticeKind::run_failed, "run_failed"},
-    {NoticeKind::awaiting_approval, "awaiting_approval"},
-    {NoticeKind::rolled_back, "rolled_back"},
-    {NoticeKind::drift_found, "drift_found"},
+// Each kind with its name and what a headline says it did.
+struct KindName {
+  NoticeKind kind;
+  std::string_view name;
+  std::string_view verb;
+};
+
+constexpr std::array<KindName, 6> k_names{{
+    {NoticeKind::run_started, "run_started", "started"},
+    {NoticeKind::run_succeeded, "run_succeeded", "succeeded"},
+    {NoticeKind::run_failed, "run_failed", "failed"},
+    {NoticeKind::awaiting_approval, "awaiting_approval", "waits for approval"},
+    {NoticeKind::rolled_back, "rolled_back", "rolled back"},
+    {NoticeKind::drift_found, "drift_found", "found drift"},
+}};
+
+const KindName& kind_name(NoticeKind kind) {
+  for (const auto& k : k_names) {
+    if (k.kind == kind) {
+      return k;
+    }
+  }
+  return k_names.front();
+}
+
+// The store events announced, by their kind.
+constexpr std::array<std::pair<std::string_view, NoticeKind>, 8> k_event_kinds{{
+    {"run.started", NoticeKind::run_started},
+    {"run.succeeded", NoticeKind::run_succeeded},
+    {"run.failed", NoticeKind::run_failed},
+    {"gate.waiting", NoticeKind::awaiting_approval},
+    {"rollout.rolled_back", NoticeKind::rolled_back},
+    {"rollback.succeeded", NoticeKind::rolled_back},
+    {"reconcile.restored", NoticeKind::rolled_back},
+    {"drift.found", NoticeKind::drift_found},
 }};
 
 std::optional<NoticeKind> kind_of_event(std::string_view kind) {
-  if (kind == "run.started") {
-    return NoticeKind::run_started;
-  }
-  if (kind == "run.succeeded") {
-    return NoticeKind::run_succeeded;
-  }
-  if (kind == "run.failed") {
-    return NoticeKind::run_failed;
-  }
-  if (kind == "gate.waiting") {
-    return NoticeKind::awaiting_approval;
-  }
-  if (kind == "rollout.rolled_back" || kind == "rollback.succeeded" ||
-      kind == "reconcile.restored") {
-    return NoticeKind::rolled_back;
-  }
-  if (kind == "drift.found") {
-    return NoticeKind::drift_found;
+  for (const auto& [event, notice] : k_event_kinds) {
+    if (event == kind) {
+      return notice;
+    }
   }
   return std::nullopt;
 }
@@ -56,11 +70,9 @@ Result<void> add_run_details(store::SqliteStore& store, Notice& n) {
   if (n.env || (n.kind != NoticeKind::run_failed && n.kind != NoticeKind::run_succeeded)) {
     return {};
   }
-  auto stages = store.list_stages(*n.run_id);
-  if (!stages.ok()) {
-    return stages.take_error();
-  }
-  for (const auto& s : *stages) {
+  std::vector<store::Stage> stages;
+  ZTP_ASSIGN_OR_RETURN(stages, store.list_stages(*n.run_id));
+  for (const auto& s : stages) {
     if (!s.env) {
       continue;
     }
@@ -100,11 +112,9 @@ Result<void> add_rollback_details(store::SqliteStore& store, const store::Event&
   if (!n.actor.empty() || !n.env) {
     return {};
   }
-  auto audit = store.list_audit(50);
-  if (!audit.ok()) {
-    return audit.take_error();
-  }
-  for (const auto& a : *audit) {
+  std::vector<store::AuditEntry> audit;
+  ZTP_ASSIGN_OR_RETURN(audit, store.list_audit(50));
+  for (const auto& a : audit) {
     if (a.action == "rollback" && a.target == "env " + *n.env && a.at <= event.at) {
       n.actor = a.actor;
       break;
@@ -115,19 +125,12 @@ Result<void> add_rollback_details(store::SqliteStore& store, const store::Event&
 
 }  // namespace
 
-std::string_view to_string(NoticeKind kind) {
-  for (const auto& [k, name] : k_names) {
-    if (k == kind) {
-      return name;
-    }
-  }
-  return "run_started";
-}
+std::string_view to_string(NoticeKind kind) { return kind_name(kind).name; }
 
 std::optional<NoticeKind> parse_notice_kind(std::string_view name) {
-  for (const auto& [k, n] : k_names) {
-    if (n == name) {
-      return k;
+  for (const auto& k : k_names) {
+    if (k.name == name) {
+      return k.kind;
     }
   }
   return std::nullopt;
@@ -137,7 +140,7 @@ const std::vector<NoticeKind>& all_notice_kinds() {
   static const std::vector<NoticeKind> kinds = [] {
     std::vector<NoticeKind> out;
     for (const auto& entry : k_names) {
-      out.push_back(entry.first);
+      out.push_back(entry.kind);
     }
     return out;
   }();
@@ -152,33 +155,15 @@ std::string headline(const Notice& n) {
   if (!n.short_sha.empty()) {
     who += fmt::format(" ({})", n.short_sha);
   }
-  std::string where = n.env ? " in " + *n.env : std::string();
-  std::string what;
-  switch (n.kind) {
-    case NoticeKind::run_started:
-      what = "started";
-      break;
-    case NoticeKind::run_succeeded:
-      what = "succeeded";
-      break;
-    case NoticeKind::run_failed:
-      what = "failed" + where;
-      break;
-    case NoticeKind::awaiting_approval:
-      what = "waits for approval" + where;
-      break;
-    case NoticeKind::rolled_back:
-      what = "rolled back" + where;
-      if (!n.actor.empty()) {
-        what += " by " + n.actor;
-      }
-      if (!n.reason.empty()) {
-        what += " (" + n.reason + ")";
-      }
-      break;
-    case NoticeKind::drift_found:
-      what = "found drift" + where;
-      break;
+  std::string what(kind_name(n.kind).verb);
+  if (n.env && n.kind != NoticeKind::run_started && n.kind != NoticeKind::run_succeeded) {
+    what += " in " + *n.env;
+  }
+  if (n.kind == NoticeKind::rolled_back && !n.actor.empty()) {
+    what += " by " + n.actor;
+  }
+  if (n.kind == NoticeKind::rolled_back && !n.reason.empty()) {
+    what += " (" + n.reason + ")";
   }
   std::string line = who + " " + what;
   if (!n.message.empty()) {

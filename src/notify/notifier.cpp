@@ -15,15 +15,13 @@ Result<int64_t> for_each_event(store::SqliteStore& store, int64_t after_id,
     store::EventFilter filter;
     filter.after_id = after_id;
     filter.limit = k_page;
-    auto page = store.list_events(filter);
-    if (!page.ok()) {
-      return page.take_error();
-    }
-    for (const auto& e : *page) {
+    std::vector<store::Event> page;
+    ZTP_ASSIGN_OR_RETURN(page, store.list_events(filter));
+    for (const auto& e : page) {
       fn(e);
       after_id = e.id;
     }
-    if (static_cast<int>(page->size()) < k_page) {
+    if (static_cast<int>(page.size()) < k_page) {
       return after_id;
     }
   }
@@ -51,20 +49,11 @@ Result<void> EventNotifier::start() {
     if (m_options.after_id) {
       m_cursor = *m_options.after_id;
     } else {
-      auto last = m_store.latest_event_id();
-      if (!last.ok()) {
-        return last.take_error();
-      }
-      m_cursor = *last;
+      ZTP_ASSIGN_OR_RETURN(m_cursor, m_store.latest_event_id());
     }
   }
   m_thread = std::thread([this] { follow(); });
   return {};
-}
-
-int64_t EventNotifier::last_event_id() const {
-  std::lock_guard lock(m_read_mu);
-  return m_cursor;
 }
 
 void EventNotifier::announce(const Notice& n) {
@@ -75,7 +64,7 @@ void EventNotifier::announce(const Notice& n) {
 
 Result<void> EventNotifier::catch_up() {
   std::lock_guard lock(m_read_mu);
-  auto last = for_each_event(m_store, m_cursor, [this](const store::Event& e) {
+  ZTP_TRY(for_each_event(m_store, m_cursor, [this](const store::Event& e) {
     m_cursor = e.id;
     auto notice = notice_for(m_store, m_spec, e);
     if (!notice.ok()) {
@@ -84,10 +73,7 @@ Result<void> EventNotifier::catch_up() {
     } else if (notice->has_value()) {
       announce(**notice);
     }
-  });
-  if (!last.ok()) {
-    return last.take_error();
-  }
+  }));
   return {};
 }
 

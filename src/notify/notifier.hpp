@@ -52,8 +52,6 @@ class EventNotifier {
 
   // Announces `n` now through the notifiers that want it (not through the store's events).
   void announce(const Notice& n);
-  // The id of the last event read.
-  int64_t last_event_id() const;
 
  private:
   Result<void> catch_up();
@@ -64,7 +62,7 @@ class EventNotifier {
   Options m_options;
   std::vector<std::unique_ptr<Channel>> m_channels;
 
-  mutable std::mutex m_read_mu;  // one reader of the events at a time
+  std::mutex m_read_mu;  // one reader of the events at a time
   int64_t m_cursor = 0;
 
   std::mutex m_mu;

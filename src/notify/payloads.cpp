@@ -13,12 +13,14 @@ namespace {
 constexpr size_t k_summary_max = 1024;  // PagerDuty's payload.summary limit
 constexpr size_t k_dedup_max = 255;
 
-nlohmann::json optional_json(const std::optional<std::string>& v) {
+template <typename T>
+nlohmann::json optional_json(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-nlohmann::json optional_json(const std::optional<int64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+// When `n` happened, as RFC 3339 to the second.
+std::string at_text(const Notice& n) {
+  return sys::format_rfc3339(sys::from_unix_ms(n.at), sys::TimePrecision::seconds);
 }
 
 std::string_view slack_mark(NoticeKind kind) {
@@ -76,7 +78,7 @@ nlohmann::json slack_message(const Notice& n) {
   if (!n.reason.empty()) {
     facts.push_back(fmt::format("*why* {}", n.reason));
   }
-  facts.push_back(sys::format_rfc3339(sys::from_unix_ms(n.at), sys::TimePrecision::seconds));
+  facts.push_back(at_text(n));
   nlohmann::json context = nlohmann::json::array();
   for (const auto& f : facts) {
     context.push_back({{"type", "mrkdwn"}, {"text", f}});
@@ -105,30 +107,28 @@ nlohmann::json pagerduty_event(const Notice& n, const std::string& routing_key,
   add_text(details, "commit", n.commit_sha);
   add_text(details, "actor", n.actor);
   add_text(details, "reason", n.reason);
-  j["payload"] = {
-      {"summary", headline(n).substr(0, k_summary_max)},
-      {"source", env ? fmt::format("{}/{}", n.app, *env) : n.app},
-      {"severity", severity(n)},
-      {"timestamp", sys::format_rfc3339(sys::from_unix_ms(n.at), sys::TimePrecision::seconds)},
-      {"component", n.app},
-      {"group", env ? *env : std::string("pipeline")},
-      {"class", to_string(n.kind)},
-      {"custom_details", details}};
+  j["payload"] = {{"summary", headline(n).substr(0, k_summary_max)},
+                  {"source", env ? fmt::format("{}/{}", n.app, *env) : n.app},
+                  {"severity", severity(n)},
+                  {"timestamp", at_text(n)},
+                  {"component", n.app},
+                  {"group", env ? *env : std::string("pipeline")},
+                  {"class", to_string(n.kind)},
+                  {"custom_details", details}};
   j["client"] = "ztp";
   return j;
 }
 
 nlohmann::json webhook_body(const Notice& n) {
-  nlohmann::json j{
-      {"event", to_string(n.kind)},
-      {"app", n.app},
-      {"env", optional_json(n.env)},
-      {"run_id", optional_json(n.run_id)},
-      {"message", n.message},
-      {"headline", headline(n)},
-      {"at", sys::format_rfc3339(sys::from_unix_ms(n.at), sys::TimePrecision::seconds)},
-      {"at_ms", n.at},
-      {"event_id", n.event_id}};
+  nlohmann::json j{{"event", to_string(n.kind)},
+                   {"app", n.app},
+                   {"env", optional_json(n.env)},
+                   {"run_id", optional_json(n.run_id)},
+                   {"message", n.message},
+                   {"headline", headline(n)},
+                   {"at", at_text(n)},
+                   {"at_ms", n.at},
+                   {"event_id", n.event_id}};
   add_text(j, "commit", n.commit_sha);
   add_text(j, "short_sha", n.short_sha);
   if (n.kind == NoticeKind::rolled_back) {

@@ -20,7 +20,7 @@ struct RouteEntry {
   std::string method;
   std::vector<std::string> pattern;  // "*" matches one segment
   store::Role role;
-  Response (Api::*handler)(const Request&, const Caller&, const std::vector<std::string>&);
+  Result<Response> (Api::*handler)(const Request&, const Caller&, const std::vector<std::string>&);
 };
 
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& parts) {
@@ -65,6 +65,16 @@ nlohmann::json approval_json(const store::Approval& a) {
           {"comment", a.comment}};
 }
 
+// The JSON array of `records` as engine::record_json writes each.
+template <typename T>
+nlohmann::json records_json(const std::vector<T>& records) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : records) {
+    out.push_back(engine::record_json(r));
+  }
+  return out;
+}
+
 // A positive integer query parameter, `fallback` when absent.
 Result<int64_t> int_param(const Request& req, const std::string& name, int64_t fallback) {
   auto it = req.query.find(name);
@@ -77,6 +87,13 @@ Result<int64_t> int_param(const Request& req, const std::string& name, int64_t f
                       fmt::format("query parameter {}={} is not a number >= 0", name, it->second));
   }
   return *v;
+}
+
+// Field `name` of the request's JSON body, as json_body and string_field read them.
+Result<std::string> body_string_field(const Request& req, const std::string& name) {
+  nlohmann::json body;
+  ZTP_ASSIGN_OR_RETURN(body, json_body(req));
+  return string_field(body, name);
 }
 
 }  // namespace
@@ -191,7 +208,8 @@ Response Api::handle(const Request& req) {
                                              req.method, req.path, store::to_string(route.role),
                                              caller->name, store::to_string(caller->role)));
     }
-    return (this->*route.handler)(req, *caller, parts);
+    auto res = (this->*route.handler)(req, *caller, parts);
+    return res.ok() ? std::move(*res) : error_response(res.error());
   }
   if (!allowed.empty()) {
     auto res = error_response(405, fmt::format("{} does not answer {}; it answers {}", req.path,
@@ -202,11 +220,11 @@ Response Api::handle(const Request& req) {
   return error_response(404, fmt::format("no API route {} (docs/server.md lists them)", req.path));
 }
 
-Response Api::whoami(const Request&, const Caller& caller, const std::vector<std::string>&) {
+Result<Response> Api::whoami(const Request&, const Caller& caller, const Parts&) {
   return json_response(200, {{"name", caller.name}, {"role", store::to_string(caller.role)}});
 }
 
-Response Api::apps(const Request&, const Caller&, const std::vector<std::string>&) {
+Result<Response> Api::apps(const Request&, const Caller&, const Parts&) {
   const auto& spec = ws().spec;
   nlohmann::json envs = nlohmann::json::array();
   for (const auto& e : spec.environments) {
@@ -218,56 +236,41 @@ Response Api::apps(const Request&, const Caller&, const std::vector<std::string>
                                                     {"environments", envs}}}));
 }
 
-Response Api::list_runs(const Request& req, const Caller&, const std::vector<std::string>&) {
-  auto limit = int_param(req, "limit", 50);
-  if (!limit.ok()) {
-    return error_response(limit.error());
-  }
+Result<Response> Api::list_runs(const Request& req, const Caller&, const Parts&) {
+  int64_t limit = 0;
+  ZTP_ASSIGN_OR_RETURN(limit, int_param(req, "limit", 50));
   store::RunFilter filter;
-  filter.limit = static_cast<int>(std::min<int64_t>(*limit, 1000));
+  filter.limit = static_cast<int>(std::min<int64_t>(limit, 1000));
   if (auto it = req.query.find("env"); it != req.query.end()) {
     filter.env = it->second;
   }
-  auto runs = store().list_runs(filter);
-  if (!runs.ok()) {
-    return error_response(runs.error());
-  }
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : *runs) {
-    out.push_back(engine::record_json(r));
-  }
-  return json_response(200, out);
+  std::vector<store::Run> runs;
+  ZTP_ASSIGN_OR_RETURN(runs, store().list_runs(filter));
+  return json_response(200, records_json(runs));
 }
 
-Response Api::get_run(const Request&, const Caller&, const std::vector<std::string>& parts) {
+Result<Response> Api::get_run(const Request&, const Caller&, const Parts& parts) {
   auto id = parse_int(parts[1]);
   auto run = id ? store().get_run(*id) : Result<store::Run>(make_error(Errc::not_found, ""));
   if (!run.ok()) {
     if (run.error().code == Errc::not_found) {
       return error_response(404, fmt::format("no run {} (GET /api/v1/runs lists them)", parts[1]));
     }
-    return error_response(run.error());
+    return run.take_error();
   }
   nlohmann::json j = engine::record_json(*run);
-  auto stages = store().list_stages(run->id);
-  if (!stages.ok()) {
-    return error_response(stages.error());
-  }
+  std::vector<store::Stage> stages;
+  ZTP_ASSIGN_OR_RETURN(stages, store().list_stages(run->id));
   j["stages"] = nlohmann::json::array();
-  for (const auto& s : *stages) {
+  for (const auto& s : stages) {
     j["stages"].push_back(stage_json(s));
   }
   store::EventFilter filter;
   filter.run_id = run->id;
   filter.limit = 0;
-  auto events = store().list_events(filter);
-  if (!events.ok()) {
-    return error_response(events.error());
-  }
-  j["events"] = nlohmann::json::array();
-  for (const auto& e : *events) {
-    j["events"].push_back(engine::record_json(e));
-  }
+  std::vector<store::Event> events;
+  ZTP_ASSIGN_OR_RETURN(events, store().list_events(filter));
+  j["events"] = records_json(events);
   auto approval = store().get_approval(run->id);
   j["approval"] = approval.ok() ? approval_json(*approval) : nlohmann::json();
   j["pending_approval"] = approval.ok() && approval->status == store::ApprovalStatus::pending
@@ -276,51 +279,32 @@ Response Api::get_run(const Request&, const Caller&, const std::vector<std::stri
   return json_response(200, j);
 }
 
-Response Api::queue_run(const Request& req, const Caller& caller, const std::vector<std::string>&) {
-  auto body = json_body(req);
-  if (!body.ok()) {
-    return error_response(body.error());
-  }
-  auto commit = string_field(*body, "commit");
-  if (!commit.ok()) {
-    return error_response(commit.error());
-  }
+Result<Response> Api::queue_run(const Request& req, const Caller& caller, const Parts&) {
+  std::string commit;
+  ZTP_ASSIGN_OR_RETURN(commit, body_string_field(req, "commit"));
   if (!m_options.request_run) {
     return error_response(503, "this server has no run queue; `ztp run` starts a run instead");
   }
-  auto queued = m_options.request_run(*commit, store::Trigger::manual, caller.name);
-  if (!queued.ok()) {
-    return error_response(queued.error());
-  }
-  auto audited = store().append_audit(caller.name, "queue_run",
-                                      *queued ? fmt::format("run {}", **queued) : "run (coalesced)",
-                                      commit->empty() ? "branch tip" : "commit " + *commit);
-  if (!audited.ok()) {
-    return error_response(audited.error());
-  }
-  return json_response(202, {{"queued", true}, {"run_id", optional_json(*queued)}});
+  std::optional<int64_t> queued;
+  ZTP_ASSIGN_OR_RETURN(queued, m_options.request_run(commit, store::Trigger::manual, caller.name));
+  ZTP_TRY(store().append_audit(caller.name, "queue_run",
+                               queued ? fmt::format("run {}", *queued) : "run (coalesced)",
+                               commit.empty() ? "branch tip" : "commit " + commit));
+  return json_response(202, {{"queued", true}, {"run_id", optional_json(queued)}});
 }
 
-Response Api::approve(const Request& req, const Caller& caller,
-                      const std::vector<std::string>& parts) {
+Result<Response> Api::approve(const Request& req, const Caller& caller, const Parts& parts) {
   return answer_gate(req, caller, parts[1], store::ApprovalStatus::approved);
 }
 
-Response Api::reject(const Request& req, const Caller& caller,
-                     const std::vector<std::string>& parts) {
+Result<Response> Api::reject(const Request& req, const Caller& caller, const Parts& parts) {
   return answer_gate(req, caller, parts[1], store::ApprovalStatus::rejected);
 }
 
-Response Api::answer_gate(const Request& req, const Caller& caller, const std::string& id_text,
-                          store::ApprovalStatus decision) {
-  auto body = json_body(req);
-  if (!body.ok()) {
-    return error_response(body.error());
-  }
-  auto comment = string_field(*body, "comment");
-  if (!comment.ok()) {
-    return error_response(comment.error());
-  }
+Result<Response> Api::answer_gate(const Request& req, const Caller& caller,
+                                  const std::string& id_text, store::ApprovalStatus decision) {
+  std::string comment;
+  ZTP_ASSIGN_OR_RETURN(comment, body_string_field(req, "comment"));
   auto id = parse_int(id_text);
   if (!id) {
     return error_response(404,
@@ -329,36 +313,27 @@ Response Api::answer_gate(const Request& req, const Caller& caller, const std::s
   log::Scope scope({{"run", std::to_string(*id)}});
   // The same refusals as `ztp approve`: 404 for no such run, 409 for one that ended or waits
   // at no approval gate.
-  auto answered = engine::answer_gate(store(), *id, decision, caller.name, *comment);
-  if (!answered.ok()) {
-    return error_response(answered.error());
-  }
+  store::Approval answered;
+  ZTP_ASSIGN_OR_RETURN(answered, engine::answer_gate(store(), *id, decision, caller.name, comment));
   bool approved = decision == store::ApprovalStatus::approved;
   log::info(approved ? "gate approved" : "gate rejected",
-            {{"env", answered->env}, {"actor", caller.name}});
+            {{"env", answered.env}, {"actor", caller.name}});
   if (m_options.on_gate_answered) {
     m_options.on_gate_answered(*id);
   }
-  return json_response(200, {{"run_id", *id}, {"approval", approval_json(*answered)}});
+  return json_response(200, {{"run_id", *id}, {"approval", approval_json(answered)}});
 }
 
-Response Api::audit(const Request& req, const Caller&, const std::vector<std::string>&) {
-  auto limit = int_param(req, "limit", 100);
-  if (!limit.ok()) {
-    return error_response(limit.error());
-  }
-  auto entries = store().list_audit(static_cast<int>(std::min<int64_t>(*limit, 10000)));
-  if (!entries.ok()) {
-    return error_response(entries.error());
-  }
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& e : *entries) {
-    out.push_back(engine::record_json(e));
-  }
-  return json_response(200, out);
+Result<Response> Api::audit(const Request& req, const Caller&, const Parts&) {
+  int64_t limit = 0;
+  ZTP_ASSIGN_OR_RETURN(limit, int_param(req, "limit", 100));
+  std::vector<store::AuditEntry> entries;
+  ZTP_ASSIGN_OR_RETURN(entries,
+                       store().list_audit(static_cast<int>(std::min<int64_t>(limit, 10000))));
+  return json_response(200, records_json(entries));
 }
 
-Response Api::events(const Request& req, const Caller&, const std::vector<std::string>&) {
+Result<Response> Api::events(const Request& req, const Caller&, const Parts&) {
   EventStreamOptions options;
   options.heartbeat = m_options.sse_heartbeat;
   std::string last = req.header("last-event-id");
@@ -369,18 +344,10 @@ Response Api::events(const Request& req, const Caller&, const std::vector<std::s
     }
     options.after_id = *v;
   } else {
-    auto after = int_param(req, "after", 0);
-    if (!after.ok()) {
-      return error_response(after.error());
-    }
-    options.after_id = *after;
+    ZTP_ASSIGN_OR_RETURN(options.after_id, int_param(req, "after", 0));
   }
   if (req.query.contains("run")) {
-    auto run = int_param(req, "run", 0);
-    if (!run.ok()) {
-      return error_response(run.error());
-    }
-    options.run_id = *run;
+    ZTP_ASSIGN_OR_RETURN(options.run_id, int_param(req, "run", 0));
   }
   Response res;
   res.content_type = "text/event-stream";

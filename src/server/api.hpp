@@ -50,32 +50,33 @@ class Api {
   Response handle(const Request& req);
 
  private:
-  using Route = Response (Api::*)(const Request&, const Caller&, const std::vector<std::string>&);
+  // The path's segments after /api/v1. A route's error is answered with error_response(error).
+  using Parts = std::vector<std::string>;
 
   engine::Workspace& ws() { return *m_options.workspace; }
   store::SqliteStore& store() { return *m_options.workspace->store; }
   TargetFor target_for();
 
   // Runs and approvals (api.cpp).
-  Response whoami(const Request&, const Caller&, const std::vector<std::string>&);
-  Response apps(const Request&, const Caller&, const std::vector<std::string>&);
-  Response list_runs(const Request&, const Caller&, const std::vector<std::string>&);
-  Response get_run(const Request&, const Caller&, const std::vector<std::string>&);
-  Response queue_run(const Request&, const Caller&, const std::vector<std::string>&);
-  Response approve(const Request&, const Caller&, const std::vector<std::string>&);
-  Response reject(const Request&, const Caller&, const std::vector<std::string>&);
-  Response answer_gate(const Request&, const Caller&, const std::string& id,
-                       store::ApprovalStatus decision);
-  Response audit(const Request&, const Caller&, const std::vector<std::string>&);
-  Response events(const Request&, const Caller&, const std::vector<std::string>&);
+  Result<Response> whoami(const Request&, const Caller&, const Parts&);
+  Result<Response> apps(const Request&, const Caller&, const Parts&);
+  Result<Response> list_runs(const Request&, const Caller&, const Parts&);
+  Result<Response> get_run(const Request&, const Caller&, const Parts&);
+  Result<Response> queue_run(const Request&, const Caller&, const Parts&);
+  Result<Response> approve(const Request&, const Caller&, const Parts&);
+  Result<Response> reject(const Request&, const Caller&, const Parts&);
+  Result<Response> answer_gate(const Request&, const Caller&, const std::string& id,
+                               store::ApprovalStatus decision);
+  Result<Response> audit(const Request&, const Caller&, const Parts&);
+  Result<Response> events(const Request&, const Caller&, const Parts&);
 
   // Environments (api_environments.cpp).
-  Response list_environments(const Request&, const Caller&, const std::vector<std::string>&);
-  Response get_environment(const Request&, const Caller&, const std::vector<std::string>&);
-  Response traffic(const Request&, const Caller&, const std::vector<std::string>&);
-  Response drift(const Request&, const Caller&, const std::vector<std::string>&);
-  Response rollback(const Request&, const Caller&, const std::vector<std::string>&);
-  Response verify(const Request&, const Caller&, const std::vector<std::string>&);
+  Result<Response> list_environments(const Request&, const Caller&, const Parts&);
+  Result<Response> get_environment(const Request&, const Caller&, const Parts&);
+  Result<Response> traffic(const Request&, const Caller&, const Parts&);
+  Result<Response> drift(const Request&, const Caller&, const Parts&);
+  Result<Response> rollback(const Request&, const Caller&, const Parts&);
+  Result<Response> verify(const Request&, const Caller&, const Parts&);
   // The environment named `name`, or a 404 response.
   Result<const spec::Environment*> environment(const std::string& name);
 

@@ -6,6 +6,7 @@
 #include "engine/pipeline.hpp"
 #include "engine/rollback.hpp"
 #include "server/api.hpp"
+#include "server/traffic_history.hpp"
 #include "util/log.hpp"
 #include "verify/suites.hpp"
 #include "verify/verifier.hpp"
@@ -24,45 +25,34 @@ Result<const spec::Environment*> Api::environment(const std::string& name) {
                                                  fmt::join(names, ", ")));
 }
 
-Response Api::list_environments(const Request&, const Caller&, const std::vector<std::string>&) {
+Result<Response> Api::list_environments(const Request&, const Caller&, const Parts&) {
   nlohmann::json out = nlohmann::json::array();
+  EnvView view;
   for (const auto& env : ws().spec.environments) {
-    auto view = view_environment(store(), env, target_for());
-    if (!view.ok()) {
-      return error_response(view.error());
-    }
-    out.push_back(to_json(*view));
+    ZTP_ASSIGN_OR_RETURN(view, view_environment(store(), env, target_for()));
+    out.push_back(to_json(view));
   }
   return json_response(200, out);
 }
 
-Response Api::get_environment(const Request&, const Caller&,
-                              const std::vector<std::string>& parts) {
-  auto env = environment(parts[1]);
-  if (!env.ok()) {
-    return error_response(env.error());
-  }
-  auto view = view_environment(store(), **env, target_for());
-  if (!view.ok()) {
-    return error_response(view.error());
-  }
-  auto releases = store().list_releases((*env)->name, 20);
-  if (!releases.ok()) {
-    return error_response(releases.error());
-  }
-  nlohmann::json j = to_json(*view);
+Result<Response> Api::get_environment(const Request&, const Caller&, const Parts& parts) {
+  const spec::Environment* env = nullptr;
+  ZTP_ASSIGN_OR_RETURN(env, environment(parts[1]));
+  EnvView view;
+  ZTP_ASSIGN_OR_RETURN(view, view_environment(store(), *env, target_for()));
+  std::vector<store::Release> releases;
+  ZTP_ASSIGN_OR_RETURN(releases, store().list_releases(env->name, 20));
+  nlohmann::json j = to_json(view);
   j["releases"] = nlohmann::json::array();
-  for (const auto& r : *releases) {
+  for (const auto& r : releases) {
     j["releases"].push_back(engine::record_json(r));
   }
   return json_response(200, j);
 }
 
-Response Api::traffic(const Request& req, const Caller&, const std::vector<std::string>& parts) {
-  auto env = environment(parts[1]);
-  if (!env.ok()) {
-    return error_response(env.error());
-  }
+Result<Response> Api::traffic(const Request& req, const Caller&, const Parts& parts) {
+  const spec::Environment* env = nullptr;
+  ZTP_ASSIGN_OR_RETURN(env, environment(parts[1]));
   int64_t since = 0;
   if (auto it = req.query.find("since"); it != req.query.end()) {
     try {
@@ -79,73 +69,48 @@ Response Api::traffic(const Request& req, const Caller&, const std::vector<std::
   if (!m_options.traffic_points) {
     return error_response(503, "this server keeps no traffic history");
   }
-  auto releases = store().list_releases((*env)->name, 200);
-  if (!releases.ok()) {
-    return error_response(releases.error());
-  }
-  nlohmann::json deployments = nlohmann::json::array();
-  for (auto it = releases->rbegin(); it != releases->rend(); ++it) {
-    if (it->activated_at && *it->activated_at >= since) {
-      deployments.push_back(
-          {{"at", *it->activated_at}, {"revision", it->revision}, {"short_sha", it->short_sha}});
-    }
-  }
-  return json_response(200, {{"env", (*env)->name},
-                             {"points", m_options.traffic_points((*env)->name, since)},
+  nlohmann::json deployments;
+  ZTP_ASSIGN_OR_RETURN(deployments, deployment_markers(store(), env->name, since));
+  return json_response(200, {{"env", env->name},
+                             {"points", m_options.traffic_points(env->name, since)},
                              {"deployments", deployments}});
 }
 
-Response Api::drift(const Request&, const Caller&, const std::vector<std::string>& parts) {
-  auto env = environment(parts[1]);
-  if (!env.ok()) {
-    return error_response(env.error());
-  }
+Result<Response> Api::drift(const Request&, const Caller&, const Parts& parts) {
+  const spec::Environment* env = nullptr;
+  ZTP_ASSIGN_OR_RETURN(env, environment(parts[1]));
   if (!m_options.detect_drift) {
     return error_response(503, "this server cannot detect drift; `ztp drift` does");
   }
-  auto report = m_options.detect_drift(**env);
-  if (!report.ok()) {
-    return error_response(report.error());
-  }
-  return json_response(200, *report);
+  nlohmann::json report;
+  ZTP_ASSIGN_OR_RETURN(report, m_options.detect_drift(*env));
+  return json_response(200, report);
 }
 
-Response Api::rollback(const Request& req, const Caller& caller,
-                       const std::vector<std::string>& parts) {
-  auto env = environment(parts[1]);
-  if (!env.ok()) {
-    return error_response(env.error());
-  }
-  auto body = json_body(req);
-  if (!body.ok()) {
-    return error_response(body.error());
-  }
+Result<Response> Api::rollback(const Request& req, const Caller& caller, const Parts& parts) {
+  const spec::Environment* env = nullptr;
+  ZTP_ASSIGN_OR_RETURN(env, environment(parts[1]));
+  nlohmann::json body;
+  ZTP_ASSIGN_OR_RETURN(body, json_body(req));
   engine::RollbackRequest rollback;
-  rollback.env = (*env)->name;
+  rollback.env = env->name;
   rollback.actor = caller.name;
   rollback.wait_for_lock = false;
-  if (auto it = body->find("revision"); it != body->end() && !it->is_null()) {
+  if (auto it = body.find("revision"); it != body.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<int64_t>() <= 0) {
       return error_response(400, "field revision must be a positive integer");
     }
     rollback.to_revision = it->get<int64_t>();
   }
-  if (auto it = body->find("force"); it != body->end() && !it->is_null()) {
+  if (auto it = body.find("force"); it != body.end() && !it->is_null()) {
     if (!it->is_boolean()) {
       return error_response(400, "field force must be true or false");
     }
     rollback.force = it->get<bool>();
   }
-  if (auto it = body->find("reason"); it != body->end() && !it->is_null()) {
-    if (!it->is_string()) {
-      return error_response(400, "field reason must be a string");
-    }
-    rollback.reason = it->get<std::string>();
-  }
-  auto target = target_for()(rollback.env);
-  if (!target.ok()) {
-    return error_response(target.error());
-  }
+  ZTP_ASSIGN_OR_RETURN(rollback.reason, string_field(body, "reason"));
+  target::Target* target = nullptr;
+  ZTP_ASSIGN_OR_RETURN(target, target_for()(rollback.env));
   log::Scope scope({{"env", rollback.env}});
   log::info("rollback requested", {{"actor", caller.name}});
   auto progress = [](const engine::ProgressEvent& e) { log::info(e.message, {{"event", e.kind}}); };
@@ -163,26 +128,24 @@ Response Api::rollback(const Request& req, const Caller& caller,
                           .stop_requested = {},
                           .approval_poll = std::chrono::milliseconds(500),
                           .actor = caller.name};
-  auto repaired = engine::reconcile_logged(repair);
-  if (!repaired.ok()) {
-    return error_response(repaired.error());
-  }
+  std::vector<engine::Repair> repaired;
+  ZTP_ASSIGN_OR_RETURN(repaired, engine::reconcile_logged(repair));
   // Undoing a dead rollout of the environment was the rollback (as `ztp rollback` says).
-  if (const auto* undone = engine::find_repair(*repaired, rollback.env);
+  if (const auto* undone = engine::find_repair(repaired, rollback.env);
       undone != nullptr && !rollback.to_revision) {
     return json_response(200, {{"env", rollback.env},
                                {"method", "reconcile"},
                                {"processes_started", true},
                                {"repaired", undone->what}});
   }
-  auto outcome = engine::rollback(ws().spec, ws().home, store(), **target, *m_options.clock,
+  auto outcome = engine::rollback(ws().spec, ws().home, store(), *target, *m_options.clock,
                                   rollback, progress);
   if (!outcome.ok()) {
     // Nothing to go back to is a state of the environment, not a missing resource.
     if (outcome.error().code == Errc::not_found) {
       return error_response(409, outcome.error().message);
     }
-    return error_response(outcome.error());
+    return outcome.take_error();
   }
   const auto& o = *outcome;
   return json_response(
@@ -195,41 +158,30 @@ Response Api::rollback(const Request& req, const Caller& caller,
             {"url", o.url}});
 }
 
-Response Api::verify(const Request& req, const Caller& caller,
-                     const std::vector<std::string>& parts) {
-  auto env = environment(parts[1]);
-  if (!env.ok()) {
-    return error_response(env.error());
-  }
-  auto body = json_body(req);
-  if (!body.ok()) {
-    return error_response(body.error());
-  }
-  const auto& e = **env;
+Result<Response> Api::verify(const Request& req, const Caller& caller, const Parts& parts) {
+  const spec::Environment* env = nullptr;
+  ZTP_ASSIGN_OR_RETURN(env, environment(parts[1]));
+  ZTP_TRY(json_body(req));
+  const auto& e = *env;
   auto base = verify::base_url_for_listen(e.listen);
   if (!base.ok()) {
     return error_response(
         500, fmt::format("environment {}: listen {}: {}", e.name, e.listen, base.error().message));
   }
-  auto suites = verify::environment_suites(ws().spec, e, *base);
-  if (!suites.ok()) {
-    return error_response(suites.error());
-  }
+  std::vector<spec::CheckSuite> suites;
+  ZTP_ASSIGN_OR_RETURN(suites, verify::environment_suites(ws().spec, e, *base));
   log::Scope scope({{"env", e.name}});
   verify::CircuitBreaker breaker;
-  auto report = verify::verify(*suites, *base, breaker);
+  auto report = verify::verify(suites, *base, breaker);
   size_t failed = 0;
   for (const auto& suite : report.suites) {
     for (const auto& check : suite.checks) {
       failed += check.passed ? 0 : 1;
     }
   }
-  auto audited =
+  ZTP_TRY(
       store().append_audit(caller.name, "verify", "env " + e.name,
-                           report.passed() ? "passed" : fmt::format("{} check(s) failed", failed));
-  if (!audited.ok()) {
-    return error_response(audited.error());
-  }
+                           report.passed() ? "passed" : fmt::format("{} check(s) failed", failed)));
   log::info("verified", {{"passed", report.passed() ? "true" : "false"}, {"actor", caller.name}});
   nlohmann::json j = verify::to_json(report);
   j["environment"] = e.name;

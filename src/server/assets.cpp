@@ -47,6 +47,7 @@ std::string etag_of(std::string_view bytes) {
 struct Asset {
   std::string_view content;
   std::string etag;
+  std::string_view content_type;
 };
 
 // The embedded files by path, each with its ETag, computed once.
@@ -54,7 +55,8 @@ const std::map<std::string, Asset, std::less<>>& assets() {
   static const auto table = [] {
     std::map<std::string, Asset, std::less<>> t;
     for (const auto& file : embedded_dashboard()) {
-      t.emplace(std::string(file.path), Asset{file.content, etag_of(file.content)});
+      t.emplace(std::string(file.path),
+                Asset{file.content, etag_of(file.content), content_type_of(file.path)});
     }
     return t;
   }();
@@ -77,10 +79,10 @@ std::string_view file_of(std::string_view path) {
   return {};
 }
 
-Response response_of(std::string_view file, const Asset& asset, int status) {
+Response response_of(const Asset& asset, int status) {
   Response r;
   r.status = status;
-  r.content_type = std::string(content_type_of(file));
+  r.content_type = std::string(asset.content_type);
   if (status != 304) {
     r.body = std::string(asset.content);
   }
@@ -93,38 +95,31 @@ Response response_of(std::string_view file, const Asset& asset, int status) {
   return r;
 }
 
-const Asset* find_asset(std::string_view file) {
-  if (file.empty()) {
-    return nullptr;
-  }
+// The dashboard file `path` names, or nullptr.
+const Asset* find_asset(std::string_view path) {
   const auto& table = assets();
-  auto it = table.find(file);
+  auto it = table.find(file_of(path));
   return it == table.end() ? nullptr : &it->second;
 }
 
 }  // namespace
 
 std::optional<Response> dashboard_asset(std::string_view path) {
-  auto file = file_of(path);
-  const Asset* asset = find_asset(file);
+  const Asset* asset = find_asset(path);
   if (asset == nullptr) {
     return std::nullopt;
   }
-  return response_of(file, *asset, 200);
+  return response_of(*asset, 200);
 }
 
 std::optional<Response> dashboard_asset(const Request& request) {
-  if (request.method != "GET") {
-    return std::nullopt;
-  }
-  auto file = file_of(request.path);
-  const Asset* asset = find_asset(file);
+  const Asset* asset = request.method == "GET" ? find_asset(request.path) : nullptr;
   if (asset == nullptr) {
     return std::nullopt;
   }
   auto match = request.header("if-none-match");
   bool fresh = match == "*" || match.find(asset->etag) != std::string::npos;
-  return response_of(file, *asset, fresh ? 304 : 200);
+  return response_of(*asset, fresh ? 304 : 200);
 }
 
 }  // namespace ztp::server

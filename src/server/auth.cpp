@@ -22,11 +22,9 @@ Result<IssuedToken> issue_token(store::SqliteStore& store, const std::string& na
   if (name.empty()) {
     return make_error(Errc::invalid, "a token needs a name, like `ci` or `alice`");
   }
-  auto token = generate_token();
-  if (!token.ok()) {
-    return token.take_error();
-  }
-  auto record = store.create_token(name, role, hash_token(*token));
+  std::string token;
+  ZTP_ASSIGN_OR_RETURN(token, generate_token());
+  auto record = store.create_token(name, role, hash_token(token));
   if (!record.ok()) {
     if (record.error().code == Errc::conflict) {
       return make_error(Errc::conflict,
@@ -36,7 +34,7 @@ Result<IssuedToken> issue_token(store::SqliteStore& store, const std::string& na
     }
     return record.take_error();
   }
-  return IssuedToken{std::move(*token), std::move(*record)};
+  return IssuedToken{std::move(token), std::move(*record)};
 }
 
 bool role_allows(store::Role have, store::Role need) {
@@ -59,14 +57,12 @@ Result<Caller> authenticate(store::SqliteStore& store, const Request& req, bool 
                       "no token: send `Authorization: Bearer <token>` (`ztp token create` makes "
                       "one)");
   }
-  auto found = store.use_token(hash_token(token));
-  if (!found.ok()) {
-    return found.take_error();
-  }
-  if (!found->has_value()) {
+  std::optional<store::ApiToken> found;
+  ZTP_ASSIGN_OR_RETURN(found, store.use_token(hash_token(token)));
+  if (!found) {
     return make_error(Errc::not_found, "unknown or revoked token (`ztp token list` shows them)");
   }
-  return Caller{(*found)->name, (*found)->role};
+  return Caller{found->name, found->role};
 }
 
 }  // namespace ztp::server

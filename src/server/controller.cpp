@@ -34,6 +34,12 @@ void cancel_run(store::SqliteStore& store, int64_t run_id, const std::string& ki
   [[maybe_unused]] auto e = store.append_event({run_id, std::nullopt, kind, reason, data.dump()});
 }
 
+// True when the approval of run `run_id` was answered (approved or rejected).
+bool gate_answered(store::SqliteStore& store, int64_t run_id) {
+  auto approval = store.get_approval(run_id);
+  return approval.ok() && approval->status != store::ApprovalStatus::pending;
+}
+
 // Every run in `status`, newest first.
 Result<std::vector<store::Run>> runs_in(store::SqliteStore& store, store::RunStatus status) {
   store::RunFilter filter;
@@ -158,28 +164,26 @@ Result<Controller::Queueing> Controller::enqueue(const source::CommitInfo& commi
   req.revision = commit.sha;
   req.trigger = trigger;
   req.actor = actor;
-  auto run = engine::create_run(*m_pipeline, commit, req);
-  if (!run.ok()) {
-    return run.take_error();
-  }
-  Queued next{run->id, commit.sha, std::nullopt};
-  auto hold = engine::EnvLock::acquire_run(m_ws.home, run->id, "ztp serve: queued");
+  store::Run run;
+  ZTP_ASSIGN_OR_RETURN(run, engine::create_run(*m_pipeline, commit, req));
+  Queued next{run.id, commit.sha, std::nullopt};
+  auto hold = engine::EnvLock::acquire_run(m_ws.home, run.id, "ztp serve: queued");
   if (hold.ok()) {
     next.hold.emplace(std::move(*hold));
   } else {
     log::warn("controller: queued run not locked",
-              {{"run", std::to_string(run->id)}, {"error", hold.error().message}});
+              {{"run", std::to_string(run.id)}, {"error", hold.error().message}});
   }
-  Queueing out{run->id, fmt::format("commit {} queued as run {}", commit.short_sha, run->id)};
+  Queueing out{run.id, fmt::format("commit {} queued as run {}", commit.short_sha, run.id)};
   if (m_queued) {
     int64_t old = m_queued->id;
     m_queued.reset();  // releases its lock
     cancel_run(*m_ws.store, old, "run.coalesced",
                fmt::format("coalesced into run {} (commit {}): a newer commit arrived while it "
                            "waited for run {} to finish",
-                           run->id, commit.short_sha,
+                           run.id, commit.short_sha,
                            m_running ? std::to_string(m_running->first) : "another"),
-               {{"into", run->id}});
+               {{"into", run.id}});
     out.reason += fmt::format(", replacing run {} that had not started", old);
   }
   m_queued = std::move(next);
@@ -201,11 +205,9 @@ Result<std::optional<int64_t>> Controller::request_run(const std::string& commit
     return info.take_error();
   }
   bool skip_done = trigger == store::Trigger::poll || trigger == store::Trigger::webhook;
-  auto queued = enqueue(*info, trigger, actor, skip_done);
-  if (!queued.ok()) {
-    return queued.take_error();
-  }
-  return queued->run_id;
+  Queueing queued;
+  ZTP_ASSIGN_OR_RETURN(queued, enqueue(*info, trigger, actor, skip_done));
+  return queued.run_id;
 }
 
 Result<std::optional<int64_t>> Controller::poll_once() {
@@ -224,11 +226,9 @@ Result<std::optional<int64_t>> Controller::poll_once() {
     log::debug("controller: poll: nothing to run", {{"reason", check->reason}});
     return std::optional<int64_t>();
   }
-  auto queued = enqueue(check->commit, store::Trigger::poll, "poll", true);
-  if (!queued.ok()) {
-    return queued.take_error();
-  }
-  return queued->run_id;
+  Queueing queued;
+  ZTP_ASSIGN_OR_RETURN(queued, enqueue(check->commit, store::Trigger::poll, "poll", true));
+  return queued.run_id;
 }
 
 void Controller::resume(int64_t run_id) {
@@ -297,8 +297,7 @@ void Controller::find_answered_gates() {
   }
   std::vector<int64_t> answered;
   for (const auto& run : *runs) {
-    auto approval = m_ws.store->get_approval(run.id);
-    if (approval.ok() && approval->status != store::ApprovalStatus::pending) {
+    if (gate_answered(*m_ws.store, run.id)) {
       answered.push_back(run.id);
     }
   }
@@ -383,11 +382,9 @@ void Controller::worker_loop() {
     drive(id);
     auto after = m_ws.store->get_run(id);
     lock.lock();
-    if (!fresh && after.ok() && after->status == store::RunStatus::awaiting_approval) {
-      auto approval = m_ws.store->get_approval(id);
-      if (approval.ok() && approval->status != store::ApprovalStatus::pending) {
-        m_given_up.insert(id);  // answered, yet it could not continue: not again and again
-      }
+    if (!fresh && after.ok() && after->status == store::RunStatus::awaiting_approval &&
+        gate_answered(*m_ws.store, id)) {
+      m_given_up.insert(id);  // answered, yet it could not continue: not again and again
     }
     m_running.reset();
     m_cv.notify_all();

@@ -28,11 +28,7 @@ Result<EnvView> view_environment(store::SqliteStore& store, const spec::Environm
                                  const TargetFor& target_for) {
   EnvView view;
   view.env = &env;
-  auto current = store.current_release(env.name);
-  if (!current.ok()) {
-    return current.take_error();
-  }
-  view.release = std::move(*current);
+  ZTP_ASSIGN_OR_RETURN(view.release, store.current_release(env.name));
   auto lkg = store.get_last_known_good(env.name);
   if (!lkg.ok()) {
     return lkg.take_error();
@@ -40,16 +36,8 @@ Result<EnvView> view_environment(store::SqliteStore& store, const spec::Environm
   if (lkg->has_value()) {
     view.last_known_good = (*lkg)->revision;
   }
-  auto frozen = store.get_freeze(env.name);
-  if (!frozen.ok()) {
-    return frozen.take_error();
-  }
-  view.frozen = std::move(*frozen);
-  auto isolated = store.get_isolation(env.name);
-  if (!isolated.ok()) {
-    return isolated.take_error();
-  }
-  view.isolated = std::move(*isolated);
+  ZTP_ASSIGN_OR_RETURN(view.frozen, store.get_freeze(env.name));
+  ZTP_ASSIGN_OR_RETURN(view.isolated, store.get_isolation(env.name));
   auto target = target_for(env.name);
   if (!target.ok()) {
     view.error = target.error().message;

@@ -335,18 +335,16 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 HttpServer::~HttpServer() { stop(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const Options& options, Handler handler) {
-  auto endpoint = resolve_listen(options.listen);
-  if (!endpoint.ok()) {
-    return endpoint.take_error();
-  }
+  tcp::endpoint endpoint;
+  ZTP_ASSIGN_OR_RETURN(endpoint, resolve_listen(options.listen));
   auto impl = std::make_unique<Impl>(options, std::move(handler));
   beast::error_code ec;
-  impl->acceptor.open(endpoint->protocol(), ec);
+  impl->acceptor.open(endpoint.protocol(), ec);
   if (!ec) {
     impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   }
   if (!ec) {
-    impl->acceptor.bind(*endpoint, ec);
+    impl->acceptor.bind(endpoint, ec);
   }
   if (ec == asio::error::address_in_use) {
     return make_error(

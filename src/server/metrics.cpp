@@ -61,10 +61,8 @@ struct EventTotals {
 };
 
 Result<void> run_metrics(store::SqliteStore& store, Exposition& out) {
-  auto by_status = store.count_runs_by_status();
-  if (!by_status.ok()) {
-    return by_status.take_error();
-  }
+  std::map<store::RunStatus, int64_t> by_status;
+  ZTP_ASSIGN_OR_RETURN(by_status, store.count_runs_by_status());
   // The finite bounds in ms; the last bucket (+Inf) takes the rest.
   std::vector<int64_t> bounds_ms;
   for (double b : stage_buckets()) {
@@ -72,12 +70,10 @@ Result<void> run_metrics(store::SqliteStore& store, Exposition& out) {
       bounds_ms.push_back(static_cast<int64_t>(b * 1000));
     }
   }
-  auto durations = store.stage_durations(bounds_ms);
-  if (!durations.ok()) {
-    return durations.take_error();
-  }
+  std::vector<store::StageDurations> durations;
+  ZTP_ASSIGN_OR_RETURN(durations, store.stage_durations(bounds_ms));
   std::map<std::tuple<std::string, std::string, std::string>, StageHistogram> stages;
-  for (const auto& d : *durations) {
+  for (const auto& d : durations) {
     auto& h = stages[{d.name, d.env, std::string(store::to_string(d.status))}];
     int64_t below = 0;
     for (size_t i = 0; i < bounds_ms.size(); ++i) {
@@ -92,12 +88,12 @@ Result<void> run_metrics(store::SqliteStore& store, Exposition& out) {
   for (auto status :
        {RunStatus::succeeded, RunStatus::failed, RunStatus::rolled_back, RunStatus::cancelled}) {
     out.sample("ztp_runs_total", {{"outcome", std::string(store::to_string(status))}},
-               static_cast<double>((*by_status)[status]));
+               static_cast<double>(by_status[status]));
   }
   out.family("ztp_runs_in_progress", "gauge", "Runs not ended yet, by status.");
   for (auto status : {RunStatus::queued, RunStatus::running, RunStatus::awaiting_approval}) {
     out.sample("ztp_runs_in_progress", {{"status", std::string(store::to_string(status))}},
-               static_cast<double>((*by_status)[status]));
+               static_cast<double>(by_status[status]));
   }
   out.family("ztp_stage_duration_seconds", "histogram",
              "How long finished pipeline stages took, by stage, environment and status.");
@@ -130,16 +126,14 @@ Result<void> release_metrics(store::SqliteStore& store, const spec::Spec& spec,
   std::map<std::pair<std::string, std::string>, uint64_t> rollouts;
   std::map<std::string, uint64_t> in_progress;
   std::vector<store::Release> current;
+  std::vector<store::Release> releases;
   for (const auto& env : spec.environments) {
-    auto releases = store.list_releases(env.name, 0);
-    if (!releases.ok()) {
-      return releases.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(releases, store.list_releases(env.name, 0));
     for (const auto& outcome : {"succeeded", "failed", "rolled_back"}) {
       rollouts[{env.name, outcome}] += 0;
     }
     in_progress[env.name] += 0;
-    for (const auto& r : *releases) {
+    for (const auto& r : releases) {
       auto outcome = rollout_outcome(r.status);
       if (outcome.empty()) {
         ++in_progress[env.name];
@@ -147,12 +141,10 @@ Result<void> release_metrics(store::SqliteStore& store, const spec::Spec& spec,
         ++rollouts[{env.name, outcome}];
       }
     }
-    auto active = store.current_release(env.name);
-    if (!active.ok()) {
-      return active.take_error();
-    }
-    if (active->has_value()) {
-      current.push_back(**active);
+    std::optional<store::Release> active;
+    ZTP_ASSIGN_OR_RETURN(active, store.current_release(env.name));
+    if (active) {
+      current.push_back(*active);
     }
   }
   out.family("ztp_rollouts_total", "counter",
@@ -250,11 +242,14 @@ void proxy_metrics(const spec::Spec& spec, const TrafficSource& traffic, Exposit
   }
 }
 
-std::string escape_help(const std::string& v) {
+// `v` with \\ and \n escaped, and \" too in a label value (`quote`; HELP text keeps quotes).
+std::string escape(const std::string& v, bool quote) {
   std::string out;
   for (char c : v) {
     if (c == '\\') {
       out += "\\\\";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
     } else if (c == '\n') {
       out += "\\n";
     } else {
@@ -271,7 +266,7 @@ std::string label_text(const Exposition::Labels& labels) {
   std::string out = "{";
   for (size_t i = 0; i < labels.size(); ++i) {
     out += fmt::format("{}{}=\"{}\"", i == 0 ? "" : ",", labels[i].first,
-                       escape_label(labels[i].second));
+                       escape(labels[i].second, true));
   }
   return out + "}";
 }
@@ -291,24 +286,8 @@ std::string format_value(double v) {
   return fmt::format("{}", v);
 }
 
-std::string escape_label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 void Exposition::family(const std::string& name, const std::string& type, const std::string& help) {
-  m_text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type);
+  m_text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape(help, false), name, type);
 }
 
 void Exposition::sample(const std::string& name, const Labels& labels, double value) {
@@ -373,12 +352,10 @@ MetricsRenderer::~MetricsRenderer() = default;
 Result<std::string> MetricsRenderer::render() {
   std::lock_guard lock(m_mu);
   // Only the events since the last scrape are read: the totals carry over.
-  auto last = notify::for_each_event(m_store, m_folded->last_event_id,
-                                     [this](const store::Event& e) { m_folded->events.fold(e); });
-  if (!last.ok()) {
-    return last.take_error();
-  }
-  m_folded->last_event_id = *last;
+  ZTP_ASSIGN_OR_RETURN(
+      m_folded->last_event_id,
+      notify::for_each_event(m_store, m_folded->last_event_id,
+                             [this](const store::Event& e) { m_folded->events.fold(e); }));
   Exposition out;
   ZTP_TRY(run_metrics(m_store, out));
   ZTP_TRY(release_metrics(m_store, m_spec, m_folded->events, out));

@@ -83,7 +83,5 @@ class Exposition {
 
 // A sample value as the text format writes it: integers without a fraction, +Inf, NaN.
 std::string format_value(double v);
-// A label value with \\, \" and \n escaped.
-std::string escape_label(const std::string& v);
 
 }  // namespace ztp::server

@@ -152,19 +152,28 @@ nlohmann::json TrafficHistory::points(const std::string& env, int64_t since_ms) 
 }
 
 nlohmann::json TrafficHistory::series(const std::string& env, int64_t since_ms) const {
-  nlohmann::json deployments = nlohmann::json::array();
-  auto releases = m_store.list_releases(env, k_deployment_lookback);
-  if (!releases.ok()) {
-    log::warn("deployment markers not read", {{"env", env}, {"error", releases.error().message}});
-  } else {
-    for (auto it = releases->rbegin(); it != releases->rend(); ++it) {  // oldest first
-      if (it->activated_at && *it->activated_at >= since_ms) {
-        deployments.push_back(
-            {{"at", *it->activated_at}, {"revision", it->revision}, {"short_sha", it->short_sha}});
-      }
+  auto deployments = deployment_markers(m_store, env, since_ms);
+  if (!deployments.ok()) {
+    log::warn("deployment markers not read",
+              {{"env", env}, {"error", deployments.error().message}});
+  }
+  return {{"env", env},
+          {"points", points(env, since_ms)},
+          {"deployments", deployments.value_or(nlohmann::json::array())}};
+}
+
+Result<nlohmann::json> deployment_markers(store::SqliteStore& store, const std::string& env,
+                                          int64_t since_ms) {
+  std::vector<store::Release> releases;
+  ZTP_ASSIGN_OR_RETURN(releases, store.list_releases(env, k_deployment_lookback));
+  nlohmann::json out = nlohmann::json::array();
+  for (auto it = releases.rbegin(); it != releases.rend(); ++it) {  // oldest first
+    if (it->activated_at && *it->activated_at >= since_ms) {
+      out.push_back(
+          {{"at", *it->activated_at}, {"revision", it->revision}, {"short_sha", it->short_sha}});
     }
   }
-  return {{"env", env}, {"points", points(env, since_ms)}, {"deployments", deployments}};
+  return out;
 }
 
 }  // namespace ztp::server

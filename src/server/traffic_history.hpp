@@ -31,6 +31,11 @@ struct TrafficPoint {
   double p95_ms = 0;      // from the latency histogram of the interval (0 when no requests)
 };
 
+// The releases of `env` activated at or after `since_ms`, oldest first: [{at, revision,
+// short_sha}], the deployment markers of a traffic plot. Errors come from reading the store.
+Result<nlohmann::json> deployment_markers(store::SqliteStore& store, const std::string& env,
+                                          int64_t since_ms);
+
 // Samples the proxy's counters of each environment every few seconds and keeps, in a bounded
 // ring per environment, the request rate, error rate and p95 of each release between two
 // samples: the data behind the dashboard's plots.
