@@ -22,11 +22,8 @@ Result<BuiltImage> build_image(const FileSource& source, const ImageSpecInputs& 
                                     base.descriptor.digest, store.root().string()));
     }
   }
-  auto entries = source.entries();
-  if (!entries.ok()) {
-    return entries.take_error();
-  }
-  auto layer = build_layer(std::move(entries.value()), in.created);
+  ZTP_ASSIGN_OR_RETURN(auto entries, source.entries());
+  auto layer = build_layer(std::move(entries), in.created);
   if (!layer.ok()) {
     Error e = layer.take_error();
     e.message = fmt::format("{}: {}", source.describe(), e.message);
@@ -39,11 +36,8 @@ Result<BuiltImage> build_image(const FileSource& source, const ImageSpecInputs& 
       out.written.push_back(b.descriptor.digest);
     }
   };
-  auto stored_layer = store.put_blob(layer->blob, k_media_layer_gzip);
-  if (!stored_layer.ok()) {
-    return stored_layer.take_error();
-  }
-  note(stored_layer.value());
+  ZTP_ASSIGN_OR_RETURN(auto stored_layer, store.put_blob(layer->blob, k_media_layer_gzip));
+  note(stored_layer);
 
   std::vector<LayerRef> refs = in.base_layers;
   // The history line names no path of this machine, so it does not change the digest.
@@ -54,21 +48,15 @@ Result<BuiltImage> build_image(const FileSource& source, const ImageSpecInputs& 
     out.size += base.descriptor.size;
   }
   ImageDocuments docs = make_image(in, refs);
-  auto stored_config = store.put_blob(docs.config_json, k_media_config);
-  if (!stored_config.ok()) {
-    return stored_config.take_error();
-  }
-  note(stored_config.value());
+  ZTP_ASSIGN_OR_RETURN(auto stored_config, store.put_blob(docs.config_json, k_media_config));
+  note(stored_config);
   bool manifest_existed = store.has_blob(docs.manifest.digest);
-  auto manifest = store.put_manifest(docs.manifest_json, tags);
-  if (!manifest.ok()) {
-    return manifest.take_error();
-  }
-  out.size += manifest->size;
+  ZTP_ASSIGN_OR_RETURN(auto manifest, store.put_manifest(docs.manifest_json, tags));
+  out.size += manifest.size;
   if (!manifest_existed) {
-    out.written.push_back(manifest->digest);
+    out.written.push_back(manifest.digest);
   }
-  out.manifest = manifest.value();
+  out.manifest = manifest;
   out.config = docs.config;
   for (const auto& r : refs) {
     out.layers.push_back(r.descriptor);

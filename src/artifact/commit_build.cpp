@@ -51,28 +51,19 @@ Result<std::optional<BuiltImage>> find_built(const OciLayoutStore& store, const 
 
 Result<CommitBuild> build_commit(const spec::Spec& spec, const source::GitRepo& repo,
                                  std::string_view rev, OciLayoutStore& store) {
-  auto commit = repo.resolve(rev);
-  if (!commit.ok()) {
-    return commit.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto commit, repo.resolve(rev));
   CommitBuild out;
-  out.commit = std::move(commit.value());
-  auto existing = find_built(store, out.commit.sha);
-  if (!existing.ok()) {
-    return existing.take_error();
-  }
-  if (existing->has_value()) {
-    out.image = std::move(**existing);
+  out.commit = std::move(commit);
+  ZTP_ASSIGN_OR_RETURN(auto existing, find_built(store, out.commit.sha));
+  if (existing.has_value()) {
+    out.image = std::move(*existing);
     out.reused = true;
     return out;
   }
   GitTreeSource source(repo, out.commit.sha, spec.build.context, spec.build.exclude);
   ImageSpecInputs in = inputs_from_spec(spec, out.commit.sha, repo.source_url(), out.commit.time);
-  auto built = build_image(source, in, store, {out.commit.sha, out.commit.short_sha});
-  if (!built.ok()) {
-    return built.take_error();
-  }
-  out.image = std::move(built.value());
+  ZTP_ASSIGN_OR_RETURN(out.image,
+                       build_image(source, in, store, {out.commit.sha, out.commit.short_sha}));
   return out;
 }
 

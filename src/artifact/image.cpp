@@ -148,11 +148,7 @@ ImageDocuments make_image(const ImageSpecInputs& in, const std::vector<LayerRef>
 }
 
 Result<Manifest> parse_manifest(std::string_view text, std::string_view where) {
-  auto parsed = parse_object(text, where);
-  if (!parsed.ok()) {
-    return parsed.take_error();
-  }
-  const json& j = parsed.value();
+  ZTP_ASSIGN_OR_RETURN(const json& j, parse_object(text, where));
   auto version = j.find("schemaVersion");
   if (version == j.end() || !version->is_number_integer() || *version != 2) {
     return make_error(Errc::invalid,
@@ -168,21 +164,15 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view where) {
   if (cfg == j.end()) {
     return make_error(Errc::invalid, fmt::format("{}: the manifest has no config", where));
   }
-  auto config = descriptor_from_json(*cfg, fmt::format("{} config", where));
-  if (!config.ok()) {
-    return config.take_error();
-  }
-  m.config = std::move(config.value());
+  ZTP_ASSIGN_OR_RETURN(m.config, descriptor_from_json(*cfg, fmt::format("{} config", where)));
   auto layers = j.find("layers");
   if (layers == j.end() || !layers->is_array()) {
     return make_error(Errc::invalid, fmt::format("{}: the manifest has no layers array", where));
   }
   for (size_t i = 0; i < layers->size(); ++i) {
-    auto l = descriptor_from_json((*layers)[i], fmt::format("{} layer {}", where, i));
-    if (!l.ok()) {
-      return l.take_error();
-    }
-    m.layers.push_back(std::move(l.value()));
+    ZTP_ASSIGN_OR_RETURN(auto l,
+                         descriptor_from_json((*layers)[i], fmt::format("{} layer {}", where, i)));
+    m.layers.push_back(std::move(l));
   }
   auto an = j.find("annotations");
   if (an != j.end() && an->is_object()) {
@@ -196,11 +186,7 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view where) {
 }
 
 Result<ImageConfig> parse_config(std::string_view text, std::string_view where) {
-  auto parsed = parse_object(text, where);
-  if (!parsed.ok()) {
-    return parsed.take_error();
-  }
-  const json& j = parsed.value();
+  ZTP_ASSIGN_OR_RETURN(const json& j, parse_object(text, where));
   ImageConfig c;
   if (!j.contains("architecture") || !j["architecture"].is_string() || !j.contains("os") ||
       !j["os"].is_string()) {
@@ -214,21 +200,14 @@ Result<ImageConfig> parse_config(std::string_view text, std::string_view where) 
   if (rootfs == j.end() || !rootfs->is_object() || !rootfs->contains("diff_ids")) {
     return make_error(Errc::invalid, fmt::format("{}: the image config has no rootfs", where));
   }
-  auto diff_ids = string_array((*rootfs)["diff_ids"], "rootfs.diff_ids", where);
-  if (!diff_ids.ok()) {
-    return diff_ids.take_error();
-  }
-  c.diff_ids = std::move(diff_ids.value());
+  ZTP_ASSIGN_OR_RETURN(c.diff_ids, string_array((*rootfs)["diff_ids"], "rootfs.diff_ids", where));
   auto cfg = j.find("config");
   if (cfg != j.end() && cfg->is_object()) {
     for (auto [field, out] : {std::pair{"Entrypoint", &c.entrypoint}, std::pair{"Cmd", &c.cmd},
                               std::pair{"Env", &c.env}}) {
       if (cfg->contains(field)) {
-        auto values = string_array((*cfg)[field], fmt::format("config.{}", field), where);
-        if (!values.ok()) {
-          return values.take_error();
-        }
-        *out = std::move(values.value());
+        ZTP_ASSIGN_OR_RETURN(*out,
+                             string_array((*cfg)[field], fmt::format("config.{}", field), where));
       }
     }
     if (cfg->contains("ExposedPorts") && (*cfg)["ExposedPorts"].is_object()) {

@@ -220,11 +220,7 @@ Result<std::vector<FileEntry>> prepare(std::vector<FileEntry> entries) {
                         escaped(e.path), name == &e.path ? "the name" : "the symlink target"));
       }
     }
-    auto path = normalize_entry_path(e.path);
-    if (!path.ok()) {
-      return path.take_error();
-    }
-    e.path = std::move(path.value());
+    ZTP_ASSIGN_OR_RETURN(e.path, normalize_entry_path(e.path));
     if (e.kind == EntryKind::symlink && link_escapes(e.path, e.link_target)) {
       return make_error(Errc::invalid,
                         fmt::format("entry \"{}\": the symlink target \"{}\" is outside the image "
@@ -397,19 +393,16 @@ Result<std::string> gzip_deterministic(std::string_view data) {
 }
 
 Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime) {
-  auto prepared = prepare(std::move(entries));
-  if (!prepared.ok()) {
-    return prepared.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto prepared, prepare(std::move(entries)));
   ScopedUtf8Locale utf8;  // the entries' names are UTF-8, whatever the process's locale
   Layer layer;
   GzipWriter gzip;
   ZTP_TRY(gzip.open(layer.blob));
   TarSink sink(gzip);
-  ZTP_TRY(write_tar(prepared.value(), mtime, sink));
+  ZTP_TRY(write_tar(prepared, mtime, sink));
   ZTP_TRY(gzip.close());
   layer.diff_id = sink.diff_id();
-  layer.entries = static_cast<std::int64_t>(prepared->size());
+  layer.entries = static_cast<std::int64_t>(prepared.size());
   layer.digest = sha256_digest(layer.blob);
   return layer;
 }

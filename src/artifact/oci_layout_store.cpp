@@ -47,21 +47,15 @@ Result<json> load_index(const std::filesystem::path& root) {
 // Read-modify-write of index.json under the layout lock. `change` edits the manifests array.
 Result<void> update_index(const std::filesystem::path& root,
                           const std::function<Result<void>(json&)>& change) {
-  auto lock = sys::FileLock::acquire(root / ".index.lock");
-  if (!lock.ok()) {
-    return lock.take_error();
-  }
-  auto index = load_index(root);
-  if (!index.ok()) {
-    return index.take_error();
-  }
-  json before = index.value();
-  ZTP_TRY(change(index.value()["manifests"]));
+  ZTP_ASSIGN_OR_RETURN(auto lock, sys::FileLock::acquire(root / ".index.lock"));
+  ZTP_ASSIGN_OR_RETURN(auto index, load_index(root));
+  json before = index;
+  ZTP_TRY(change(index["manifests"]));
   std::error_code ec;
-  if (index.value() == before && std::filesystem::exists(root / "index.json", ec)) {
+  if (index == before && std::filesystem::exists(root / "index.json", ec)) {
     return {};
   }
-  return fs::atomic_write(root / "index.json", index.value().dump(2) + "\n");
+  return fs::atomic_write(root / "index.json", index.dump(2) + "\n");
 }
 
 std::string entry_tag(const json& entry) {
@@ -247,11 +241,8 @@ Result<Descriptor> OciLayoutStore::put_manifest(std::string_view manifest_json,
                                     d->digest, d->media_type, m_root.string()));
     }
   }
-  auto stored = put_blob(manifest_json, manifest->media_type);
-  if (!stored.ok()) {
-    return stored.take_error();
-  }
-  Descriptor d = stored->descriptor;
+  ZTP_ASSIGN_OR_RETURN(auto stored, put_blob(manifest_json, manifest->media_type));
+  Descriptor d = stored.descriptor;
   ZTP_TRY(update_index(m_root, [&](json& manifests) -> Result<void> {
     if (tags.empty()) {
       ensure_listed(manifests, d);
@@ -282,21 +273,17 @@ Result<void> OciLayoutStore::tag(const Descriptor& manifest, const std::string& 
 }
 
 Result<std::vector<IndexEntry>> OciLayoutStore::entries() const {
-  auto index = load_index(m_root);
-  if (!index.ok()) {
-    return index.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto index, load_index(m_root));
   std::vector<IndexEntry> out;
-  const auto& manifests = index.value()["manifests"];
+  const auto& manifests = index["manifests"];
   for (size_t i = 0; i < manifests.size(); ++i) {
-    auto d = descriptor_from_json(
-        manifests[i], fmt::format("{} manifests[{}]", (m_root / "index.json").string(), i));
-    if (!d.ok()) {
-      return d.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(
+        auto d,
+        descriptor_from_json(manifests[i],
+                             fmt::format("{} manifests[{}]", (m_root / "index.json").string(), i)));
     IndexEntry e;
     e.tag = entry_tag(manifests[i]);
-    e.manifest = std::move(d.value());
+    e.manifest = std::move(d);
     e.manifest.annotations.erase(k_annotation_ref_name);
     out.push_back(std::move(e));
   }
@@ -360,15 +347,9 @@ Result<Descriptor> OciLayoutStore::resolve(std::string_view ref) const {
     // A full digest whose manifest is stored but not listed (written by another tool).
     std::string digest = "sha256:" + std::string(hex);
     if (is_sha256_digest(digest) && has_blob(digest)) {
-      auto bytes = read_blob(digest);
-      if (!bytes.ok()) {
-        return bytes.take_error();
-      }
-      auto manifest = parse_manifest(bytes.value(), digest);
-      if (!manifest.ok()) {
-        return manifest.take_error();
-      }
-      return Descriptor{manifest->media_type, digest, static_cast<std::int64_t>(bytes->size()), {}};
+      ZTP_ASSIGN_OR_RETURN(auto bytes, read_blob(digest));
+      ZTP_ASSIGN_OR_RETURN(auto manifest, parse_manifest(bytes, digest));
+      return Descriptor{manifest.media_type, digest, static_cast<std::int64_t>(bytes.size()), {}};
     }
   }
   auto known = tags();
@@ -390,23 +371,14 @@ Result<Descriptor> OciLayoutStore::resolve(std::string_view ref) const {
 }
 
 Result<Manifest> OciLayoutStore::read_manifest(const Descriptor& manifest) const {
-  auto bytes = read_blob(manifest.digest);
-  if (!bytes.ok()) {
-    return bytes.take_error();
-  }
-  return parse_manifest(bytes.value(), fmt::format("manifest {}", manifest.digest));
+  ZTP_ASSIGN_OR_RETURN(auto bytes, read_blob(manifest.digest));
+  return parse_manifest(bytes, fmt::format("manifest {}", manifest.digest));
 }
 
 Result<ImageConfig> OciLayoutStore::read_config(const Descriptor& manifest) const {
-  auto m = read_manifest(manifest);
-  if (!m.ok()) {
-    return m.take_error();
-  }
-  auto bytes = read_blob(m->config.digest);
-  if (!bytes.ok()) {
-    return bytes.take_error();
-  }
-  return parse_config(bytes.value(), fmt::format("config {}", m->config.digest));
+  ZTP_ASSIGN_OR_RETURN(auto m, read_manifest(manifest));
+  ZTP_ASSIGN_OR_RETURN(auto bytes, read_blob(m.config.digest));
+  return parse_config(bytes, fmt::format("config {}", m.config.digest));
 }
 
 }  // namespace ztp::artifact

@@ -139,11 +139,7 @@ Result<void> parse_challenge_items(Scanner& in, AuthChallenge& ch) {
     }
     std::string value;
     if (in.peek() == '"') {
-      auto q = in.quoted();
-      if (!q.ok()) {
-        return q.take_error();
-      }
-      value = std::move(q.value());
+      ZTP_ASSIGN_OR_RETURN(value, in.quoted());
     } else {
       value = std::string(in.bare());
     }
@@ -260,11 +256,7 @@ Result<bool> RegistryAuthenticator::answer(std::string_view www_authenticate,
     // A cached token that drew a 401 has expired or lacks the scope: fetch it again (the
     // caller retries once).
     m_tokens.erase(scope);
-    auto token = fetch_token(*bearer, scope, session);
-    if (!token.ok()) {
-      return token.take_error();
-    }
-    m_tokens[scope] = std::move(token.value());
+    ZTP_ASSIGN_OR_RETURN(m_tokens[scope], fetch_token(*bearer, scope, session));
     return true;
   }
   if (find("basic") != nullptr) {
@@ -290,11 +282,7 @@ Result<std::string> RegistryAuthenticator::fetch_token(const AuthChallenge& chal
   const std::string& realm = realm_it->second;
   std::string url = realm;
   auto add = [&](std::string_view key, const std::string& value) -> Result<void> {
-    auto next = sys::append_query(url, key, value);
-    if (!next.ok()) {
-      return next.take_error();
-    }
-    url = std::move(next.value());
+    ZTP_ASSIGN_OR_RETURN(url, sys::append_query(url, key, value));
     return {};
   };
   if (auto it = challenge.params.find("service"); it != challenge.params.end()) {

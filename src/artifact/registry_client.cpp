@@ -136,10 +136,7 @@ Result<void> RegistryClient::ping() {
   sys::HttpRequest req;
   req.url = m_session->url("/v2/");
   req.max_body = 1 << 20;
-  auto res = m_session->call(req, "", {200});
-  if (!res.ok()) {
-    return res.take_error();
-  }
+  ZTP_TRY(m_session->call(req, "", {200}));
   return {};
 }
 
@@ -164,39 +161,28 @@ Result<PushStats> RegistryClient::push(const OciLayoutStore& store, const Descri
   if (opts.chunk_size < 0) {
     return make_error(Errc::invalid, "the upload chunk size is negative; use 0 for one PUT");
   }
-  auto manifest_bytes = store.read_blob(manifest.digest);
-  if (!manifest_bytes.ok()) {
-    return manifest_bytes.take_error();
-  }
-  auto parsed = parse_manifest(manifest_bytes.value(), fmt::format("manifest {}", manifest.digest));
-  if (!parsed.ok()) {
-    return parsed.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto manifest_bytes, store.read_blob(manifest.digest));
+  ZTP_ASSIGN_OR_RETURN(auto parsed,
+                       parse_manifest(manifest_bytes, fmt::format("manifest {}", manifest.digest)));
   const std::string scope = repository_scope(m_session->endpoint().repository, true);
   PushStats stats;
-  for (const auto& blob : blobs_of(parsed.value())) {
-    auto present = m_session->has_blob(blob.digest, scope);
-    if (!present.ok()) {
-      return present.take_error();
-    }
-    if (present.value()) {
+  for (const auto& blob : blobs_of(parsed)) {
+    ZTP_ASSIGN_OR_RETURN(auto present, m_session->has_blob(blob.digest, scope));
+    if (present) {
       ++stats.blobs_skipped;
       stats.skipped.push_back(blob.digest);
       continue;
     }
-    auto bytes = store.read_blob(blob.digest);
-    if (!bytes.ok()) {
-      return bytes.take_error();
-    }
-    ZTP_TRY(m_session->upload_blob(blob.digest, bytes.value(), opts.chunk_size, scope));
+    ZTP_ASSIGN_OR_RETURN(auto bytes, store.read_blob(blob.digest));
+    ZTP_TRY(m_session->upload_blob(blob.digest, bytes, opts.chunk_size, scope));
     ++stats.blobs_uploaded;
-    stats.bytes_uploaded += static_cast<std::int64_t>(bytes->size());
+    stats.bytes_uploaded += static_cast<std::int64_t>(bytes.size());
     stats.uploaded.push_back(blob.digest);
   }
   std::vector<std::string> refs = tags.empty() ? std::vector<std::string>{manifest.digest} : tags;
   for (const auto& ref : refs) {
-    ZTP_TRY(m_session->put_manifest(ref, manifest_bytes.value(), parsed->media_type,
-                                    manifest.digest, scope));
+    ZTP_TRY(
+        m_session->put_manifest(ref, manifest_bytes, parsed.media_type, manifest.digest, scope));
   }
   return stats;
 }
@@ -210,11 +196,8 @@ Result<Descriptor> RegistryClient::pull(std::string_view ref, OciLayoutStore& st
   req.headers.push_back(accept_manifests());
   req.follow_redirects = true;
   req.max_body = k_max_manifest;
-  auto res = m_session->call(req, scope, {200});
-  if (!res.ok()) {
-    return res.take_error();
-  }
-  const std::string& body = res->body;
+  ZTP_ASSIGN_OR_RETURN(auto res, m_session->call(req, scope, {200}));
+  const std::string& body = res.body;
   const std::string digest = sha256_digest(body);
   const std::string where =
       fmt::format("registry {}: manifest {}", m_session->endpoint().host, ref);
@@ -223,42 +206,33 @@ Result<Descriptor> RegistryClient::pull(std::string_view ref, OciLayoutStore& st
                                                  "the digest asked for; nothing was stored",
                                                  where, digest));
   }
-  std::string announced = res->header("docker-content-digest");
+  std::string announced = res.header("docker-content-digest");
   if (is_sha256_digest(announced) && announced != digest) {
     return make_error(Errc::invalid,
                       fmt::format("{}: the registry announced digest {} but the manifest received "
                                   "hashes to {}; nothing was stored",
                                   where, announced, digest));
   }
-  auto manifest = parse_manifest(body, where);
-  if (!manifest.ok()) {
-    return manifest.take_error();
-  }
-  std::string content_type = media_type_of(res.value());
+  ZTP_ASSIGN_OR_RETURN(auto manifest, parse_manifest(body, where));
+  std::string content_type = media_type_of(res);
   if (!content_type.empty() && is_manifest_type(content_type) &&
-      content_type != manifest->media_type) {
+      content_type != manifest.media_type) {
     return make_error(Errc::invalid,
                       fmt::format("{}: served as {} but its mediaType is {}; nothing was stored",
-                                  where, content_type, manifest->media_type));
+                                  where, content_type, manifest.media_type));
   }
-  if (!is_manifest_type(manifest->media_type)) {
+  if (!is_manifest_type(manifest.media_type)) {
     return make_error(Errc::invalid, fmt::format("{}: media type {} is not an image manifest ({} "
                                                  "or {})",
-                                                 where, manifest->media_type, k_media_manifest,
+                                                 where, manifest.media_type, k_media_manifest,
                                                  k_media_docker_manifest));
   }
-  for (const auto& blob : blobs_of(manifest.value())) {
+  for (const auto& blob : blobs_of(manifest)) {
     if (store.has_blob(blob.digest)) {
       continue;
     }
-    auto bytes = m_session->get_blob(blob, scope);
-    if (!bytes.ok()) {
-      return bytes.take_error();
-    }
-    auto stored = store.put_blob(bytes.value(), blob.media_type);
-    if (!stored.ok()) {
-      return stored.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto bytes, m_session->get_blob(blob, scope));
+    ZTP_TRY(store.put_blob(bytes, blob.media_type));
   }
   std::vector<std::string> tags;
   if (!is_sha256_digest(ref)) {
@@ -276,31 +250,23 @@ Result<Descriptor> RegistryClient::resolve(std::string_view ref) {
       m_session->url(fmt::format("/v2/{}/manifests/{}", m_session->endpoint().repository, ref));
   req.headers.push_back(accept_manifests());
   req.follow_redirects = true;
-  auto head = m_session->call(req, scope, {200});
-  if (!head.ok()) {
-    return head.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto head, m_session->call(req, scope, {200}));
   Descriptor d;
-  d.media_type = media_type_of(head.value());
-  d.digest = head->header("docker-content-digest");
-  std::string length = head->header("content-length");
+  d.media_type = media_type_of(head);
+  d.digest = head.header("docker-content-digest");
+  std::string length = head.header("content-length");
   d.size = length.empty() ? -1 : std::strtoll(length.c_str(), nullptr, 10);
   if (!is_sha256_digest(d.digest) || d.size < 0 || d.media_type.empty()) {
     // An older registry without Docker-Content-Digest on HEAD: read the manifest and hash it.
     req.method = "GET";
     req.max_body = k_max_manifest;
-    auto get = m_session->call(req, scope, {200});
-    if (!get.ok()) {
-      return get.take_error();
-    }
-    auto manifest = parse_manifest(
-        get->body, fmt::format("registry {}: manifest {}", m_session->endpoint().host, ref));
-    if (!manifest.ok()) {
-      return manifest.take_error();
-    }
-    d.media_type = manifest->media_type;
-    d.digest = sha256_digest(get->body);
-    d.size = static_cast<std::int64_t>(get->body.size());
+    ZTP_ASSIGN_OR_RETURN(auto get, m_session->call(req, scope, {200}));
+    ZTP_ASSIGN_OR_RETURN(auto manifest,
+                         parse_manifest(get.body, fmt::format("registry {}: manifest {}",
+                                                              m_session->endpoint().host, ref)));
+    d.media_type = manifest.media_type;
+    d.digest = sha256_digest(get.body);
+    d.size = static_cast<std::int64_t>(get.body.size());
   }
   if (is_sha256_digest(ref) && d.digest != ref) {
     return make_error(Errc::invalid, fmt::format("registry {}: manifest {} is announced as {}",

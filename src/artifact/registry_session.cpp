@@ -165,11 +165,8 @@ Result<bool> RegistrySession::has_blob(std::string_view digest, const std::strin
   req.method = "HEAD";
   req.url = url(fmt::format("/v2/{}/blobs/{}", m_endpoint.repository, digest));
   req.follow_redirects = true;
-  auto res = call(req, scope, {200, 404});
-  if (!res.ok()) {
-    return res.take_error();
-  }
-  return res->status == 200;
+  ZTP_ASSIGN_OR_RETURN(auto res, call(req, scope, {200, 404}));
+  return res.status == 200;
 }
 
 Result<std::string> RegistrySession::location(const sys::HttpRequest& req,
@@ -197,15 +194,8 @@ Result<void> RegistrySession::upload_blob(const std::string& digest, std::string
   sys::HttpRequest start;
   start.method = "POST";
   start.url = url(fmt::format("/v2/{}/blobs/uploads/", m_endpoint.repository));
-  auto started = call(start, scope, {202});
-  if (!started.ok()) {
-    return started.take_error();
-  }
-  auto upload = location(start, started.value());
-  if (!upload.ok()) {
-    return upload.take_error();
-  }
-  std::string upload_url = std::move(upload.value());
+  ZTP_ASSIGN_OR_RETURN(auto started, call(start, scope, {202}));
+  ZTP_ASSIGN_OR_RETURN(std::string upload_url, location(start, started));
   auto fail = [&](Error e) -> Result<void> {
     cancel_upload(upload_url, scope);
     return e;
@@ -213,7 +203,7 @@ Result<void> RegistrySession::upload_blob(const std::string& digest, std::string
 
   std::string_view last;  // what the closing PUT carries
   if (chunk_size > 0) {
-    std::int64_t min = std::strtoll(started->header("oci-chunk-min-length").c_str(), nullptr, 10);
+    std::int64_t min = std::strtoll(started.header("oci-chunk-min-length").c_str(), nullptr, 10);
     std::int64_t step = std::max(chunk_size, min);
     const auto size = static_cast<std::int64_t>(bytes.size());
     for (std::int64_t offset = 0; offset < size; offset += step) {
@@ -271,20 +261,17 @@ Result<std::string> RegistrySession::get_blob(const Descriptor& blob, const std:
   req.url = url(fmt::format("/v2/{}/blobs/{}", m_endpoint.repository, blob.digest));
   req.follow_redirects = true;
   req.max_body = blob.size;
-  auto res = call(req, scope, {200});
-  if (!res.ok()) {
-    return res.take_error();
-  }
-  std::string actual = sha256_digest(res->body);
-  if (actual != blob.digest || static_cast<std::int64_t>(res->body.size()) != blob.size) {
+  ZTP_ASSIGN_OR_RETURN(auto res, call(req, scope, {200}));
+  std::string actual = sha256_digest(res.body);
+  if (actual != blob.digest || static_cast<std::int64_t>(res.body.size()) != blob.size) {
     return make_error(Errc::invalid,
                       fmt::format("registry {}: blob {} ({}, {} bytes) is corrupt: the registry "
                                   "sent {} bytes that hash to {}; nothing was stored or tagged, "
                                   "repair the registry or push the image again",
                                   m_endpoint.host, blob.digest, blob.media_type, blob.size,
-                                  res->body.size(), actual));
+                                  res.body.size(), actual));
   }
-  return std::move(res->body);
+  return std::move(res.body);
 }
 
 Result<void> RegistrySession::put_manifest(const std::string& ref, std::string_view bytes,
@@ -295,11 +282,8 @@ Result<void> RegistrySession::put_manifest(const std::string& ref, std::string_v
   req.url = url(fmt::format("/v2/{}/manifests/{}", m_endpoint.repository, ref));
   req.headers.emplace_back("Content-Type", media_type);
   req.body = bytes;
-  auto res = call(req, scope, {201});
-  if (!res.ok()) {
-    return res.take_error();
-  }
-  std::string stored = res->header("docker-content-digest");
+  ZTP_ASSIGN_OR_RETURN(auto res, call(req, scope, {201}));
+  std::string stored = res.header("docker-content-digest");
   if (!stored.empty() && stored != digest) {
     return make_error(Errc::invalid,
                       fmt::format("registry {}: manifest {} was stored under {} as {}, not as {}; "

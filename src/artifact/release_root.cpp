@@ -213,17 +213,14 @@ Result<UniqueFd> ReleaseRoot::parent_of(std::string_view path, bool create) cons
 }
 
 Result<void> ReleaseRoot::make_dir(std::string_view path, unsigned mode, std::int64_t mtime) {
-  auto parent = parent_of(path, true);
-  if (!parent.ok()) {
-    return parent.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto parent, parent_of(path, true));
   std::string name(split_last(path).second);
   struct stat st {};
   bool keep =
-      ::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
   if (!keep) {
-    ZTP_TRY(replace_at(parent->get(), name));
-    if (::mkdirat(parent->get(), name.c_str(), 0755) != 0) {
+    ZTP_TRY(replace_at(parent.get(), name));
+    if (::mkdirat(parent.get(), name.c_str(), 0755) != 0) {
       return sys_error("cannot create the directory", path);
     }
   }
@@ -232,13 +229,10 @@ Result<void> ReleaseRoot::make_dir(std::string_view path, unsigned mode, std::in
 }
 
 Result<UniqueFd> ReleaseRoot::create_file(std::string_view path) {
-  auto parent = parent_of(path, true);
-  if (!parent.ok()) {
-    return parent.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto parent, parent_of(path, true));
   std::string name(split_last(path).second);
-  ZTP_TRY(replace_at(parent->get(), name));
-  UniqueFd fd(::openat(parent->get(), name.c_str(),
+  ZTP_TRY(replace_at(parent.get(), name));
+  UniqueFd fd(::openat(parent.get(), name.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     return sys_error("cannot create", path);
@@ -248,17 +242,14 @@ Result<UniqueFd> ReleaseRoot::create_file(std::string_view path) {
 
 Result<void> ReleaseRoot::make_symlink(std::string_view path, const std::string& target,
                                        std::int64_t mtime) {
-  auto parent = parent_of(path, true);
-  if (!parent.ok()) {
-    return parent.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto parent, parent_of(path, true));
   std::string name(split_last(path).second);
-  ZTP_TRY(replace_at(parent->get(), name));
-  if (::symlinkat(target.c_str(), parent->get(), name.c_str()) != 0) {
+  ZTP_TRY(replace_at(parent.get(), name));
+  if (::symlinkat(target.c_str(), parent.get(), name.c_str()) != 0) {
     return sys_error("cannot create the symlink", path);
   }
   timespec times[2] = {to_timespec(mtime), to_timespec(mtime)};
-  ::utimensat(parent->get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  ::utimensat(parent.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW);
   return {};
 }
 
@@ -284,13 +275,10 @@ Result<void> ReleaseRoot::make_hardlink(std::string_view path, std::string_view 
   if (path == target) {
     return {};
   }
-  auto parent = parent_of(path, true);
-  if (!parent.ok()) {
-    return parent.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto parent, parent_of(path, true));
   std::string name(split_last(path).second);
-  ZTP_TRY(replace_at(parent->get(), name));
-  if (::linkat(target_parent->get(), target_name.c_str(), parent->get(), name.c_str(), 0) != 0) {
+  ZTP_TRY(replace_at(parent.get(), name));
+  if (::linkat(target_parent->get(), target_name.c_str(), parent.get(), name.c_str(), 0) != 0) {
     return sys_error("cannot create the hard link", path);
   }
   return {};

@@ -169,11 +169,8 @@ Result<void> apply_entry(Context& c, archive* in, archive_entry* entry, const st
       return c.root->make_symlink(path, target, archive_entry_mtime(entry));
     }
     case AE_IFREG: {
-      auto fd = c.root->create_file(path);
-      if (!fd.ok()) {
-        return fd.take_error();
-      }
-      return write_file_data(c, in, entry, fd->get(), raw);
+      ZTP_ASSIGN_OR_RETURN(auto fd, c.root->create_file(path));
+      return write_file_data(c, in, entry, fd.get(), raw);
     }
     default:
       log::debug("skipping a device, fifo or socket entry of an image",
@@ -202,14 +199,11 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
     }
     const char* raw_name = archive_entry_pathname(entry);
     std::string raw = raw_name != nullptr ? raw_name : "";
-    auto path = checked_path(c, raw);
-    if (!path.ok()) {
-      return path.take_error();
-    }
-    if (path->empty()) {
+    ZTP_ASSIGN_OR_RETURN(auto path, checked_path(c, raw));
+    if (path.empty()) {
       continue;  // the root directory itself
     }
-    auto applied = apply_entry(c, in.get(), entry, path.value(), raw);
+    auto applied = apply_entry(c, in.get(), entry, path, raw);
     if (!applied.ok()) {
       Error e = applied.take_error();
       if (e.code == Errc::refused) {
@@ -267,26 +261,20 @@ Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifes
   TempDirGuard guard{stdfs::path(tmpl)};
   ::chmod(tmpl.c_str(), 0755);
 
-  auto root = ReleaseRoot::open(tmpl);
-  if (!root.ok()) {
-    return root.take_error();
-  }
-  Context c{manifest.digest, "", &root.value()};
+  ZTP_ASSIGN_OR_RETURN(auto root, ReleaseRoot::open(tmpl));
+  Context c{manifest.digest, "", &root};
   for (const auto& l : m->layers) {
     c.layer = l.digest;
-    auto blob = store.read_blob(l.digest);
-    if (!blob.ok()) {
-      return blob.take_error();
-    }
-    ZTP_TRY(extract_layer(c, blob.value()));
+    ZTP_ASSIGN_OR_RETURN(auto blob, store.read_blob(l.digest));
+    ZTP_TRY(extract_layer(c, blob));
   }
-  auto links = root->check_links();
+  auto links = root.check_links();
   if (!links.ok()) {
     Error e = links.take_error();
     e.message = fmt::format("image {}: {}; the image is refused", manifest.digest, e.message);
     return e;
   }
-  auto finished = root->finish();
+  auto finished = root.finish();
   if (!finished.ok()) {
     Error e = finished.take_error();
     e.message = fmt::format("image {}: cannot finish unpacking: {}", manifest.digest, e.message);

@@ -17,53 +17,38 @@ struct BuildFlags {
 };
 
 Result<Output> run_build(Workspace& ws, const BuildFlags& flags) {
-  auto repo = artifact::open_spec_repo(ws.spec);
-  if (!repo.ok()) {
-    return repo.take_error();
-  }
-  auto layout = artifact::OciLayoutStore::open(ws.home / "oci");
-  if (!layout.ok()) {
-    return layout.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto repo, artifact::open_spec_repo(ws.spec));
+  ZTP_ASSIGN_OR_RETURN(auto layout, artifact::OciLayoutStore::open(ws.home / "oci"));
   std::string rev = flags.commit.empty() ? ws.spec.source.branch : flags.commit;
-  auto built = artifact::build_commit(ws.spec, *repo, rev, *layout);
-  if (!built.ok()) {
-    return built.take_error();
-  }
-  const auto& image = built->image;
-  nlohmann::json out{{"commit", built->commit.sha},
+  ZTP_ASSIGN_OR_RETURN(auto built, artifact::build_commit(ws.spec, repo, rev, layout));
+  const auto& image = built.image;
+  nlohmann::json out{{"commit", built.commit.sha},
                      {"digest", image.manifest.digest},
                      {"tags", image.tags},
                      {"size", image.size},
-                     {"reused", built->reused},
+                     {"reused", built.reused},
                      {"written", image.written},
-                     {"layout", layout->root().string()}};
+                     {"layout", layout.root().string()}};
   std::optional<artifact::PushStats> pushed;
   const auto& reg = ws.spec.registry;
   if (reg.kind != spec::Registry::Kind::local && !flags.no_push) {
-    auto client = artifact::RegistryClient::from_spec(reg);
-    if (!client.ok()) {
-      return client.take_error();
-    }
-    auto stats = client->push(*layout, image.manifest, image.tags);
-    if (!stats.ok()) {
-      return stats.take_error();
-    }
-    pushed = *stats;
+    ZTP_ASSIGN_OR_RETURN(auto client, artifact::RegistryClient::from_spec(reg));
+    ZTP_ASSIGN_OR_RETURN(auto stats, client.push(layout, image.manifest, image.tags));
+    pushed = stats;
     out["registry"] = {{"url", reg.url},
-                       {"uploaded", stats->uploaded},
-                       {"skipped", stats->skipped},
-                       {"bytes_uploaded", stats->bytes_uploaded}};
+                       {"uploaded", stats.uploaded},
+                       {"skipped", stats.skipped},
+                       {"bytes_uploaded", stats.bytes_uploaded}};
   }
-  std::string text = fmt::format("commit  {} {}\n", built->commit.short_sha, built->commit.summary);
+  std::string text = fmt::format("commit  {} {}\n", built.commit.short_sha, built.commit.summary);
   text += fmt::format("digest  {}\n", image.manifest.digest);
   text += fmt::format("tags    {}\n", fmt::join(image.tags, ", "));
   text += fmt::format("size    {} bytes ({} layer(s))\n", image.size, image.layers.size());
-  if (built->reused) {
+  if (built.reused) {
     text += "built   no: this commit was built before\n";
   } else {
-    text += fmt::format("built   {} new blob(s) in {}\n", image.written.size(),
-                        layout->root().string());
+    text +=
+        fmt::format("built   {} new blob(s) in {}\n", image.written.size(), layout.root().string());
   }
   if (pushed) {
     text += fmt::format("pushed  {}: {} blob(s) uploaded ({} bytes), {} already there\n", reg.url,

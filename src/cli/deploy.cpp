@@ -24,17 +24,11 @@ Result<Output> run_deploy(const Context& ctx, const DeployFlags& flags) {
   if (flags.image.empty() && flags.dir.empty()) {
     return make_error(Errc::invalid, "deploy needs --image REF or --dir PATH");
   }
-  auto ws = open_workspace(ctx.globals);
-  if (!ws.ok()) {
-    return ws.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto ws, open_workspace(ctx.globals));
   // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
-  notify::ScopedNotifier notifier(ws->spec, *ws->store);
-  ZTP_TRY(reconcile_first(*ws));
-  auto target = ws->target_for(flags.env);
-  if (!target.ok()) {
-    return target.take_error();
-  }
+  notify::ScopedNotifier notifier(ws.spec, *ws.store);
+  ZTP_TRY(reconcile_first(ws));
+  ZTP_ASSIGN_OR_RETURN(auto target, ws.target_for(flags.env));
   engine::DeployRequest req;
   req.env = flags.env;
   req.image = flags.image;
@@ -42,20 +36,17 @@ Result<Output> run_deploy(const Context& ctx, const DeployFlags& flags) {
   req.wait_for_lock = !flags.no_wait;
   req.force = flags.force;
   req.on_lock_wait = [](const std::string& m) { fmt::print(stderr, "{}\n", m); };
-  auto outcome = engine::deploy(ws->spec, ws->home, *ws->store, **target, system_clock(), req,
-                                terminal_progress());
-  if (!outcome.ok()) {
-    return outcome.take_error();
-  }
-  const auto& r = outcome->release;
-  const auto& watch = outcome->watch;
+  ZTP_ASSIGN_OR_RETURN(auto outcome, engine::deploy(ws.spec, ws.home, *ws.store, *target,
+                                                    system_clock(), req, terminal_progress()));
+  const auto& r = outcome.release;
+  const auto& watch = outcome.watch;
   nlohmann::json j{{"env", r.env},         {"revision", r.revision}, {"digest", r.digest},
                    {"image", r.image_ref}, {"replicas", r.replicas}, {"strategy", r.strategy},
-                   {"url", outcome->url}};
+                   {"url", outcome.url}};
   j["watch"] = watch ? engine::judgement_json(*watch) : nlohmann::json();
   std::string text =
       fmt::format("{} runs revision {} ({}) with {} replica(s): {}\n", r.env, r.revision,
-                  artifact::short_digest(r.digest), r.replicas, outcome->url);
+                  artifact::short_digest(r.digest), r.replicas, outcome.url);
   if (watch) {
     text += fmt::format("post-deploy watch passed: {}\n", watch->reason);
   }

@@ -27,12 +27,9 @@ Result<Output> run_down(Workspace& ws, const std::string& only) {
     if (!lock.ok()) {
       return lock.take_error();
     }
-    auto target = ws.target_for(env);
-    if (!target.ok()) {
-      return target.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto target, ws.target_for(env));
     fmt::print(stderr, "stopping {} (draining first)\n", env);
-    auto down = (*target)->down(env);
+    auto down = target->down(env);
     if (!down.ok()) {
       return make_error(down.error().code, fmt::format("{}: {}", env, down.error().message));
     }

@@ -40,17 +40,14 @@ std::optional<engine::Hold> window_now(const spec::Environment& env) {
 Result<Output> run_freeze(Workspace& ws, const FreezeFlags& flags,
                           const std::optional<store::EnvHold>& earlier) {
   std::string actor = actor_of(flags.by);
-  auto frozen = ws.store->set_freeze(flags.env, flags.reason, actor);
-  if (!frozen.ok()) {
-    return frozen.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto frozen, ws.store->set_freeze(flags.env, flags.reason, actor));
   ZTP_TRY(record(ws, actor, "freeze", "env.frozen", flags.env,
                  fmt::format("{} frozen by {}: {}", flags.env, actor, flags.reason),
                  {{"reason", flags.reason}, {"actor", actor}}));
   bool again = earlier.has_value();
   return Output{
       {{"env", flags.env},
-       {"frozen", freeze_json(*frozen)},
+       {"frozen", freeze_json(frozen)},
        {"was", again ? freeze_json(*earlier) : nlohmann::json()}},
       fmt::format(
           "{} is frozen{}: {}\nruns wait at its gate (or end refused, exit 14, when they may not "
@@ -93,11 +90,8 @@ Result<Output> run_unfreeze(Workspace& ws, const FreezeFlags& flags,
 Result<Output> change_freeze(Workspace& ws, const FreezeFlags& flags,
                              Result<Output> (*apply)(Workspace&, const FreezeFlags&,
                                                      const std::optional<store::EnvHold>&)) {
-  auto earlier = ws.store->get_freeze(flags.env);
-  if (!earlier.ok()) {
-    return earlier.take_error();
-  }
-  return apply(ws, flags, *earlier);
+  ZTP_ASSIGN_OR_RETURN(auto earlier, ws.store->get_freeze(flags.env));
+  return apply(ws, flags, earlier);
 }
 
 // Every environment with what holds it now: `ztp freeze` without ENV.

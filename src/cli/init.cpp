@@ -92,11 +92,8 @@ std::string written_text(const std::string& dir, const std::vector<std::string>&
 }
 
 Result<Output> run_init(const InitOptions& options) {
-  auto written = write_application(options.dir, options.force);
-  if (!written.ok()) {
-    return written.take_error();
-  }
-  return Output{{{"dir", options.dir}, {"files", *written}}, written_text(options.dir, *written)};
+  ZTP_ASSIGN_OR_RETURN(auto written, write_application(options.dir, options.force));
+  return Output{{{"dir", options.dir}, {"files", written}}, written_text(options.dir, written)};
 }
 
 void setup(CLI::App& root, Context& ctx) {

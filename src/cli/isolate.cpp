@@ -18,18 +18,12 @@ struct IsolateFlags {
 };
 
 Result<Output> run_isolate(Workspace& ws, const IsolateFlags& flags) {
-  auto target = ws.target_for(flags.env);
-  if (!target.ok()) {
-    return target.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto target, ws.target_for(flags.env));
   engine::IsolateRequest req{flags.env, flags.reason, "cli", flags.message, flags.retry_after};
-  auto isolated = engine::isolate(*ws.store, **target, req);
-  if (!isolated.ok()) {
-    return isolated.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto isolated, engine::isolate(*ws.store, *target, req));
   const auto* env = *ws.environment(flags.env);
-  nlohmann::json j = engine::record_json(isolated->hold);
-  j["already"] = isolated->already;
+  nlohmann::json j = engine::record_json(isolated.hold);
+  j["already"] = isolated.already;
   j["retry_after_s"] = flags.retry_after;
   j["url"] = "http://" + env->listen + "/";
   return Output{
@@ -37,23 +31,17 @@ Result<Output> run_isolate(Workspace& ws, const IsolateFlags& flags) {
              "{} is isolated{}: http://{}/ answers 503 with its maintenance page (Retry-After: {} "
              "s)\nits replicas keep running for forensics; deploys to it are refused until `ztp "
              "restore {}`\nnext: `ztp evidence {}` to keep what happened\n",
-             flags.env, isolated->already ? " (again; the reason and page were replaced)" : "",
+             flags.env, isolated.already ? " (again; the reason and page were replaced)" : "",
              env->listen, flags.retry_after, flags.env, flags.env)};
 }
 
 Result<Output> run_restore(Workspace& ws, const std::string& env_name) {
-  auto target = ws.target_for(env_name);
-  if (!target.ok()) {
-    return target.take_error();
-  }
-  auto restored = engine::lift_isolation(*ws.store, **target, env_name, "cli");
-  if (!restored.ok()) {
-    return restored.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto target, ws.target_for(env_name));
+  ZTP_ASSIGN_OR_RETURN(auto restored, engine::lift_isolation(*ws.store, *target, env_name, "cli"));
   const auto* env = *ws.environment(env_name);
   nlohmann::json j{{"env", env_name},
-                   {"was", restored->was ? engine::record_json(*restored->was) : nlohmann::json()},
-                   {"page_was_up", restored->page_was_up},
+                   {"was", restored.was ? engine::record_json(*restored.was) : nlohmann::json()},
+                   {"page_was_up", restored.page_was_up},
                    {"url", "http://" + env->listen + "/"}};
   return Output{j, fmt::format("{} is restored: http://{}/ routes to its replicas again; deploys "
                                "are allowed\n",

@@ -67,13 +67,10 @@ std::string outcome_text(const engine::RollbackOutcome& o) {
 Result<Output> run_rollback(Workspace& ws, const RollbackFlags& flags, bool has_to) {
   // Announces what this command records (rollbacks, drift) through ztp.yaml's notifiers.
   notify::ScopedNotifier notifier(ws.spec, *ws.store);
-  auto repaired = reconcile_first(ws);
-  if (!repaired.ok()) {
-    return repaired.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto repaired, reconcile_first(ws));
   // A rollout of ENV that died was just undone: ENV is back on its last known good release,
   // which is what a rollback without --to asks for; going further back is a second command.
-  const auto* undone = engine::find_repair(*repaired, flags.env);
+  const auto* undone = engine::find_repair(repaired, flags.env);
   if (!has_to && undone != nullptr) {
     return Output{{{"env", flags.env},
                    {"method", "reconcile"},
@@ -83,10 +80,7 @@ Result<Output> run_rollback(Workspace& ws, const RollbackFlags& flags, bool has_
                               "more release\n",
                               undone->what, flags.env)};
   }
-  auto target = ws.target_for(flags.env);
-  if (!target.ok()) {
-    return target.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto target, ws.target_for(flags.env));
   engine::RollbackRequest req;
   req.env = flags.env;
   if (has_to) {
@@ -97,12 +91,8 @@ Result<Output> run_rollback(Workspace& ws, const RollbackFlags& flags, bool has_
   req.actor = actor_of(flags.by);
   req.reason = flags.reason;
   req.on_lock_wait = [](const std::string& m) { fmt::print(stderr, "{}\n", m); };
-  auto outcome = engine::rollback(ws.spec, ws.home, *ws.store, **target, system_clock(), req,
-                                  terminal_progress());
-  if (!outcome.ok()) {
-    return outcome.take_error();
-  }
-  const auto& o = *outcome;
+  ZTP_ASSIGN_OR_RETURN(const auto& o, engine::rollback(ws.spec, ws.home, *ws.store, *target,
+                                                       system_clock(), req, terminal_progress()));
   nlohmann::json j{{"env", o.to.env},
                    {"method", engine::rollback_method_name(o.method)},
                    {"processes_started", o.method == engine::RollbackMethod::rollout},

@@ -132,11 +132,8 @@ int serve(Context& ctx, const ServeFlags& flags) {
   options.api.detect_drift = [&cws,
                               &check_mu](const spec::Environment& env) -> Result<nlohmann::json> {
     std::lock_guard lock(check_mu);
-    auto report = engine::detect_drift(drift_context(cws), env, "manual");
-    if (!report.ok()) {
-      return report.take_error();
-    }
-    return report->to_json();
+    ZTP_ASSIGN_OR_RETURN(auto report, engine::detect_drift(drift_context(cws), env, "manual"));
+    return report.to_json();
   };
   options.github_webhook = [&controller](const server::Request& req) {
     return controller.handle_github_webhook(req);

@@ -36,15 +36,12 @@ nlohmann::json token_json(const store::ApiToken& t) {
 }
 
 Result<Output> create(Workspace& ws, const TokenFlags& flags, store::Role role) {
-  auto issued = server::issue_token(*ws.store, flags.name, role);
-  if (!issued.ok()) {
-    return issued.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto issued, server::issue_token(*ws.store, flags.name, role));
   ZTP_TRY(ws.store->append_audit(actor_of(""), "token_create", "token " + flags.name,
                                  std::string(store::to_string(role))));
-  auto j = token_json(issued->record);
-  j["token"] = issued->token;
-  return Output{j, issued->token + "\n"};
+  auto j = token_json(issued.record);
+  j["token"] = issued.token;
+  return Output{j, issued.token + "\n"};
 }
 
 Result<Output> list(Workspace& ws) {

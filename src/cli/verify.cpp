@@ -66,11 +66,7 @@ std::string verify_text(const std::string& env, const verify::Report& report) {
 }
 
 Result<Output> run_verify(const Context& ctx, const VerifyOptions& options) {
-  auto loaded = spec::load_spec(ctx.globals.spec_path());
-  if (!loaded.ok()) {
-    return loaded.take_error();
-  }
-  const spec::Spec& spec = *loaded;
+  ZTP_ASSIGN_OR_RETURN(const spec::Spec& spec, spec::load_spec(ctx.globals.spec_path()));
   const spec::Environment* env = spec.find_environment(options.env);
   if (env == nullptr) {
     return make_error(Errc::not_found,
@@ -93,17 +89,10 @@ Result<Output> run_verify(const Context& ctx, const VerifyOptions& options) {
   }
   std::vector<spec::CheckSuite> suites;
   if (!options.suite.empty()) {
-    auto suite = verify::resolve_suite(spec, options.suite, base);
-    if (!suite.ok()) {
-      return suite.take_error();
-    }
-    suites.push_back(std::move(*suite));
+    ZTP_ASSIGN_OR_RETURN(auto suite, verify::resolve_suite(spec, options.suite, base));
+    suites.push_back(std::move(suite));
   } else {
-    auto all = verify::environment_suites(spec, *env, base);
-    if (!all.ok()) {
-      return all.take_error();
-    }
-    suites = std::move(*all);
+    ZTP_ASSIGN_OR_RETURN(suites, verify::environment_suites(spec, *env, base));
   }
   verify::CircuitBreaker breaker;
   auto report = verify::verify(suites, base, breaker);

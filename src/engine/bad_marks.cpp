@@ -96,13 +96,10 @@ Result<Unmarked> unmark_image(const spec::Spec& spec, const std::filesystem::pat
     }
     out.digest = **marked;
   }
-  auto mark = bad_mark(store, out.digest, env);
-  if (!mark.ok()) {
-    return mark.take_error();
-  }
-  if (*mark && (*mark)->env) {
+  ZTP_ASSIGN_OR_RETURN(auto mark, bad_mark(store, out.digest, env));
+  if (mark && mark->env) {
     ZTP_TRY(store.clear_bad(out.digest, env));
-    out.removed = *mark;
+    out.removed = mark;
     std::string message = fmt::format(
         "image {} is no longer marked bad in {} (unmarked by {}; it "
         "was marked: {})",
@@ -115,11 +112,8 @@ Result<Unmarked> unmark_image(const spec::Spec& spec, const std::filesystem::pat
          nlohmann::json{{"digest", out.digest}, {"actor", actor}, {"reason", out.removed->reason}}
              .dump()}));
   }
-  auto still = bad_mark(store, out.digest, env);
-  if (!still.ok()) {
-    return still.take_error();
-  }
-  out.still_bad = still->has_value();
+  ZTP_ASSIGN_OR_RETURN(auto still, bad_mark(store, out.digest, env));
+  out.still_bad = still.has_value();
   return out;
 }
 

@@ -29,11 +29,8 @@ Result<void> bring_up_and_verify(target::Target& target, Clock& clock, const Rol
             fmt::format("starting {} replica(s) of release {} with no share of traffic",
                         plan.replicas, release),
             {{"release", release}, {"count", plan.replicas}}});
-  auto ids = target.add_replicas(plan.next, plan.replicas);
-  if (!ids.ok()) {
-    return ids.take_error();
-  }
-  ZTP_TRY(wait_healthy(target, clock, plan, *ids, progress));
+  ZTP_ASSIGN_OR_RETURN(auto ids, target.add_replicas(plan.next, plan.replicas));
+  ZTP_TRY(wait_healthy(target, clock, plan, ids, progress));
 
   auto opened = target.set_preview(env, release, params.preview_listen);
   if (!opened.ok()) {
@@ -85,10 +82,7 @@ Result<void> blue_green_update(target::Target& target, Clock& clock, const Rollo
                                const Progress& progress) {
   const auto& env = plan.next.env;
   const auto& release = plan.next.release;
-  auto before = target.observe(env);
-  if (!before.ok()) {
-    return before.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto before, target.observe(env));
   progress({"rollout.started",
             fmt::format("blue-green {} to release {} ({} replicas, preview on {})", env, release,
                         plan.replicas, params.preview_listen),
@@ -122,16 +116,13 @@ Result<void> blue_green_update(target::Target& target, Clock& clock, const Rollo
     }
   }
 
-  return roll_back(target, clock, *before, plan, result.error(), progress);
+  return roll_back(target, clock, before, plan, result.error(), progress);
 }
 
 Result<void> switch_back(target::Target& target, const std::string& env,
                          const std::string& to_release) {
-  auto obs = target.observe(env);
-  if (!obs.ok()) {
-    return obs.take_error();
-  }
-  const auto* set = obs->find(to_release);
+  ZTP_ASSIGN_OR_RETURN(auto obs, target.observe(env));
+  const auto* set = obs.find(to_release);
   if (set == nullptr || set->replicas.empty()) {
     return make_error(Errc::not_found,
                       fmt::format("release {} no longer runs in {} (a standby set is kept only for "
@@ -144,7 +135,7 @@ Result<void> switch_back(target::Target& target, const std::string& env,
                                   "traffic was left where it is",
                                   to_release, env, set->replicas.size()));
   }
-  return target.set_weights(env, all_to(*obs, to_release));
+  return target.set_weights(env, all_to(obs, to_release));
 }
 
 }  // namespace ztp::engine

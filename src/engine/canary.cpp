@@ -58,11 +58,8 @@ class CanaryRun {
 
   // Grows the canary set to `want` replicas (never shrinks it) and waits for the new ones.
   Result<void> scale_to(int want) {
-    auto obs = m_target.observe(env());
-    if (!obs.ok()) {
-      return obs.take_error();
-    }
-    const auto* set = obs->find(release());
+    ZTP_ASSIGN_OR_RETURN(auto obs, m_target.observe(env()));
+    const auto* set = obs.find(release());
     int have = set == nullptr ? 0 : static_cast<int>(set->replicas.size());
     if (have >= want) {
       return {};
@@ -70,11 +67,8 @@ class CanaryRun {
     m_progress({"replica.starting",
                 fmt::format("starting {} replica(s) of release {}", want - have, release()),
                 {{"release", release()}, {"count", want - have}}});
-    auto ids = m_target.add_replicas(m_plan.next, want - have);
-    if (!ids.ok()) {
-      return ids.take_error();
-    }
-    return wait_healthy(m_target, m_clock, m_plan, *ids, m_progress);
+    ZTP_ASSIGN_OR_RETURN(auto ids, m_target.add_replicas(m_plan.next, want - have));
+    return wait_healthy(m_target, m_clock, m_plan, ids, m_progress);
   }
 
   Result<void> set_weights(int weight) {
@@ -95,11 +89,7 @@ class CanaryRun {
           {"release", release()}}});
     ZTP_TRY(scale_to(canary_replicas(m_plan.replicas, step.weight)));
     ZTP_TRY(set_weights(step.weight));
-    auto judged = watch(step);
-    if (!judged.ok()) {
-      return judged.take_error();
-    }
-    const Judgement& j = *judged;
+    ZTP_ASSIGN_OR_RETURN(const Judgement& j, watch(step));
     m_progress({"canary.analysis",
                 fmt::format("canary at {}%: {} ({})", step.weight, verify::verdict_name(j.verdict),
                             j.reason),

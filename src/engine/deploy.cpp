@@ -71,25 +71,19 @@ Result<std::pair<std::string, std::string>> resolve_image(const spec::Spec& spec
                                                           const std::filesystem::path& home,
                                                           const DeployRequest& req,
                                                           const Progress& progress) {
-  auto store = artifact::OciLayoutStore::open(home / "oci");
-  if (!store.ok()) {
-    return store.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto store, artifact::OciLayoutStore::open(home / "oci"));
   if (!req.dir.empty()) {
     auto inputs = artifact::inputs_from_spec(spec, "", "", 0);
-    auto built = artifact::build_image_from_directory(req.dir, inputs, *store, {});
-    if (!built.ok()) {
-      return built.take_error();
-    }
-    progress(
-        {"image.built",
-         fmt::format("packed {} into {} ({} bytes{})", req.dir.string(), built->manifest.digest,
-                     built->size, built->tags.empty() ? "" : ", tag " + built->tags.front()),
-         {{"digest", built->manifest.digest}}});
-    return std::pair{built->manifest.digest,
-                     built->tags.empty() ? built->manifest.digest : built->tags.front()};
+    ZTP_ASSIGN_OR_RETURN(auto built,
+                         artifact::build_image_from_directory(req.dir, inputs, store, {}));
+    progress({"image.built",
+              fmt::format("packed {} into {} ({} bytes{})", req.dir.string(), built.manifest.digest,
+                          built.size, built.tags.empty() ? "" : ", tag " + built.tags.front()),
+              {{"digest", built.manifest.digest}}});
+    return std::pair{built.manifest.digest,
+                     built.tags.empty() ? built.manifest.digest : built.tags.front()};
   }
-  auto manifest = store->resolve(req.image);
+  auto manifest = store.resolve(req.image);
   if (!manifest.ok()) {
     return make_error(
         manifest.error().code,
@@ -136,11 +130,8 @@ Result<void> run_strategy(target::Target& target, Clock& clock, const spec::Envi
     case spec::Strategy::Kind::blue_green:
       return blue_green_update(target, clock, plan, env.strategy.blue_green, verify, progress);
     case spec::Strategy::Kind::canary: {
-      auto url = verify::base_url_for_listen(env.listen);
-      if (!url.ok()) {
-        return url.take_error();
-      }
-      return canary_update(target, clock, plan, env.strategy.canary, *url, verify, progress,
+      ZTP_ASSIGN_OR_RETURN(auto url, verify::base_url_for_listen(env.listen));
+      return canary_update(target, clock, plan, env.strategy.canary, url, verify, progress,
                            keep_previous_warm);
     }
   }
@@ -205,16 +196,10 @@ void stop_kept_sets(target::Target& target, const spec::Environment& env,
 Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path& home,
                              store::SqliteStore& store, target::Target& target, Clock& clock,
                              const DeployRequest& req, const Progress& progress) {
-  auto found = find_environment(spec, req.env);
-  if (!found.ok()) {
-    return found.take_error();
-  }
-  const spec::Environment* env = *found;
-  auto lock = EnvLock::acquire(home, req.env, fmt::format("{} deploy {}", req.actor, req.env),
-                               req.wait_for_lock, req.on_lock_wait);
-  if (!lock.ok()) {
-    return lock.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(const spec::Environment* env, find_environment(spec, req.env));
+  ZTP_ASSIGN_OR_RETURN(
+      auto lock, EnvLock::acquire(home, req.env, fmt::format("{} deploy {}", req.actor, req.env),
+                                  req.wait_for_lock, req.on_lock_wait));
   // An isolated environment keeps its replicas for forensics: nothing is rolled onto it until
   // `ztp restore` (Errc::refused).
   ZTP_TRY(check_not_isolated(store, req.env));
@@ -224,26 +209,17 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   auto record = recorder(store, req.env, req.run_id, progress);
   reap_or_warn(*env, store, target, clock, record);
 
-  auto image = resolve_image(spec, home, req, record);
-  if (!image.ok()) {
-    return image.take_error();
-  }
-  const auto& [digest, image_ref] = *image;
-  auto bad = store.is_bad(digest, req.env);
-  if (!bad.ok()) {
-    return bad.take_error();
-  }
-  if (*bad && !req.force) {
+  ZTP_ASSIGN_OR_RETURN(auto image, resolve_image(spec, home, req, record));
+  const auto& [digest, image_ref] = image;
+  ZTP_ASSIGN_OR_RETURN(auto bad, store.is_bad(digest, req.env));
+  if (bad && !req.force) {
     return make_error(Errc::refused,
                       fmt::format("image {} was rolled back before and is marked bad in {}; "
                                   "deploy it anyway with --force, or clear the mark with "
                                   "`ztp unmark {} {}`",
                                   digest, req.env, req.env, digest));
   }
-  auto previous = store.current_release(req.env);
-  if (!previous.ok()) {
-    return previous.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto previous, store.current_release(req.env));
 
   store::NewRelease nr;
   nr.env = req.env;
@@ -253,21 +229,15 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   nr.replicas = env->replicas;
   nr.strategy = strategy_name(env->strategy.kind);
   nr.run_id = req.run_id;
-  auto release = store.create_release(nr);
-  if (!release.ok()) {
-    return release.take_error();
-  }
-  ZTP_TRY(store.set_release_status(req.env, release->revision, store::ReleaseStatus::deploying));
+  ZTP_ASSIGN_OR_RETURN(auto release, store.create_release(nr));
+  ZTP_TRY(store.set_release_status(req.env, release.revision, store::ReleaseStatus::deploying));
   ZTP_TRY(store.append_audit(req.actor, "deploy", "env " + req.env,
-                             fmt::format("revision {} image {}", release->revision, digest)));
+                             fmt::format("revision {} image {}", release.revision, digest)));
 
-  RolloutPlan plan{.next = {req.env, std::to_string(release->revision), digest},
+  RolloutPlan plan{.next = {req.env, std::to_string(release.revision), digest},
                    .replicas = env->replicas,
                    .start_timeout = spec.service.start_timeout};
-  auto before = target.observe(req.env);
-  if (!before.ok()) {
-    return before.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto before, target.observe(req.env));
   auto verifier = environment_verifier(spec, *env, record);
   const bool watching = env->watch.enabled();
   bool inconclusive = false;  // a canary step ran out of time with too little traffic to judge
@@ -275,31 +245,31 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
     inconclusive = inconclusive || ended_inconclusive(e);
     record(e);
   };
-  auto rolled = roll_out(target, clock, *env, plan, *before, verifier, observed, watching);
+  auto rolled = roll_out(target, clock, *env, plan, before, verifier, observed, watching);
 
   std::optional<verify::Judgement> watched;
   if (rolled.ok() && watching) {
     // Active while watched (it serves), the last known good only once the watch passed.
-    ZTP_TRY(store.set_release_status(req.env, release->revision, store::ReleaseStatus::active));
+    ZTP_TRY(store.set_release_status(req.env, release.revision, store::ReleaseStatus::active));
     // Right after the switch only the rollback target stays warm; a breach of the watch does
     // not start again the sets stopped here.
     auto stopped = reap_or_warn(*env, store, target, clock, record);
-    std::erase_if(before->sets, [&](const target::ReleaseSet& set) {
+    std::erase_if(before.sets, [&](const target::ReleaseSet& set) {
       return std::find(stopped.begin(), stopped.end(), set.release) != stopped.end();
     });
     auto judged = watch_release(target, clock, req.env, plan.next.release, env->watch, record);
     if (judged.ok()) {
       watched = *judged;
-      stop_kept_sets(target, *env, *before, plan, record);
-    } else if (serves_traffic(*before)) {
-      rolled = roll_back(target, clock, *before, plan, judged.error(), record);
-      if (previous->has_value()) {
+      stop_kept_sets(target, *env, before, plan, record);
+    } else if (serves_traffic(before)) {
+      rolled = roll_back(target, clock, before, plan, judged.error(), record);
+      if (previous.has_value()) {
         [[maybe_unused]] auto s =
-            store.set_release_status(req.env, (*previous)->revision, store::ReleaseStatus::active);
+            store.set_release_status(req.env, previous->revision, store::ReleaseStatus::active);
         if (rolled.error().code == Errc::rolled_back) {
           rolled = make_error(
               Errc::rolled_back,
-              fmt::format("{} to revision {}", rolled.error().message, (*previous)->revision));
+              fmt::format("{} to revision {}", rolled.error().message, previous->revision));
         }
       }
     } else {
@@ -309,7 +279,7 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
   if (!rolled.ok()) {
     auto status = rolled.error().code == Errc::rolled_back ? store::ReleaseStatus::rolled_back
                                                            : store::ReleaseStatus::failed;
-    [[maybe_unused]] auto s = store.set_release_status(req.env, release->revision, status);
+    [[maybe_unused]] auto s = store.set_release_status(req.env, release.revision, status);
     if (status == store::ReleaseStatus::rolled_back && inconclusive) {
       std::string why = fmt::format(
           "image {} is not marked bad in {}: its canary had too little traffic to be judged",
@@ -322,15 +292,13 @@ Result<DeployOutcome> deploy(const spec::Spec& spec, const std::filesystem::path
     }
     return rolled.take_error();
   }
-  auto active = store.set_release_status(req.env, release->revision, store::ReleaseStatus::active);
-  if (!active.ok()) {
-    return active.take_error();
-  }
-  ZTP_TRY(store.set_last_known_good(req.env, release->revision));
+  ZTP_ASSIGN_OR_RETURN(auto active, store.set_release_status(req.env, release.revision,
+                                                             store::ReleaseStatus::active));
+  ZTP_TRY(store.set_last_known_good(req.env, release.revision));
   ZTP_TRY(record_desired_state(store, *env, plan.next.release));
   // Of the sets the switch left at weight 0, only the rollback target's stays warm.
   reap_or_warn(*env, store, target, clock, record);
-  return DeployOutcome{*active, "http://" + env->listen + "/", watched};
+  return DeployOutcome{active, "http://" + env->listen + "/", watched};
 }
 
 Progress recorder(store::SqliteStore& store, const std::string& env, std::optional<int64_t> run_id,

@@ -146,17 +146,14 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
   }
 
   // Config rendered at start and edited since: the replica runs it at its next restart.
-  auto configs = target.changed_config(report.env);
-  if (!configs.ok()) {
-    return configs.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto configs, target.changed_config(report.env));
   std::set<std::string> planned_out;
   for (const auto& p : ex.planned) {
     planned_out.insert(p.remove.begin(), p.remove.end());
   }
   for (const auto* r : working) {
-    auto it = configs->find(r->id);
-    if (it == configs->end() || planned_out.count(r->id) > 0) {
+    auto it = configs.find(r->id);
+    if (it == configs.end() || planned_out.count(r->id) > 0) {
       continue;
     }
     auto& p = add_finding(
@@ -199,14 +196,11 @@ Result<void> examine_active_set(Examined& ex, target::Target& target, const targ
                           desired, short_digest(ex.active.digest), short_digest(set->digest)));
     return {};
   }
-  auto changes = target.changed_files(ex.active);
-  if (!changes.ok()) {
-    return changes.take_error();
-  }
-  if (!changes->empty()) {
+  ZTP_ASSIGN_OR_RETURN(auto changes, target.changed_files(ex.active));
+  if (!changes.empty()) {
     whole_set(DriftKind::files_changed,
               fmt::format("files of release {} ({})", label, short_digest(ex.active.digest)),
-              fmt::format("the files of image {}", ex.active.digest), files_differ(*changes),
+              fmt::format("the files of image {}", ex.active.digest), files_differ(changes),
               fmt::format("unpack {} afresh, start {} fresh replicas on it, wait until healthy, "
                           "then drain and stop {}",
                           short_digest(ex.active.digest), desired, fmt::join(all, ", ")));
@@ -256,11 +250,8 @@ Result<void> examine_standby_files(Examined& ex, target::Target& target,
     return {};
   }
   const target::ReleaseRef ref{ex.report.env, set.release, set.digest};
-  auto changes = target.changed_files(ref);
-  if (!changes.ok()) {
-    return changes.take_error();
-  }
-  if (changes->empty()) {
+  ZTP_ASSIGN_OR_RETURN(auto changes, target.changed_files(ref));
+  if (changes.empty()) {
     return {};
   }
   std::vector<std::string> all;
@@ -271,7 +262,7 @@ Result<void> examine_standby_files(Examined& ex, target::Target& target,
       ex, DriftKind::standby_files_changed,
       fmt::format("files of standby release {} ({}) of {}", set.release, short_digest(set.digest),
                   ex.report.env),
-      fmt::format("the files of image {}", set.digest), files_differ(*changes),
+      fmt::format("the files of image {}", set.digest), files_differ(changes),
       fmt::format("unpack {} afresh and drain and stop the standby set ({}): a rollback to release "
                   "{} then rolls it out on the image's files",
                   short_digest(set.digest), fmt::join(all, ", "), set.release));
@@ -413,14 +404,8 @@ Result<Examined> examine(const DriftContext& ctx, const spec::Environment& env,
   report.env = env.name;
   report.at_ms = wall_ms(ctx.clock);
 
-  auto active = ctx.store.current_release(env.name);
-  if (!active.ok()) {
-    return active.take_error();
-  }
-  auto state = ctx.store.get_env_state(env.name);
-  if (!state.ok()) {
-    return state.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto active, ctx.store.current_release(env.name));
+  ZTP_ASSIGN_OR_RETURN(auto state, ctx.store.get_env_state(env.name));
   ZTP_ASSIGN_OR_RETURN(report.isolated, ctx.store.get_isolation(env.name));
   auto releases = ctx.store.list_releases(env.name, 0);
   if (!releases.ok()) {
@@ -430,35 +415,29 @@ Result<Examined> examine(const DriftContext& ctx, const spec::Environment& env,
   for (const auto& r : *releases) {
     known.insert(std::to_string(r.revision));
   }
-  if (active->has_value()) {
-    const auto& r = **active;
+  if (active.has_value()) {
+    const auto& r = *active;
     report.revision = r.revision;
     report.digest = r.digest;
     ex.active = {env.name, std::to_string(r.revision), r.digest};
-    if (state->has_value()) {
-      report.desired_replicas = (*state)->replicas;
-      report.desired_weights = weights_of(**state);
+    if (state.has_value()) {
+      report.desired_replicas = state->replicas;
+      report.desired_weights = weights_of(*state);
     } else {
       report.desired_replicas = r.replicas;
       report.desired_weights = {{ex.active.release, 100}};
     }
   }
 
-  auto obs = target.observe(env.name);
-  if (!obs.ok()) {
-    return obs.take_error();
-  }
-  auto routes = target.routes(env.name);
-  if (!routes.ok()) {
-    return routes.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto obs, target.observe(env.name));
+  ZTP_ASSIGN_OR_RETURN(auto routes, target.routes(env.name));
   if (report.desired_replicas > 0) {
-    ZTP_TRY(examine_active_set(ex, target, *obs, *routes));
+    ZTP_TRY(examine_active_set(ex, target, obs, routes));
   }
-  ZTP_TRY(examine_other_sets(ex, target, *obs, known));
+  ZTP_TRY(examine_other_sets(ex, target, obs, known));
   if (!report.isolated) {
     // An isolated environment's router serves a maintenance page by intent: not drift.
-    examine_routes(ex, *obs, *routes);
+    examine_routes(ex, obs, routes);
   }
   report.findings = findings_of(ex.planned);
   return ex;
@@ -473,11 +452,8 @@ Result<void> save_report(const DriftContext& ctx, DriftReport& report) {
   nr.trigger = report.trigger;
   nr.markdown = report.to_markdown();
   nr.report = report.to_json().dump();
-  auto saved = ctx.store.save_drift_report(nr);
-  if (!saved.ok()) {
-    return saved.take_error();
-  }
-  report.stored_id = saved->id;
+  ZTP_ASSIGN_OR_RETURN(auto saved, ctx.store.save_drift_report(nr));
+  report.stored_id = saved.id;
   if (report.in_sync()) {
     return {};
   }
@@ -485,7 +461,7 @@ Result<void> save_report(const DriftContext& ctx, DriftReport& report) {
   for (const auto& f : report.findings) {
     kinds.emplace_back(drift_kind_name(f.kind));
   }
-  nlohmann::json data{{"report_id", saved->id},
+  nlohmann::json data{{"report_id", saved.id},
                       {"findings", report.findings.size()},
                       {"kinds", kinds},
                       {"trigger", report.trigger}};
@@ -513,21 +489,13 @@ Result<void> save_report(const DriftContext& ctx, DriftReport& report) {
 
 Result<DriftReport> detect_drift(const DriftContext& ctx, const spec::Environment& env,
                                  const std::string& trigger) {
-  auto target = ctx.target_for(env.name);
-  if (!target.ok()) {
-    return target.take_error();
-  }
-  auto lock = EnvLock::acquire(ctx.home, env.name, fmt::format("ztp drift {}", env.name), false);
-  if (!lock.ok()) {
-    return lock.take_error();
-  }
-  auto ex = drift_detail::examine(ctx, env, **target);
-  if (!ex.ok()) {
-    return ex.take_error();
-  }
-  ex->report.trigger = trigger;
-  ZTP_TRY(drift_detail::save_report(ctx, ex->report));
-  return std::move(ex->report);
+  ZTP_ASSIGN_OR_RETURN(auto target, ctx.target_for(env.name));
+  ZTP_ASSIGN_OR_RETURN(auto lock, EnvLock::acquire(ctx.home, env.name,
+                                                   fmt::format("ztp drift {}", env.name), false));
+  ZTP_ASSIGN_OR_RETURN(auto ex, drift_detail::examine(ctx, env, *target));
+  ex.report.trigger = trigger;
+  ZTP_TRY(drift_detail::save_report(ctx, ex.report));
+  return std::move(ex.report);
 }
 
 Result<DriftReport> scheduled_drift_check(const DriftContext& ctx, const spec::Environment& env) {

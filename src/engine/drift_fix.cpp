@@ -182,33 +182,24 @@ void repair(const DriftContext& ctx, const spec::Environment& env, target::Targe
 
 Result<DriftReport> fix_drift(const DriftContext& ctx, const spec::Environment& env,
                               const std::string& trigger) {
-  auto target = ctx.target_for(env.name);
-  if (!target.ok()) {
-    return target.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto target, ctx.target_for(env.name));
   auto lock =
       EnvLock::acquire(ctx.home, env.name, fmt::format("ztp drift --fix {}", env.name), false);
   if (!lock.ok()) {
     return lock.take_error();
   }
-  auto ex = drift_detail::examine(ctx, env, **target);
-  if (!ex.ok()) {
-    return ex.take_error();
-  }
-  DriftReport report = ex->report;
+  ZTP_ASSIGN_OR_RETURN(auto ex, drift_detail::examine(ctx, env, *target));
+  DriftReport report = ex.report;
   report.trigger = trigger;
-  if (!ex->planned.empty()) {
+  if (!ex.planned.empty()) {
     report.fix_ran = true;
-    auto planned = ex->planned;
-    ZTP_TRY(refuse(ctx, *ex, planned));
+    auto planned = ex.planned;
+    ZTP_TRY(refuse(ctx, ex, planned));
     auto record = recorder(ctx.store, env.name, std::nullopt, ctx.progress);
-    repair(ctx, env, **target, *ex, planned, record);
+    repair(ctx, env, *target, ex, planned, record);
     report.findings = drift_detail::findings_of(planned);
-    auto after = drift_detail::examine(ctx, env, **target);
-    if (!after.ok()) {
-      return after.take_error();
-    }
-    report.remaining = after->report.findings;
+    ZTP_ASSIGN_OR_RETURN(auto after, drift_detail::examine(ctx, env, *target));
+    report.remaining = after.report.findings;
   }
   ZTP_TRY(drift_detail::save_report(ctx, report));
   return report;

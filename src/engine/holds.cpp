@@ -191,12 +191,9 @@ Result<std::optional<Hold>> window_hold(const std::string& env, const spec::Depl
 Result<std::vector<Hold>> holds_on(store::SqliteStore& store, const spec::Environment& env,
                                    WallTime now) {
   std::vector<Hold> out;
-  auto freeze = store.get_freeze(env.name);
-  if (!freeze.ok()) {
-    return freeze.take_error();
-  }
-  if (freeze->has_value()) {
-    const auto& f = **freeze;
+  ZTP_ASSIGN_OR_RETURN(auto freeze, store.get_freeze(env.name));
+  if (freeze.has_value()) {
+    const auto& f = *freeze;
     Hold hold;
     hold.env = env.name;
     hold.reason = f.reason;
@@ -204,12 +201,9 @@ Result<std::vector<Hold>> holds_on(store::SqliteStore& store, const spec::Enviro
     hold.since = sys::from_unix_ms(f.at);
     out.push_back(std::move(hold));
   }
-  auto window = window_hold(env.name, env.deploy_windows, now);
-  if (!window.ok()) {
-    return window.take_error();
-  }
-  if (window->has_value()) {
-    out.push_back(std::move(**window));
+  ZTP_ASSIGN_OR_RETURN(auto window, window_hold(env.name, env.deploy_windows, now));
+  if (window.has_value()) {
+    out.push_back(std::move(*window));
   }
   return out;
 }
@@ -263,15 +257,12 @@ Result<std::optional<HeldRun>> held_run(store::SqliteStore& store, const spec::S
   if (env == nullptr) {
     return std::optional<HeldRun>();
   }
-  auto holds = holds_on(store, *env, now);
-  if (!holds.ok()) {
-    return holds.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto holds, holds_on(store, *env, now));
   HeldRun out;
   out.run_id = run.id;
   out.env = env->name;
   out.since = sys::from_unix_ms(gate->started_at.value_or(run.created_at));
-  out.holds = std::move(*holds);
+  out.holds = std::move(holds);
   out.recorded_reason = run.reason;
   return std::optional<HeldRun>(std::move(out));
 }

@@ -10,10 +10,7 @@ using verify::Verdict;
 Result<Judgement> analyse_live(
     target::Target& target, Clock& clock, const LiveAnalysis& a,
     const std::function<void(const Judgement&, Clock::Duration)>& on_extended) {
-  auto start = target.metrics(a.env);
-  if (!start.ok()) {
-    return start.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto start, target.metrics(a.env));
   const auto began = clock.now();
   const auto pause_end = began + a.pause;
   const auto deadline = std::max(pause_end, began + a.limits.deadline);
@@ -26,11 +23,8 @@ Result<Judgement> analyse_live(
       clock.sleep_for(
           std::min<Clock::Duration>(interval, std::chrono::ceil<Clock::Duration>(until - now)));
     }
-    auto reading = target.metrics(a.env);
-    if (!reading.ok()) {
-      return reading.take_error();
-    }
-    Judgement j = verify::analyse(*start, *reading, a.release, a.limits, a.subject);
+    ZTP_ASSIGN_OR_RETURN(auto reading, target.metrics(a.env));
+    Judgement j = verify::analyse(start, reading, a.release, a.limits, a.subject);
     if (j.verdict == Verdict::fail) {
       return j;
     }

@@ -27,31 +27,29 @@ Result<std::string> build_stage(Pipeline& p, store::Run& run, Stages& stages) {
   if (!run.digest.empty() && stages.succeeded("build", std::nullopt)) {
     return run.digest;
   }
-  auto id = stages.start(run.id, "build", std::nullopt,
-                         fmt::format("building {} from commit {}", p.spec.app, run.short_sha));
-  if (!id.ok()) {
-    return id.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(
+      auto id, stages.start(run.id, "build", std::nullopt,
+                            fmt::format("building {} from commit {}", p.spec.app, run.short_sha)));
   auto repo = artifact::open_spec_repo(p.spec);
   if (!repo.ok()) {
-    return stages.fail(*id, repo.error());
+    return stages.fail(id, repo.error());
   }
   auto layout = artifact::OciLayoutStore::open(p.home / "oci");
   if (!layout.ok()) {
-    return stages.fail(*id, layout.error());
+    return stages.fail(id, layout.error());
   }
   auto built = artifact::build_commit(p.spec, *repo, run.commit_sha, *layout);
   if (!built.ok()) {
-    return stages.fail(*id, built.error());
+    return stages.fail(id, built.error());
   }
   const auto& image = built->image;
   auto recorded = p.store.set_run_digest(run.id, image.manifest.digest);
   if (!recorded.ok()) {
-    return stages.fail(*id, recorded.error());
+    return stages.fail(id, recorded.error());
   }
   run = *recorded;
   ZTP_TRY(stages.finish(
-      *id, StageStatus::succeeded,
+      id, StageStatus::succeeded,
       built->reused
           ? fmt::format("commit {} was built before: {} (tags {})", run.short_sha,
                         image.manifest.digest, fmt::join(image.tags, ", "))
@@ -71,35 +69,33 @@ Result<void> push_stage(Pipeline& p, const store::Run& run, Stages& stages) {
   }
   const auto& reg = p.spec.registry;
   std::string where = reg.kind == spec::Registry::Kind::local ? "the local image store" : reg.url;
-  auto id = stages.start(run.id, "push", std::nullopt, fmt::format("pushing to {}", where));
-  if (!id.ok()) {
-    return id.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(
+      auto id, stages.start(run.id, "push", std::nullopt, fmt::format("pushing to {}", where)));
   if (reg.kind == spec::Registry::Kind::local) {
     return stages.finish(
-        *id, StageStatus::skipped,
+        id, StageStatus::skipped,
         fmt::format("registry: local keeps images in {} only", (p.home / "oci").string()));
   }
   auto layout = artifact::OciLayoutStore::open(p.home / "oci");
   if (!layout.ok()) {
-    return stages.fail(*id, layout.error());
+    return stages.fail(id, layout.error());
   }
   auto manifest = layout->resolve(run.digest);
   if (!manifest.ok()) {
-    return stages.fail(*id, manifest.error());
+    return stages.fail(id, manifest.error());
   }
   auto client = artifact::RegistryClient::from_spec(reg);
   if (!client.ok()) {
-    return stages.fail(*id, client.error());
+    return stages.fail(id, client.error());
   }
   auto pushed = client->push(*layout, *manifest, {run.commit_sha, run.short_sha});
   if (!pushed.ok()) {
-    return stages.fail(*id, pushed.error());
+    return stages.fail(id, pushed.error());
   }
   std::string detail = fmt::format(
       "pushed {} to {}: {} blob(s) uploaded ({} bytes), {} already there", short_digest(run.digest),
       reg.url, pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_skipped);
-  return stages.finish(*id, StageStatus::succeeded, detail,
+  return stages.finish(id, StageStatus::succeeded, detail,
                        {{"registry", reg.url},
                         {"uploaded", pushed->uploaded},
                         {"skipped", pushed->skipped},
@@ -110,17 +106,11 @@ Result<void> push_stage(Pipeline& p, const store::Run& run, Stages& stages) {
 // back on failure); the rollout stage ends where verification starts.
 Result<int64_t> rollout_stages(Pipeline& p, const store::Run& run, const spec::Environment& env,
                                Stages& stages, const RunReporter& report) {
-  auto target = p.target_for(env.name);
-  if (!target.ok()) {
-    return target.take_error();
-  }
-  auto rollout_id = stages.start(
-      run.id, "rollout", env.name,
-      fmt::format("rolling {} to {} ({})", env.name, run.short_sha, short_digest(run.digest)));
-  if (!rollout_id.ok()) {
-    return rollout_id.take_error();
-  }
-  int64_t open_stage = *rollout_id;
+  ZTP_ASSIGN_OR_RETURN(auto target, p.target_for(env.name));
+  ZTP_ASSIGN_OR_RETURN(int64_t open_stage,
+                       stages.start(run.id, "rollout", env.name,
+                                    fmt::format("rolling {} to {} ({})", env.name, run.short_sha,
+                                                short_digest(run.digest))));
   bool verifying = false;
   Progress shown = report.shown_for(env.name);
   Progress progress = [&](const ProgressEvent& e) {
@@ -143,7 +133,7 @@ Result<int64_t> rollout_stages(Pipeline& p, const store::Run& run, const spec::E
   req.run_id = run.id;
   req.actor = p.actor;
   req.on_lock_wait = p.on_wait;
-  auto outcome = deploy(p.spec, p.home, p.store, **target, p.clock, req, progress);
+  auto outcome = deploy(p.spec, p.home, p.store, *target, p.clock, req, progress);
   if (!outcome.ok()) {
     ZTP_TRY(stages.finish(open_stage, StageStatus::failed, outcome.error().message));
     return outcome.take_error();
@@ -152,12 +142,10 @@ Result<int64_t> rollout_stages(Pipeline& p, const store::Run& run, const spec::E
                                  env.name, outcome->release.revision, run.short_sha);
   if (!verifying) {
     ZTP_TRY(stages.finish(open_stage, StageStatus::succeeded, "rollout done"));
-    auto v = stages.start(run.id, "verify", env.name, fmt::format("verifying {}", env.name));
-    if (!v.ok()) {
-      return v.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(
+        auto v, stages.start(run.id, "verify", env.name, fmt::format("verifying {}", env.name)));
     ZTP_TRY(stages.finish(
-        *v, StageStatus::skipped,
+        v, StageStatus::skipped,
         fmt::format("{} names no check suites (verify: in ztp.yaml); {}", env.name, done)));
   } else {
     ZTP_TRY(stages.finish(open_stage, StageStatus::succeeded, "checks passed; " + done));
@@ -239,21 +227,18 @@ Result<TriggerCheck> check_trigger(const Pipeline& p, const source::GitRepo& rep
     out.reason = "run requested with --always";
     return out;
   }
-  auto last = last_runs(p);
-  if (!last.ok()) {
-    return last.take_error();
-  }
-  if (last->interrupted && last->interrupted->commit_sha == commit->sha) {
+  ZTP_ASSIGN_OR_RETURN(auto last, last_runs(p));
+  if (last.interrupted && last.interrupted->commit_sha == commit->sha) {
     out.reason = fmt::format(
         "run {} of commit {} was interrupted (the process driving it died); running it again",
-        last->interrupted->id, commit->short_sha);
+        last.interrupted->id, commit->short_sha);
     return out;
   }
-  if (!last->of_record) {
+  if (!last.of_record) {
     out.reason = "the first run of " + p.spec.app;
     return out;
   }
-  const auto& prev = *last->of_record;
+  const auto& prev = *last.of_record;
   if (prev.commit_sha == commit->sha) {
     out.triggers = false;
     out.reason = fmt::format("commit {} already ran as run {} ({}); run it again with --always",
@@ -275,11 +260,8 @@ Result<TriggerCheck> check_trigger(const Pipeline& p, const source::GitRepo& rep
     return out;
   }
   for (const auto& c : commits) {
-    auto paths = repo.changed_paths(c.sha);
-    if (!paths.ok()) {
-      return paths.take_error();
-    }
-    changed.insert(paths->begin(), paths->end());
+    ZTP_ASSIGN_OR_RETURN(auto paths, repo.changed_paths(c.sha));
+    changed.insert(paths.begin(), paths.end());
   }
   auto decision = source::decide_trigger({changed.begin(), changed.end()}, p.spec.source.paths);
   out.triggers = decision.triggers;
@@ -324,17 +306,14 @@ Result<store::Run> create_run(const Pipeline& p, const source::CommitInfo& commi
 }
 
 Result<RunResult> describe_run(const Pipeline& p, int64_t run_id) {
-  auto run = p.store.get_run(run_id);
-  if (!run.ok()) {
-    return run.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto run, p.store.get_run(run_id));
   auto stages = p.store.list_stages(run_id);
   if (!stages.ok()) {
     return stages.take_error();
   }
   RunResult out;
-  out.run = *run;
-  for (const auto* env : run_environments(p.spec, run->until_env)) {
+  out.run = run;
+  for (const auto* env : run_environments(p.spec, run.until_env)) {
     EnvResult r{env->name, "not_reached", 0, url_of(*env), ""};
     for (const auto& s : *stages) {
       if (s.env != env->name) {
@@ -342,16 +321,16 @@ Result<RunResult> describe_run(const Pipeline& p, int64_t run_id) {
       }
       r.detail = s.detail;
       if (s.name == "gate") {
-        r.status = s.status == StageStatus::failed    ? gate_refusal(p, run_id, env->name)
-                   : s.status != StageStatus::running ? "approved"
-                   : run->status == RunStatus::awaiting_approval ? "awaiting_approval"
-                   : store::is_final(run->status)                ? "cancelled"
-                                                                 : "held";
-        if (s.status == StageStatus::running && store::is_final(run->status)) {
-          r.detail = run->reason;  // ended from outside while it waited (superseded, coalesced)
+        r.status = s.status == StageStatus::failed              ? gate_refusal(p, run_id, env->name)
+                   : s.status != StageStatus::running           ? "approved"
+                   : run.status == RunStatus::awaiting_approval ? "awaiting_approval"
+                   : store::is_final(run.status)                ? "cancelled"
+                                                                : "held";
+        if (s.status == StageStatus::running && store::is_final(run.status)) {
+          r.detail = run.reason;  // ended from outside while it waited (superseded, coalesced)
         }
       } else if (s.status == StageStatus::failed) {
-        r.status = run->status == RunStatus::rolled_back ? "rolled_back" : "failed";
+        r.status = run.status == RunStatus::rolled_back ? "rolled_back" : "failed";
       } else if (s.status == StageStatus::running) {
         r.status = s.name == "rollout" ? "rolling_out" : "verifying";
       } else if (s.name == "verify") {
@@ -373,10 +352,8 @@ Result<RunResult> describe_run(const Pipeline& p, int64_t run_id) {
 }
 
 Result<RunResult> drive_run(Pipeline& p, int64_t run_id) {
-  auto lock = EnvLock::acquire_run(p.home, run_id, fmt::format("{} run", p.actor));
-  if (!lock.ok()) {
-    return lock.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto lock,
+                       EnvLock::acquire_run(p.home, run_id, fmt::format("{} run", p.actor)));
   auto run = p.store.get_run(run_id);
   if (!run.ok()) {
     return run.take_error();
@@ -386,11 +363,8 @@ Result<RunResult> drive_run(Pipeline& p, int64_t run_id) {
   }
   log::Scope scope({{"run", std::to_string(run_id)}});
   RunReporter report(p, run_id);
-  auto listed = p.store.list_stages(run_id);
-  if (!listed.ok()) {
-    return listed.take_error();
-  }
-  Stages stages(p.store, report, *listed);
+  ZTP_ASSIGN_OR_RETURN(auto listed, p.store.list_stages(run_id));
+  Stages stages(p.store, report, listed);
   if (run->status == RunStatus::queued) {
     ZTP_ASSIGN_OR_RETURN(run, p.store.update_run_status(run_id, RunStatus::running));
     report(std::nullopt,

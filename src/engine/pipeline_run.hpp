@@ -88,13 +88,10 @@ class Stages {
 
   Result<int64_t> start(int64_t run_id, const std::string& name,
                         const std::optional<std::string>& env, const std::string& message) {
-    auto s = m_store.start_stage(run_id, name, env);
-    if (!s.ok()) {
-      return s.take_error();
-    }
-    m_stages.push_back(*s);
+    ZTP_ASSIGN_OR_RETURN(auto s, m_store.start_stage(run_id, name, env));
+    m_stages.push_back(s);
     m_report(env, {"stage.started", message, {{"stage", name}}});
-    return s->id;
+    return s.id;
   }
 
   // Finishes stage `stage_id` failed with `e`'s message (a failure to record that is ignored)
@@ -106,18 +103,15 @@ class Stages {
 
   Result<void> finish(int64_t stage_id, StageStatus status, const std::string& detail,
                       nlohmann::json data = nlohmann::json::object()) {
-    auto s = m_store.finish_stage(stage_id, status, detail);
-    if (!s.ok()) {
-      return s.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto s, m_store.finish_stage(stage_id, status, detail));
     for (auto& st : m_stages) {
       if (st.id == stage_id) {
-        st = *s;
+        st = s;
       }
     }
-    data["stage"] = s->name;
+    data["stage"] = s.name;
     data["status"] = store::to_string(status);
-    m_report(s->env, {"stage." + std::string(store::to_string(status)), detail, data});
+    m_report(s.env, {"stage." + std::string(store::to_string(status)), detail, data});
     return {};
   }
 

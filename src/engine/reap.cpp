@@ -71,14 +71,11 @@ Clock::Duration standby_window(const spec::Environment& env) {
 Result<std::vector<std::string>> stop_release_sets(target::Target& target, const std::string& env,
                                                    const std::vector<std::string>& releases,
                                                    const Progress& progress) {
-  auto obs = target.observe(env);
-  if (!obs.ok()) {
-    return obs.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto obs, target.observe(env));
   std::vector<std::string> ids;
   std::vector<std::string> stopped;
   for (const auto& release : releases) {
-    const auto* set = obs->find(release);
+    const auto* set = obs.find(release);
     if (set == nullptr || set->replicas.empty()) {
       continue;
     }
@@ -102,18 +99,15 @@ Result<std::vector<std::string>> stop_release_sets(target::Target& target, const
 Result<ReapOutcome> reap_standby(const spec::Environment& env, store::SqliteStore& store,
                                  target::Target& target, Clock& clock, const Progress& progress) {
   ReapOutcome out;
-  auto active = store.current_release(env.name);
-  if (!active.ok()) {
-    return active.take_error();
-  }
-  if (!active->has_value() || !(*active)->activated_at) {
+  ZTP_ASSIGN_OR_RETURN(auto active, store.current_release(env.name));
+  if (!active.has_value() || !active->activated_at) {
     return out;
   }
   auto obs = target.observe(env.name);
   if (!obs.ok()) {
     return obs.take_error();
   }
-  const std::string active_label = std::to_string((*active)->revision);
+  const std::string active_label = std::to_string(active->revision);
   const auto* serving = obs->find(active_label);
   if (serving == nullptr || serving->weight <= 0) {
     return out;
@@ -122,10 +116,7 @@ Result<ReapOutcome> reap_standby(const spec::Environment& env, store::SqliteStor
   if (!keep.ok()) {
     return keep.take_error();
   }
-  auto releases = store.list_releases(env.name, 0);
-  if (!releases.ok()) {
-    return releases.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto releases, store.list_releases(env.name, 0));
   const auto window = standby_window(env);
   const auto now = clock.wall_now();
   std::vector<std::string> replaced;
@@ -139,7 +130,7 @@ Result<ReapOutcome> reap_standby(const spec::Environment& env, store::SqliteStor
       continue;
     }
     auto expiry =
-        sys::from_unix_ms(standby_since(*releases, set.release, *(*active)->activated_at)) + window;
+        sys::from_unix_ms(standby_since(releases, set.release, *active->activated_at)) + window;
     if (now >= expiry) {
       expired.push_back(set.release);
     } else {
@@ -168,11 +159,7 @@ Result<ReapOutcome> reap_standby(const spec::Environment& env, store::SqliteStor
   if (leaving.empty()) {
     return out;
   }
-  auto stopped = stop_release_sets(target, env.name, leaving, progress);
-  if (!stopped.ok()) {
-    return stopped.take_error();
-  }
-  out.stopped = std::move(*stopped);
+  ZTP_ASSIGN_OR_RETURN(out.stopped, stop_release_sets(target, env.name, leaving, progress));
   return out;
 }
 
@@ -180,10 +167,7 @@ Result<ReapOutcome> reap_expired_standby(const spec::Spec& spec, const std::file
                                          const std::string& env, store::SqliteStore& store,
                                          target::Target& target, Clock& clock,
                                          const Progress& progress) {
-  auto e = find_environment(spec, env);
-  if (!e.ok()) {
-    return e.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto e, find_environment(spec, env));
   auto lock = EnvLock::acquire(home, env, fmt::format("ztp reap {}", env), false);
   if (!lock.ok()) {
     if (lock.error().code == Errc::conflict) {
@@ -193,7 +177,7 @@ Result<ReapOutcome> reap_expired_standby(const spec::Spec& spec, const std::file
     }
     return lock.take_error();
   }
-  return reap_standby(**e, store, target, clock, recorder(store, env, std::nullopt, progress));
+  return reap_standby(*e, store, target, clock, recorder(store, env, std::nullopt, progress));
 }
 
 }  // namespace ztp::engine

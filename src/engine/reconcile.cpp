@@ -20,34 +20,27 @@ namespace {
 Result<std::string> restore_environment(Pipeline& p, const spec::Environment& env,
                                         const std::vector<store::Release>& interrupted) {
   const auto& newest = interrupted.front();
-  auto target = p.target_for(env.name);
-  if (!target.ok()) {
-    return target.take_error();
-  }
-  auto lkg = p.store.get_last_known_good(env.name);
-  if (!lkg.ok()) {
-    return lkg.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto target, p.target_for(env.name));
+  ZTP_ASSIGN_OR_RETURN(auto lkg, p.store.get_last_known_good(env.name));
   Progress progress = recorder(p.store, env.name, newest.run_id, p.progress);
-  bool lkg_left = lkg->has_value() && std::none_of(interrupted.begin(), interrupted.end(),
-                                                   [&](const store::Release& r) {
-                                                     return r.revision == (*lkg)->revision;
-                                                   });
+  bool lkg_left = lkg.has_value() && std::none_of(interrupted.begin(), interrupted.end(),
+                                                  [&](const store::Release& r) {
+                                                    return r.revision == lkg->revision;
+                                                  });
   std::string done;
   if (lkg_left) {
-    std::string release = std::to_string((*lkg)->revision);
-    RolloutPlan plan{.next = {env.name, release, (*lkg)->digest},
+    std::string release = std::to_string(lkg->revision);
+    RolloutPlan plan{.next = {env.name, release, lkg->digest},
                      .replicas = env.replicas,
                      .start_timeout = p.spec.service.start_timeout};
-    ZTP_TRY((*target)->prepare(plan.next));
-    ZTP_TRY(rolling_update(**target, p.clock, plan, env.strategy.rolling, progress));
-    ZTP_TRY((*target)->clear_preview(env.name));
-    ZTP_TRY(p.store.set_release_status(env.name, (*lkg)->revision, store::ReleaseStatus::active));
+    ZTP_TRY(target->prepare(plan.next));
+    ZTP_TRY(rolling_update(*target, p.clock, plan, env.strategy.rolling, progress));
+    ZTP_TRY(target->clear_preview(env.name));
+    ZTP_TRY(p.store.set_release_status(env.name, lkg->revision, store::ReleaseStatus::active));
     ZTP_TRY(record_desired_state(p.store, env, release));
-    done =
-        fmt::format("{} rolled back to revision {} (last known good)", env.name, (*lkg)->revision);
+    done = fmt::format("{} rolled back to revision {} (last known good)", env.name, lkg->revision);
   } else {
-    ZTP_TRY((*target)->down(env.name));
+    ZTP_TRY(target->down(env.name));
     done = fmt::format("{} stopped: it has no last known good release to go back to", env.name);
   }
   std::string reason = fmt::format("interrupted: the process rolling {} to revision {} died; {}",

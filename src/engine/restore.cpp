@@ -27,13 +27,10 @@ Result<void> restore_previous(target::Target& target, Clock& clock, const target
               {{"release", old.release}, {"count", missing}}});
     target::ReleaseRef ref{env, old.release, old.digest};
     ZTP_TRY(target.prepare(ref));
-    auto ids = target.add_replicas(ref, missing);
-    if (!ids.ok()) {
-      return ids.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto ids, target.add_replicas(ref, missing));
     RolloutPlan restore_plan = plan;
     restore_plan.next = ref;
-    ZTP_TRY(wait_healthy(target, clock, restore_plan, *ids, progress));
+    ZTP_TRY(wait_healthy(target, clock, restore_plan, ids, progress));
   }
   std::map<std::string, int> weights;
   for (const auto& old : before.sets) {

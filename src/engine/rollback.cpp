@@ -21,11 +21,8 @@ Result<bool> usable(store::SqliteStore& store, const store::Release& r,
   if (current && (r.revision == current->revision || r.digest == current->digest)) {
     return false;
   }
-  auto bad = store.is_bad(r.digest, r.env);
-  if (!bad.ok()) {
-    return bad.take_error();
-  }
-  return !*bad;
+  ZTP_ASSIGN_OR_RETURN(auto bad, store.is_bad(r.digest, r.env));
+  return !bad;
 }
 
 // Every replica of the set healthy (a standby the proxy has kept checking): safe to take all
@@ -90,10 +87,7 @@ std::string_view rollback_method_name(RollbackMethod method) {
 
 Result<store::Release> rollback_target(store::SqliteStore& store, const std::string& env,
                                        std::optional<int64_t> to, bool force) {
-  auto current = store.current_release(env);
-  if (!current.ok()) {
-    return current.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto current, store.current_release(env));
   if (to) {
     auto release = store.get_release(env, *to);
     if (!release.ok()) {
@@ -101,17 +95,14 @@ Result<store::Release> rollback_target(store::SqliteStore& store, const std::str
                                                    "what runs, --to names an earlier revision",
                                                    env, *to, env));
     }
-    if (*current && (*current)->revision == *to) {
+    if (current && current->revision == *to) {
       return make_error(Errc::invalid,
                         fmt::format("{} already runs revision {}; name an earlier revision with "
                                     "--to",
                                     env, *to));
     }
-    auto bad = store.is_bad(release->digest, env);
-    if (!bad.ok()) {
-      return bad.take_error();
-    }
-    if (*bad && !force) {
+    ZTP_ASSIGN_OR_RETURN(auto bad, store.is_bad(release->digest, env));
+    if (bad && !force) {
       return make_error(Errc::refused,
                         fmt::format("revision {} of {} runs image {}, which was rolled back before "
                                     "and is marked bad; roll back to it anyway with --force",
@@ -119,21 +110,15 @@ Result<store::Release> rollback_target(store::SqliteStore& store, const std::str
     }
     return std::move(*release);
   }
-  auto lkg = store.get_last_known_good(env);
-  if (!lkg.ok()) {
-    return lkg.take_error();
-  }
-  if (lkg->has_value()) {
-    auto release = store.get_release(env, (*lkg)->revision);
-    if (!release.ok()) {
-      return release.take_error();
-    }
-    auto ok = usable(store, *release, *current);
+  ZTP_ASSIGN_OR_RETURN(auto lkg, store.get_last_known_good(env));
+  if (lkg.has_value()) {
+    ZTP_ASSIGN_OR_RETURN(auto release, store.get_release(env, lkg->revision));
+    auto ok = usable(store, release, current);
     if (!ok.ok()) {
       return ok.take_error();
     }
     if (*ok) {
-      return std::move(*release);
+      return release;
     }
   }
   // The last known good is what runs: go to the good release before it.
@@ -141,12 +126,12 @@ Result<store::Release> rollback_target(store::SqliteStore& store, const std::str
   if (!releases.ok()) {
     return releases.take_error();
   }
-  const int64_t below = *current ? (*current)->revision : INT64_MAX;
+  const int64_t below = current ? current->revision : INT64_MAX;
   for (auto& r : *releases) {
     if (r.revision >= below || r.status != store::ReleaseStatus::superseded || !r.activated_at) {
       continue;
     }
-    auto ok = usable(store, r, *current);
+    auto ok = usable(store, r, current);
     if (!ok.ok()) {
       return ok.take_error();
     }
@@ -156,41 +141,32 @@ Result<store::Release> rollback_target(store::SqliteStore& store, const std::str
   }
   return make_error(
       Errc::not_found,
-      fmt::format(
-          "{} has no earlier good release to roll back to (none was active "
-          "before {}, or their images are marked bad); name one with --to "
-          "REVISION, or deploy one",
-          env, *current ? fmt::format("revision {}", (*current)->revision) : std::string("now")));
+      fmt::format("{} has no earlier good release to roll back to (none was active "
+                  "before {}, or their images are marked bad); name one with --to "
+                  "REVISION, or deploy one",
+                  env,
+                  current ? fmt::format("revision {}", current->revision) : std::string("now")));
 }
 
 Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::path& home,
                                  store::SqliteStore& store, target::Target& target, Clock& clock,
                                  const RollbackRequest& req, const Progress& progress) {
-  auto found = find_environment(spec, req.env);
-  if (!found.ok()) {
-    return found.take_error();
-  }
-  const spec::Environment* env = *found;
-  auto lock = EnvLock::acquire(home, req.env, fmt::format("{} rollback {}", req.actor, req.env),
-                               req.wait_for_lock, req.on_lock_wait);
-  if (!lock.ok()) {
-    return lock.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(const spec::Environment* env, find_environment(spec, req.env));
+  ZTP_ASSIGN_OR_RETURN(
+      auto lock, EnvLock::acquire(home, req.env, fmt::format("{} rollback {}", req.actor, req.env),
+                                  req.wait_for_lock, req.on_lock_wait));
   log::Scope scope({{"env", req.env}});
   auto record = recorder(store, req.env, req.run_id, progress);
   // An expired standby is no rollback target: it goes before the choice of method.
   reap_or_warn(*env, store, target, clock, record);
 
-  auto current = store.current_release(req.env);
-  if (!current.ok()) {
-    return current.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto current, store.current_release(req.env));
   auto to = rollback_target(store, req.env, req.to_revision, req.force);
   if (!to.ok()) {
     return to.take_error();
   }
   RollbackOutcome out;
-  out.from = *current;
+  out.from = current;
   out.to = *to;
   out.url = "http://" + env->listen + "/";
   const std::string label = std::to_string(to->revision);
@@ -209,22 +185,16 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
            {"actor", req.actor},
            {"reason", req.reason}}});
 
-  auto obs = target.observe(req.env);
-  if (!obs.ok()) {
-    return obs.take_error();
-  }
-  const auto* set = obs->find(label);
+  ZTP_ASSIGN_OR_RETURN(auto obs, target.observe(req.env));
+  const auto* set = obs.find(label);
   const target::ReleaseRef ref{req.env, label, to->digest};
   // Neither a warm set nor a fresh placement may run files edited since the image was unpacked:
   // those are unpacked afresh, and a warm set that ran them is replaced by a fresh rollout.
-  auto checked = unpacked_as_imaged(target, ref, warm(set), record);
-  if (!checked.ok()) {
-    return checked.take_error();
-  }
-  out.files_changed = std::move(checked->changes);
-  out.files_refreshed = checked->refreshed;
+  ZTP_ASSIGN_OR_RETURN(auto checked, unpacked_as_imaged(target, ref, warm(set), record));
+  out.files_changed = std::move(checked.changes);
+  out.files_refreshed = checked.refreshed;
   bool switched = false;
-  if (warm(set) && !checked->refreshed) {
+  if (warm(set) && !checked.refreshed) {
     auto back = switch_back(target, req.env, label);
     if (back.ok()) {
       switched = true;
@@ -244,15 +214,12 @@ Result<RollbackOutcome> rollback(const spec::Spec& spec, const std::filesystem::
       // set.
       ZTP_TRY(stop_release_sets(target, req.env, {label}, record));
     }
-    auto before = target.observe(req.env);
-    if (!before.ok()) {
-      return before.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto before, target.observe(req.env));
     RolloutPlan plan{.next = {req.env, label, to->digest},
                      .replicas = env->replicas,
                      .start_timeout = spec.service.start_timeout};
     auto verifier = environment_verifier(spec, *env, record);
-    auto rolled = roll_out(target, clock, *env, plan, *before, verifier, record);
+    auto rolled = roll_out(target, clock, *env, plan, before, verifier, record);
     if (!rolled.ok()) {
       Error failure = rolled.take_error();
       if (failure.code == Errc::rolled_back) {

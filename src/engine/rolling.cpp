@@ -84,11 +84,8 @@ std::map<std::string, int> healthy_after(const Observed& obs,
 // neither start their replacements nor retire the last old replicas: they leave first.
 Result<void> retire_leftovers(target::Target& target, const RolloutPlan& plan,
                               const Progress& progress) {
-  auto obs = target.observe(plan.next.env);
-  if (!obs.ok()) {
-    return obs.take_error();
-  }
-  const auto* set = obs->find(plan.next.release);
+  ZTP_ASSIGN_OR_RETURN(auto obs, target.observe(plan.next.env));
+  const auto* set = obs.find(plan.next.release);
   if (set == nullptr) {
     return {};
   }
@@ -141,11 +138,8 @@ Result<void> step(target::Target& target, Clock& clock, const RolloutPlan& plan,
       progress({"replica.starting",
                 fmt::format("starting {} replica(s) of release {}", to_start, plan.next.release),
                 {{"release", plan.next.release}, {"count", to_start}}});
-      auto ids = target.add_replicas(plan.next, to_start);
-      if (!ids.ok()) {
-        return ids.take_error();
-      }
-      ZTP_TRY(wait_healthy(target, clock, plan, *ids, progress));
+      ZTP_ASSIGN_OR_RETURN(auto ids, target.add_replicas(plan.next, to_start));
+      ZTP_TRY(wait_healthy(target, clock, plan, ids, progress));
       obs = target.observe(env);
       if (!obs.ok()) {
         return obs.take_error();
@@ -230,11 +224,8 @@ Result<void> wait_healthy(target::Target& target, Clock& clock, const RolloutPla
   auto deadline = clock.now() + plan.start_timeout;
   std::set<std::string> reported;
   while (true) {
-    auto obs = target.observe(plan.next.env);
-    if (!obs.ok()) {
-      return obs.take_error();
-    }
-    const auto* set = obs->find(plan.next.release);
+    ZTP_ASSIGN_OR_RETURN(auto obs, target.observe(plan.next.env));
+    const auto* set = obs.find(plan.next.release);
     std::vector<std::string> waiting;
     for (const auto& id : ids) {
       const Replica* found = nullptr;
@@ -277,10 +268,7 @@ Result<void> wait_healthy(target::Target& target, Clock& clock, const RolloutPla
 
 Result<void> rolling_update(target::Target& target, Clock& clock, const RolloutPlan& plan,
                             const spec::Rolling& params, const Progress& progress) {
-  auto before = target.observe(plan.next.env);
-  if (!before.ok()) {
-    return before.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto before, target.observe(plan.next.env));
   progress({"rollout.started",
             fmt::format("rolling {} to release {} ({} replicas, max_surge {}, max_unavailable {})",
                         plan.next.env, plan.next.release, plan.replicas, params.max_surge,
@@ -293,7 +281,7 @@ Result<void> rolling_update(target::Target& target, Clock& clock, const RolloutP
               {}});
     return {};
   }
-  return roll_back(target, clock, *before, plan, result.error(), progress);
+  return roll_back(target, clock, before, plan, result.error(), progress);
 }
 
 }  // namespace ztp::engine

@@ -12,11 +12,8 @@
 namespace ztp::engine {
 
 Result<target::Target*> Workspace::target_for(const std::string& env) {
-  auto e = environment(env);
-  if (!e.ok()) {
-    return e.take_error();
-  }
-  const std::string& kind = (*e)->target;
+  ZTP_ASSIGN_OR_RETURN(auto e, environment(env));
+  const std::string& kind = e->target;
   auto it = m_targets.find(kind);
   if (it == m_targets.end()) {
     auto made = target::make_target(kind, spec, home, system_clock());
@@ -35,20 +32,13 @@ Result<const spec::Environment*> Workspace::environment(const std::string& env) 
 
 Result<Workspace> open_workspace(const std::filesystem::path& spec_path,
                                  const std::filesystem::path& home) {
-  auto spec = spec::load_spec(spec_path);
-  if (!spec.ok()) {
-    return spec.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto spec, spec::load_spec(spec_path));
   Workspace ws;
-  ws.spec = std::move(*spec);
+  ws.spec = std::move(spec);
   ws.home = std::filesystem::absolute(home);
   // ZTP_HOME holds the store, logs and rendered configs: its owner's only.
   ZTP_TRY(fs::ensure_private_dir(ws.home));
-  auto store = store::SqliteStore::open(ws.home / "state.db");
-  if (!store.ok()) {
-    return store.take_error();
-  }
-  ws.store = std::move(*store);
+  ZTP_ASSIGN_OR_RETURN(ws.store, store::SqliteStore::open(ws.home / "state.db"));
   return ws;
 }
 

@@ -149,15 +149,12 @@ Result<Controller::Queueing> Controller::enqueue(const source::CommitInfo& commi
                                                 m_running->first)};
     }
     // A run ended by a crash is no verdict: its commit runs again.
-    auto last = engine::last_runs(*m_pipeline);
-    if (!last.ok()) {
-      return last.take_error();
-    }
-    bool rerun = last->interrupted && last->interrupted->commit_sha == commit.sha;
-    if (!rerun && last->of_record && last->of_record->commit_sha == commit.sha) {
+    ZTP_ASSIGN_OR_RETURN(auto last, engine::last_runs(*m_pipeline));
+    bool rerun = last.interrupted && last.interrupted->commit_sha == commit.sha;
+    if (!rerun && last.of_record && last.of_record->commit_sha == commit.sha) {
       return Queueing{std::nullopt,
                       fmt::format("commit {} already ran as run {} ({})", commit.short_sha,
-                                  last->of_record->id, store::to_string(last->of_record->status))};
+                                  last.of_record->id, store::to_string(last.of_record->status))};
     }
   }
   engine::RunRequest req;
@@ -196,38 +193,27 @@ Result<Controller::Queueing> Controller::enqueue(const source::CommitInfo& commi
 Result<std::optional<int64_t>> Controller::request_run(const std::string& commit,
                                                        store::Trigger trigger,
                                                        const std::string& actor) {
-  auto repo = open_repo(true);
-  if (!repo.ok()) {
-    return repo.take_error();
-  }
-  auto info = commit.empty() ? repo->branch_tip(m_ws.spec.source.branch) : repo->resolve(commit);
-  if (!info.ok()) {
-    return info.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto repo, open_repo(true));
+  ZTP_ASSIGN_OR_RETURN(
+      auto info, commit.empty() ? repo.branch_tip(m_ws.spec.source.branch) : repo.resolve(commit));
   bool skip_done = trigger == store::Trigger::poll || trigger == store::Trigger::webhook;
   Queueing queued;
-  ZTP_ASSIGN_OR_RETURN(queued, enqueue(*info, trigger, actor, skip_done));
+  ZTP_ASSIGN_OR_RETURN(queued, enqueue(info, trigger, actor, skip_done));
   return queued.run_id;
 }
 
 Result<std::optional<int64_t>> Controller::poll_once() {
-  auto repo = open_repo(true);
-  if (!repo.ok()) {
-    return repo.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto repo, open_repo(true));
   engine::RunRequest req;
   req.trigger = store::Trigger::poll;
   req.actor = "poll";
-  auto check = engine::check_trigger(*m_pipeline, *repo, req);
-  if (!check.ok()) {
-    return check.take_error();
-  }
-  if (!check->triggers) {
-    log::debug("controller: poll: nothing to run", {{"reason", check->reason}});
+  ZTP_ASSIGN_OR_RETURN(auto check, engine::check_trigger(*m_pipeline, repo, req));
+  if (!check.triggers) {
+    log::debug("controller: poll: nothing to run", {{"reason", check.reason}});
     return std::optional<int64_t>();
   }
   Queueing queued;
-  ZTP_ASSIGN_OR_RETURN(queued, enqueue(check->commit, store::Trigger::poll, "poll", true));
+  ZTP_ASSIGN_OR_RETURN(queued, enqueue(check.commit, store::Trigger::poll, "poll", true));
   return queued.run_id;
 }
 

@@ -29,12 +29,9 @@ Result<EnvView> view_environment(store::SqliteStore& store, const spec::Environm
   EnvView view;
   view.env = &env;
   ZTP_ASSIGN_OR_RETURN(view.release, store.current_release(env.name));
-  auto lkg = store.get_last_known_good(env.name);
-  if (!lkg.ok()) {
-    return lkg.take_error();
-  }
-  if (lkg->has_value()) {
-    view.last_known_good = (*lkg)->revision;
+  ZTP_ASSIGN_OR_RETURN(auto lkg, store.get_last_known_good(env.name));
+  if (lkg.has_value()) {
+    view.last_known_good = lkg->revision;
   }
   ZTP_ASSIGN_OR_RETURN(view.frozen, store.get_freeze(env.name));
   ZTP_ASSIGN_OR_RETURN(view.isolated, store.get_isolation(env.name));

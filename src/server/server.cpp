@@ -14,18 +14,15 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   }
   std::unique_ptr<Server> server(new Server(std::move(options)));
   auto* raw = server.get();
-  auto http = HttpServer::start(raw->m_options.http, [raw](const Request& req) {
-    Response res = route(raw->m_options, raw->m_api, req);
-    log::debug("request", {{"method", req.method},
-                           {"path", req.path},
-                           {"status", std::to_string(res.status)},
-                           {"remote", req.remote}});
-    return res;
-  });
-  if (!http.ok()) {
-    return http.take_error();
-  }
-  server->m_http = std::move(*http);
+  ZTP_ASSIGN_OR_RETURN(server->m_http,
+                       HttpServer::start(raw->m_options.http, [raw](const Request& req) {
+                         Response res = route(raw->m_options, raw->m_api, req);
+                         log::debug("request", {{"method", req.method},
+                                                {"path", req.path},
+                                                {"status", std::to_string(res.status)},
+                                                {"remote", req.remote}});
+                         return res;
+                       }));
   return server;
 }
 

@@ -124,20 +124,14 @@ Result<std::filesystem::path> fetch_mirror(const std::filesystem::path& home,
                                            const std::string& url) {
   LibGit2 libgit2;
   std::filesystem::path path = mirror_path(home, url);
-  auto repo = open_or_init_mirror(path);
-  if (!repo.ok()) {
-    return repo.take_error();
-  }
-  auto remote = mirror_remote(repo->get(), path, url);
-  if (!remote.ok()) {
-    return remote.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto repo, open_or_init_mirror(path));
+  ZTP_ASSIGN_OR_RETURN(auto remote, mirror_remote(repo.get(), path, url));
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.prune = GIT_FETCH_PRUNE;
   opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   GitAuth auth(url);
   auth.install(opts.callbacks);
-  int rc = git_remote_fetch(remote->get(), nullptr, &opts, "ztp: fetch");
+  int rc = git_remote_fetch(remote.get(), nullptr, &opts, "ztp: fetch");
   if (rc != 0) {
     // A refused login or host key says what to do; otherwise libgit2's message.
     std::string why =
@@ -160,10 +154,7 @@ std::filesystem::path source_repo_path(const spec::Spec& spec, const std::filesy
 Result<GitRepo> open_source_repo(const spec::Spec& spec, const std::filesystem::path& home,
                                  bool fetch) {
   if (fetch && is_remote_repo(spec.source.repo)) {
-    auto fetched = fetch_mirror(home, spec.source.repo);
-    if (!fetched.ok()) {
-      return fetched.take_error();
-    }
+    ZTP_TRY(fetch_mirror(home, spec.source.repo));
   }
   return GitRepo::open(source_repo_path(spec, home));
 }

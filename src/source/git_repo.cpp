@@ -290,11 +290,7 @@ struct TreeWalk {
                                                      "mode {:o}",
                                                      path, short_sha, mode));
       }
-      auto content = blob_content(id, path);
-      if (!content.ok()) {
-        return content.take_error();
-      }
-      file.content = std::move(content.value());
+      ZTP_ASSIGN_OR_RETURN(file.content, blob_content(id, path));
       out.push_back(std::move(file));
     }
     return {};
@@ -304,11 +300,8 @@ struct TreeWalk {
 }  // namespace
 
 Result<CommitInfo> GitRepo::resolve(std::string_view rev) const {
-  auto commit = lookup_commit(m_repo.get(), m_path, rev);
-  if (!commit.ok()) {
-    return commit.take_error();
-  }
-  return info_of(commit->get());
+  ZTP_ASSIGN_OR_RETURN(auto commit, lookup_commit(m_repo.get(), m_path, rev));
+  return info_of(commit.get());
 }
 
 Result<CommitInfo> GitRepo::branch_tip(const std::string& branch) const {
@@ -363,32 +356,22 @@ Result<CommitInfo> GitRepo::branch_tip(const std::string& branch) const {
 }
 
 Result<std::vector<std::string>> GitRepo::changed_paths(const std::string& sha) const {
-  auto commit = lookup_commit(m_repo.get(), m_path, sha);
-  if (!commit.ok()) {
-    return commit.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto commit, lookup_commit(m_repo.get(), m_path, sha));
   std::string doing = fmt::format("listing the paths commit {} changed", sha);
-  auto tree = commit_tree(commit->get(), doing);
-  if (!tree.ok()) {
-    return tree.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto tree, commit_tree(commit.get(), doing));
   TreePtr parent_tree;
-  if (git_commit_parentcount(commit->get()) > 0) {
+  if (git_commit_parentcount(commit.get()) > 0) {
     git_commit* parent = nullptr;
-    int rc = git_commit_parent(&parent, commit->get(), 0);
+    int rc = git_commit_parent(&parent, commit.get(), 0);
     if (rc < 0) {
       return git_failure(rc, doing);
     }
     CommitPtr owned(parent);
-    auto t = commit_tree(parent, doing);
-    if (!t.ok()) {
-      return t.take_error();
-    }
-    parent_tree = std::move(t.value());
+    ZTP_ASSIGN_OR_RETURN(parent_tree, commit_tree(parent, doing));
   }
   git_diff* diff = nullptr;
   // Without rename detection a rename is a deletion and an addition: both paths, as wanted.
-  int rc = git_diff_tree_to_tree(&diff, m_repo.get(), parent_tree.get(), tree->get(), nullptr);
+  int rc = git_diff_tree_to_tree(&diff, m_repo.get(), parent_tree.get(), tree.get(), nullptr);
   if (rc < 0) {
     return git_failure(rc, doing);
   }
@@ -412,33 +395,25 @@ Result<std::vector<TreeFile>> GitRepo::read_tree(const std::string& sha,
 
 Result<std::vector<TreeFile>> GitRepo::read_tree(const std::string& sha, const std::string& subdir,
                                                  const TreeFilter& skip) const {
-  auto folder = normalize_tree_folder(subdir);
-  if (!folder.ok()) {
-    return folder.take_error();
-  }
-  auto commit = lookup_commit(m_repo.get(), m_path, sha);
-  if (!commit.ok()) {
-    return commit.take_error();
-  }
-  std::string short_sha = oid_hex(git_commit_id(commit->get())).substr(0, 7);
-  auto root = commit_tree(commit->get(), fmt::format("reading the tree of commit {}", short_sha));
-  if (!root.ok()) {
-    return root.take_error();
-  }
-  TreePtr tree = std::move(root.value());
-  if (!folder->empty()) {
+  ZTP_ASSIGN_OR_RETURN(auto folder, normalize_tree_folder(subdir));
+  ZTP_ASSIGN_OR_RETURN(auto commit, lookup_commit(m_repo.get(), m_path, sha));
+  std::string short_sha = oid_hex(git_commit_id(commit.get())).substr(0, 7);
+  ZTP_ASSIGN_OR_RETURN(
+      TreePtr tree,
+      commit_tree(commit.get(), fmt::format("reading the tree of commit {}", short_sha)));
+  if (!folder.empty()) {
     git_tree_entry* entry = nullptr;
-    int rc = git_tree_entry_bypath(&entry, tree.get(), folder->c_str());
+    int rc = git_tree_entry_bypath(&entry, tree.get(), folder.c_str());
     if (rc == GIT_ENOTFOUND) {
       git_error_clear();
       return make_error(Errc::invalid,
                         fmt::format("\"{}\" is not a directory in commit {}: there is no such "
                                     "path; check build.context in ztp.yaml and that the folder "
                                     "is committed",
-                                    *folder, short_sha));
+                                    folder, short_sha));
     }
     if (rc < 0) {
-      return git_failure(rc, fmt::format("finding \"{}\" in commit {}", *folder, short_sha));
+      return git_failure(rc, fmt::format("finding \"{}\" in commit {}", folder, short_sha));
     }
     TreeEntryPtr owned(entry);
     if (git_tree_entry_type(entry) != GIT_OBJECT_TREE) {
@@ -447,13 +422,13 @@ Result<std::vector<TreeFile>> GitRepo::read_tree(const std::string& sha, const s
           fmt::format(
               "\"{}\" is not a directory in commit {}: it is a {}; check "
               "build.context in ztp.yaml",
-              *folder, short_sha,
+              folder, short_sha,
               git_tree_entry_filemode(entry) == GIT_FILEMODE_COMMIT ? "submodule" : "file"));
     }
     git_tree* sub = nullptr;
     rc = git_tree_lookup(&sub, m_repo.get(), git_tree_entry_id(entry));
     if (rc < 0) {
-      return git_failure(rc, fmt::format("reading \"{}\" of commit {}", *folder, short_sha));
+      return git_failure(rc, fmt::format("reading \"{}\" of commit {}", folder, short_sha));
     }
     tree.reset(sub);
   }
@@ -468,17 +443,11 @@ Result<std::vector<TreeFile>> GitRepo::read_tree(const std::string& sha, const s
 
 Result<std::vector<CommitInfo>> GitRepo::commits_between(const std::string& from,
                                                          const std::string& to) const {
-  auto tip = lookup_commit(m_repo.get(), m_path, to);
-  if (!tip.ok()) {
-    return tip.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto tip, lookup_commit(m_repo.get(), m_path, to));
   if (from.empty()) {
-    return std::vector<CommitInfo>{info_of(tip->get())};
+    return std::vector<CommitInfo>{info_of(tip.get())};
   }
-  auto seen = lookup_commit(m_repo.get(), m_path, from);
-  if (!seen.ok()) {
-    return seen.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto seen, lookup_commit(m_repo.get(), m_path, from));
   std::string doing = fmt::format("listing the commits from {} to {}", from, to);
   git_revwalk* walk = nullptr;
   int rc = git_revwalk_new(&walk, m_repo.get());
@@ -487,8 +456,8 @@ Result<std::vector<CommitInfo>> GitRepo::commits_between(const std::string& from
   }
   RevwalkPtr owned(walk);
   if ((rc = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE)) < 0 ||
-      (rc = git_revwalk_push(walk, git_commit_id(tip->get()))) < 0 ||
-      (rc = git_revwalk_hide(walk, git_commit_id(seen->get()))) < 0) {
+      (rc = git_revwalk_push(walk, git_commit_id(tip.get()))) < 0 ||
+      (rc = git_revwalk_hide(walk, git_commit_id(seen.get()))) < 0) {
     return git_failure(rc, doing);
   }
   std::vector<CommitInfo> out;

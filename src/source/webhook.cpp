@@ -103,16 +103,8 @@ Result<PushCommit> parse_commit(const json& c, const std::string& where) {
   }
   Fields f(c, where + ".");
   PushCommit out;
-  auto id = f.string("id");
-  if (!id.ok()) {
-    return id.take_error();
-  }
-  out.id = std::move(*id);
-  auto message = f.string("message", false);
-  if (!message.ok()) {
-    return message.take_error();
-  }
-  out.message = std::move(*message);
+  ZTP_ASSIGN_OR_RETURN(out.id, f.string("id"));
+  ZTP_ASSIGN_OR_RETURN(out.message, f.string("message", false));
   if (auto a = c.find("author"); a != c.end() && a->is_object()) {
     std::string name = a->value("name", "");
     std::string email = a->value("email", "");
@@ -120,11 +112,7 @@ Result<PushCommit> parse_commit(const json& c, const std::string& where) {
   }
   for (auto [key, list] : {std::pair{"added", &out.added}, std::pair{"modified", &out.modified},
                            std::pair{"removed", &out.removed}}) {
-    auto paths = f.strings(key);
-    if (!paths.ok()) {
-      return paths.take_error();
-    }
-    *list = std::move(*paths);
+    ZTP_ASSIGN_OR_RETURN(*list, f.strings(key));
   }
   return out;
 }
@@ -297,81 +285,52 @@ std::vector<std::string> PushEvent::changed_paths() const {
 }
 
 Result<PushEvent> parse_push_event(std::string_view body) {
-  auto doc = parse_object(body, "push", PushFilter());
-  if (!doc.ok()) {
-    return doc.take_error();
-  }
-  Fields f(*doc, "");
+  ZTP_ASSIGN_OR_RETURN(auto doc, parse_object(body, "push", PushFilter()));
+  Fields f(doc, "");
   PushEvent out;
   for (auto [key, field] : {std::pair{"ref", &out.ref}, std::pair{"before", &out.before},
                             std::pair{"after", &out.after}}) {
-    auto v = f.string(key);
-    if (!v.ok()) {
-      return v.take_error();
-    }
-    *field = std::move(*v);
+    ZTP_ASSIGN_OR_RETURN(*field, f.string(key));
   }
   for (auto [key, field] : {std::pair{"created", &out.created}, std::pair{"deleted", &out.deleted},
                             std::pair{"forced", &out.forced}}) {
-    auto v = f.boolean(key);
-    if (!v.ok()) {
-      return v.take_error();
-    }
-    *field = *v;
+    ZTP_ASSIGN_OR_RETURN(*field, f.boolean(key));
   }
-  auto repo = doc->find("repository");
-  if (repo == doc->end() || repo->is_null()) {
+  auto repo = doc.find("repository");
+  if (repo == doc.end() || repo->is_null()) {
     return f.missing("repository");
   }
   if (!repo->is_object()) {
     return f.wrong_type("repository", "an object");
   }
   Fields rf(*repo, "repository.");
-  auto full_name = rf.string("full_name");
-  if (!full_name.ok()) {
-    return full_name.take_error();
-  }
-  out.repository = std::move(*full_name);
-  auto clone_url = rf.string("clone_url", false);
-  if (!clone_url.ok()) {
-    return clone_url.take_error();
-  }
-  out.clone_url = std::move(*clone_url);
+  ZTP_ASSIGN_OR_RETURN(out.repository, rf.string("full_name"));
+  ZTP_ASSIGN_OR_RETURN(out.clone_url, rf.string("clone_url", false));
 
-  auto commits = doc->find("commits");
-  if (commits == doc->end() || commits->is_null()) {
+  auto commits = doc.find("commits");
+  if (commits == doc.end() || commits->is_null()) {
     return f.missing("commits");
   }
   if (!commits->is_array()) {
     return f.wrong_type("commits", "an array");
   }
   for (size_t i = 0; i < commits->size(); ++i) {
-    auto c = parse_commit((*commits)[i], fmt::format("commits[{}]", i));
-    if (!c.ok()) {
-      return c.take_error();
-    }
-    out.commits.push_back(std::move(*c));
+    ZTP_ASSIGN_OR_RETURN(auto c, parse_commit((*commits)[i], fmt::format("commits[{}]", i)));
+    out.commits.push_back(std::move(c));
   }
-  if (auto head = doc->find("head_commit"); head != doc->end() && !head->is_null()) {
-    auto c = parse_commit(*head, "head_commit");
-    if (!c.ok()) {
-      return c.take_error();
-    }
-    out.head_commit = std::move(*c);
+  if (auto head = doc.find("head_commit"); head != doc.end() && !head->is_null()) {
+    ZTP_ASSIGN_OR_RETURN(out.head_commit, parse_commit(*head, "head_commit"));
   }
   return out;
 }
 
 Result<PingEvent> parse_ping_event(std::string_view body) {
-  auto doc = parse_object(body, "ping");
-  if (!doc.ok()) {
-    return doc.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto doc, parse_object(body, "ping"));
   PingEvent out;
-  if (auto zen = doc->find("zen"); zen != doc->end() && zen->is_string()) {
+  if (auto zen = doc.find("zen"); zen != doc.end() && zen->is_string()) {
     out.zen = zen->get<std::string>();
   }
-  if (auto id = doc->find("hook_id"); id != doc->end() && id->is_number_integer()) {
+  if (auto id = doc.find("hook_id"); id != doc.end() && id->is_number_integer()) {
     out.hook_id = id->get<int64_t>();
   }
   return out;

@@ -241,17 +241,12 @@ Error newer_error(const Database& db, int64_t found, int known) {
 // Refuses a database that some other program made: one with another application id, or one
 // that has tables but no version.
 Result<void> check_owner(Database& db, int64_t version) {
-  auto app_id = db.query_int("PRAGMA application_id", "read application id");
-  if (!app_id.ok()) {
-    return app_id.take_error();
-  }
-  bool foreign = *app_id != 0 && *app_id != k_application_id;
-  if (!foreign && *app_id == 0 && version == 0) {
-    auto tables = db.query_int("SELECT count(*) FROM sqlite_schema", "read schema");
-    if (!tables.ok()) {
-      return tables.take_error();
-    }
-    foreign = *tables > 0;
+  ZTP_ASSIGN_OR_RETURN(auto app_id, db.query_int("PRAGMA application_id", "read application id"));
+  bool foreign = app_id != 0 && app_id != k_application_id;
+  if (!foreign && app_id == 0 && version == 0) {
+    ZTP_ASSIGN_OR_RETURN(auto tables,
+                         db.query_int("SELECT count(*) FROM sqlite_schema", "read schema"));
+    foreign = tables > 0;
   }
   if (foreign) {
     return make_error(Errc::invalid,
@@ -264,10 +259,7 @@ Result<void> check_owner(Database& db, int64_t version) {
 
 Result<void> apply(Database& db, const Migration& m, int target_version) {
   std::string operation = fmt::format("migrate to schema version {} ({})", m.version, m.name);
-  auto tx = Transaction::begin(db, operation);
-  if (!tx.ok()) {
-    return tx.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db, operation));
   // Another process may have migrated while this one waited for the write lock.
   auto version = db.query_int("PRAGMA user_version", operation);
   if (!version.ok()) {
@@ -277,20 +269,19 @@ Result<void> apply(Database& db, const Migration& m, int target_version) {
     return newer_error(db, *version, target_version);
   }
   if (*version >= m.version) {
-    return tx->commit();
+    return tx.commit();
   }
   ZTP_TRY(db.exec(m.sql, operation));
-  auto record = Statement::prepare(
-      db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-      operation);
-  if (!record.ok()) {
-    return record.take_error();
-  }
-  ZTP_TRY(record->bind_all(m.version, m.name, wall_ms()).run());
+  ZTP_ASSIGN_OR_RETURN(
+      auto record,
+      Statement::prepare(
+          db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+          operation));
+  ZTP_TRY(record.bind_all(m.version, m.name, wall_ms()).run());
   ZTP_TRY(db.exec(fmt::format("PRAGMA user_version = {}; PRAGMA application_id = {}", m.version,
                               k_application_id),
                   operation));
-  return tx->commit();
+  return tx.commit();
 }
 
 }  // namespace
@@ -300,16 +291,13 @@ std::span<const Migration> migrations() { return k_migrations; }
 int latest_schema_version() { return k_migrations.back().version; }
 
 Result<void> migrate(Database& db, int target_version) {
-  auto version = db.query_int("PRAGMA user_version", "read schema version");
-  if (!version.ok()) {
-    return version.take_error();
+  ZTP_ASSIGN_OR_RETURN(auto version, db.query_int("PRAGMA user_version", "read schema version"));
+  if (version > target_version) {
+    return newer_error(db, version, target_version);
   }
-  if (*version > target_version) {
-    return newer_error(db, *version, target_version);
-  }
-  ZTP_TRY(check_owner(db, *version));
+  ZTP_TRY(check_owner(db, version));
   for (const auto& m : k_migrations) {
-    if (m.version > *version && m.version <= target_version) {
+    if (m.version > version && m.version <= target_version) {
       ZTP_TRY(apply(db, m, target_version));
     }
   }
@@ -320,11 +308,8 @@ Result<void> migrate_file(const std::filesystem::path& db_path, int target_versi
   if (db_path.has_parent_path()) {
     ZTP_TRY(fs::ensure_dir(db_path.parent_path()));
   }
-  auto db = Database::open(db_path);
-  if (!db.ok()) {
-    return db.take_error();
-  }
-  return migrate(*db, target_version);
+  ZTP_ASSIGN_OR_RETURN(auto db, Database::open(db_path));
+  return migrate(db, target_version);
 }
 
 }  // namespace ztp::store

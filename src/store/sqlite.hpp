@@ -145,12 +145,9 @@ class Transaction {
 template <typename... Args>
 Result<int64_t> execute(Database& db, std::string_view operation, std::string_view sql,
                         const Args&... args) {
-  auto stmt = Statement::prepare(db, sql, operation);
-  if (!stmt.ok()) {
-    return stmt.take_error();
-  }
-  stmt->bind_all(args...);
-  ZTP_TRY(stmt->run());
+  ZTP_ASSIGN_OR_RETURN(auto stmt, Statement::prepare(db, sql, operation));
+  stmt.bind_all(args...);
+  ZTP_TRY(stmt.run());
   return static_cast<int64_t>(sqlite3_changes64(db.handle()));
 }
 
@@ -180,24 +177,18 @@ template <typename Read, typename... Args>
 auto query_all(Database& db, std::string_view operation, std::string_view sql, Read read,
                const Args&... args) -> Result<std::vector<detail::RowType<Read>>> {
   std::vector<detail::RowType<Read>> rows;
-  auto stmt = Statement::prepare(db, sql, operation);
-  if (!stmt.ok()) {
-    return stmt.take_error();
-  }
-  stmt->bind_all(args...);
+  ZTP_ASSIGN_OR_RETURN(auto stmt, Statement::prepare(db, sql, operation));
+  stmt.bind_all(args...);
   while (true) {
-    auto row = stmt->step();
+    auto row = stmt.step();
     if (!row.ok()) {
       return row.take_error();
     }
     if (!*row) {
       return rows;
     }
-    auto value = detail::read_row(read, *stmt);
-    if (!value.ok()) {
-      return value.take_error();
-    }
-    rows.push_back(std::move(*value));
+    ZTP_ASSIGN_OR_RETURN(auto value, detail::read_row(read, stmt));
+    rows.push_back(std::move(value));
   }
 }
 
@@ -206,23 +197,17 @@ auto query_all(Database& db, std::string_view operation, std::string_view sql, R
 template <typename Read, typename... Args>
 auto query_one(Database& db, std::string_view operation, std::string_view sql, Read read,
                const Args&... args) -> Result<std::optional<detail::RowType<Read>>> {
-  auto stmt = Statement::prepare(db, sql, operation);
-  if (!stmt.ok()) {
-    return stmt.take_error();
-  }
-  stmt->bind_all(args...);
-  auto row = stmt->step();
+  ZTP_ASSIGN_OR_RETURN(auto stmt, Statement::prepare(db, sql, operation));
+  stmt.bind_all(args...);
+  auto row = stmt.step();
   if (!row.ok()) {
     return row.take_error();
   }
   if (!*row) {
     return std::optional<detail::RowType<Read>>();
   }
-  auto value = detail::read_row(read, *stmt);
-  if (!value.ok()) {
-    return value.take_error();
-  }
-  return std::optional<detail::RowType<Read>>(std::move(*value));
+  ZTP_ASSIGN_OR_RETURN(auto value, detail::read_row(read, stmt));
+  return std::optional<detail::RowType<Read>>(std::move(value));
 }
 
 // The value of `row`, or Errc::not_found with the message `missing()` gives when there is no
@@ -304,15 +289,12 @@ Result<void> read_columns(const Statement& s, Fields&&... fields) {
 // when it fails or the commit does.
 template <typename Body>
 auto in_transaction(Database& db, std::string_view operation, Body body) -> decltype(body()) {
-  auto tx = Transaction::begin(db, operation);
-  if (!tx.ok()) {
-    return tx.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db, operation));
   auto result = body();
   if (!result.ok()) {
     return result;
   }
-  ZTP_TRY(tx->commit());
+  ZTP_TRY(tx.commit());
   return result;
 }
 

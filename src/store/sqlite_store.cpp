@@ -21,12 +21,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   if (db_path.has_parent_path()) {
     ZTP_TRY(fs::ensure_dir(db_path.parent_path()));
   }
-  auto db = Database::open(db_path);
-  if (!db.ok()) {
-    return db.take_error();
-  }
-  ZTP_TRY(migrate(*db, latest_schema_version()));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), clock));
+  ZTP_ASSIGN_OR_RETURN(auto db, Database::open(db_path));
+  ZTP_TRY(migrate(db, latest_schema_version()));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), clock));
 }
 
 int64_t SqliteStore::now_ms() const {
@@ -37,11 +34,8 @@ int64_t SqliteStore::now_ms() const {
 
 Result<int> SqliteStore::schema_version() {
   std::lock_guard lock(m_mu);
-  auto version = m_db.query_int("PRAGMA user_version", "read schema version");
-  if (!version.ok()) {
-    return version.take_error();
-  }
-  return static_cast<int>(*version);
+  ZTP_ASSIGN_OR_RETURN(auto version, m_db.query_int("PRAGMA user_version", "read schema version"));
+  return static_cast<int>(version);
 }
 
 Result<void> SqliteStore::integrity_check() {

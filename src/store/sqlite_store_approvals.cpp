@@ -65,15 +65,12 @@ Result<Approval> SqliteStore::decide_approval(int64_t run_id, ApprovalStatus dec
   return in_transaction(m_db, operation, [&]() -> Result<Approval> {
     // An ended run (superseded, rejected, done) leaves its pending approval behind: answering
     // it would record a decision nothing acts on.
-    auto run = get_run_locked(run_id);
-    if (!run.ok()) {
-      return run.take_error();
-    }
-    if (is_final(run->status)) {
+    ZTP_ASSIGN_OR_RETURN(auto run, get_run_locked(run_id));
+    if (is_final(run.status)) {
       return make_error(Errc::conflict,
                         fmt::format("run {} already ended {}{}; its gate can no longer be answered",
-                                    run_id, to_string(run->status),
-                                    run->reason.empty() ? std::string() : ": " + run->reason));
+                                    run_id, to_string(run.status),
+                                    run.reason.empty() ? std::string() : ": " + run.reason));
     }
     // The latest approval of the run decides what to answer: pending is decided now, anything
     // else was decided before.

@@ -86,18 +86,17 @@ Result<ApiToken> SqliteStore::revoke_token(const std::string& name) {
   std::lock_guard lock(m_mu);
   std::string operation = fmt::format("revoke token {}", name);
   return in_transaction(m_db, operation, [&]() -> Result<ApiToken> {
-    auto existing = or_not_found(
-        query_one(m_db, operation,
-                  fmt::format("SELECT {} FROM api_tokens WHERE name = ?1", k_token_columns),
-                  read_token, name),
-        [&] {
-          return fmt::format("there is no token named '{}'; `ztp token list` shows the tokens",
-                             name);
-        });
-    if (!existing.ok()) {
-      return existing.take_error();
-    }
-    if (existing->revoked_at) {
+    ZTP_ASSIGN_OR_RETURN(
+        auto existing,
+        or_not_found(
+            query_one(m_db, operation,
+                      fmt::format("SELECT {} FROM api_tokens WHERE name = ?1", k_token_columns),
+                      read_token, name),
+            [&] {
+              return fmt::format("there is no token named '{}'; `ztp token list` shows the tokens",
+                                 name);
+            }));
+    if (existing.revoked_at) {
       return make_error(Errc::conflict, fmt::format("token '{}' was already revoked", name));
     }
     return query_row(m_db, operation,
@@ -116,28 +115,25 @@ Result<bool> SqliteStore::record_webhook_delivery(const std::string& delivery_id
                                                  "is required",
                                                  path().string()));
   }
-  auto changed = execute(m_db, fmt::format("record webhook delivery {}", delivery_id),
-                         "INSERT INTO webhook_deliveries (delivery_id, event, received_at) VALUES "
-                         "(?1, ?2, ?3) ON CONFLICT (delivery_id) DO NOTHING",
-                         delivery_id, event, now_ms());
-  if (!changed.ok()) {
-    return changed.take_error();
-  }
-  return *changed > 0;
+  ZTP_ASSIGN_OR_RETURN(
+      auto changed,
+      execute(m_db, fmt::format("record webhook delivery {}", delivery_id),
+              "INSERT INTO webhook_deliveries (delivery_id, event, received_at) VALUES "
+              "(?1, ?2, ?3) ON CONFLICT (delivery_id) DO NOTHING",
+              delivery_id, event, now_ms()));
+  return changed > 0;
 }
 
 Result<void> SqliteStore::set_webhook_outcome(const std::string& delivery_id,
                                               const std::string& outcome,
                                               std::optional<int64_t> run_id) {
   std::lock_guard lock(m_mu);
-  auto changed = execute(m_db, fmt::format("note outcome of webhook delivery {}", delivery_id),
-                         "UPDATE webhook_deliveries SET outcome = ?2, run_id = ?3 WHERE "
-                         "delivery_id = ?1",
-                         delivery_id, outcome, run_id);
-  if (!changed.ok()) {
-    return changed.take_error();
-  }
-  if (*changed == 0) {
+  ZTP_ASSIGN_OR_RETURN(
+      auto changed, execute(m_db, fmt::format("note outcome of webhook delivery {}", delivery_id),
+                            "UPDATE webhook_deliveries SET outcome = ?2, run_id = ?3 WHERE "
+                            "delivery_id = ?1",
+                            delivery_id, outcome, run_id));
+  if (changed == 0) {
     return make_error(Errc::not_found,
                       fmt::format("there is no webhook delivery '{}'", delivery_id));
   }
@@ -160,14 +156,12 @@ Result<bool> SqliteStore::claim_notification(int64_t event_id, const std::string
     return make_error(Errc::invalid, fmt::format("{}: {}: the notifier key is required",
                                                  path().string(), operation));
   }
-  auto changed = execute(m_db, operation,
-                         "INSERT INTO notification_claims (event_id, notifier, at) VALUES "
-                         "(?1, ?2, ?3) ON CONFLICT (event_id, notifier) DO NOTHING",
-                         event_id, notifier, now_ms());
-  if (!changed.ok()) {
-    return changed.take_error();
-  }
-  return *changed > 0;
+  ZTP_ASSIGN_OR_RETURN(auto changed,
+                       execute(m_db, operation,
+                               "INSERT INTO notification_claims (event_id, notifier, at) VALUES "
+                               "(?1, ?2, ?3) ON CONFLICT (event_id, notifier) DO NOTHING",
+                               event_id, notifier, now_ms()));
+  return changed > 0;
 }
 
 Result<Notification> SqliteStore::record_notification(const NewNotification& n) {

@@ -43,12 +43,10 @@ Result<EnvHold> set_hold(Database& db, std::string_view table, std::string_view 
 
 Result<bool> clear_hold(Database& db, std::string_view table, std::string_view what,
                         const std::string& env) {
-  auto changed = execute(db, fmt::format("{} {}", what, env),
-                         fmt::format("DELETE FROM {} WHERE env = ?1", table), env);
-  if (!changed.ok()) {
-    return changed.take_error();
-  }
-  return *changed > 0;
+  ZTP_ASSIGN_OR_RETURN(auto changed,
+                       execute(db, fmt::format("{} {}", what, env),
+                               fmt::format("DELETE FROM {} WHERE env = ?1", table), env));
+  return changed > 0;
 }
 
 Result<std::optional<EnvHold>> get_hold(Database& db, std::string_view table,

@@ -132,17 +132,14 @@ Result<LastKnownGood> SqliteStore::set_last_known_good(const std::string& env, i
   std::lock_guard lock(m_mu);
   std::string operation = fmt::format("set last known good of {} to release {}", env, revision);
   return in_transaction(m_db, operation, [&]() -> Result<LastKnownGood> {
-    auto release = get_release_locked(env, revision);
-    if (!release.ok()) {
-      return release.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto release, get_release_locked(env, revision));
     return query_row(
         m_db, operation,
         fmt::format("INSERT INTO last_known_good (env, revision, digest, updated_at) VALUES (?1, "
                     "?2, ?3, ?4) ON CONFLICT (env) DO UPDATE SET revision = excluded.revision, "
                     "digest = excluded.digest, updated_at = excluded.updated_at RETURNING {}",
                     k_lkg_columns),
-        read_lkg, env, revision, release->digest, now_ms());
+        read_lkg, env, revision, release.digest, now_ms());
   });
 }
 
@@ -194,13 +191,12 @@ Result<bool> SqliteStore::clear_bad(const std::string& digest,
   std::lock_guard lock(m_mu);
   std::string operation = fmt::format("clear bad mark of {}", digest);
   return in_transaction(m_db, operation, [&]() -> Result<bool> {
-    auto removed = execute(m_db, operation,
-                           "DELETE FROM bad_digests WHERE digest = ?1 AND (?2 IS NULL OR env = ?2)",
-                           digest, env);
-    if (!removed.ok()) {
-      return removed.take_error();
-    }
-    return *removed > 0;
+    ZTP_ASSIGN_OR_RETURN(
+        auto removed,
+        execute(m_db, operation,
+                "DELETE FROM bad_digests WHERE digest = ?1 AND (?2 IS NULL OR env = ?2)", digest,
+                env));
+    return removed > 0;
   });
 }
 

@@ -97,14 +97,11 @@ Result<Run> SqliteStore::update_run_status_locked(int64_t id, RunStatus status,
                                                   const std::string& reason, bool interrupted) {
   std::string operation = fmt::format("update run {}", id);
   return in_transaction(m_db, operation, [&]() -> Result<Run> {
-    auto run = get_run_locked(id);
-    if (!run.ok()) {
-      return run.take_error();
-    }
-    if (is_final(run->status)) {
+    ZTP_ASSIGN_OR_RETURN(auto run, get_run_locked(id));
+    if (is_final(run.status)) {
       return make_error(Errc::conflict,
                         fmt::format("run {} already finished as {}; it cannot become {}", id,
-                                    to_string(run->status), to_string(status)));
+                                    to_string(run.status), to_string(status)));
     }
     int64_t now = now_ms();
     auto finished = is_final(status) ? std::optional(now) : std::nullopt;
@@ -155,14 +152,11 @@ Result<std::optional<Run>> SqliteStore::latest_run(const std::optional<std::stri
   RunFilter filter;
   filter.limit = 1;
   filter.env = env;
-  auto runs = list_runs(filter);
-  if (!runs.ok()) {
-    return runs.take_error();
-  }
-  if (runs->empty()) {
+  ZTP_ASSIGN_OR_RETURN(auto runs, list_runs(filter));
+  if (runs.empty()) {
     return std::optional<Run>();
   }
-  return std::optional<Run>(std::move(runs->front()));
+  return std::optional<Run>(std::move(runs.front()));
 }
 
 Result<Stage> SqliteStore::get_stage_locked(int64_t id) {
@@ -202,14 +196,11 @@ Result<Stage> SqliteStore::finish_stage(int64_t stage_id, StageStatus status,
                                   path().string(), operation, to_string(status)));
   }
   return in_transaction(m_db, operation, [&]() -> Result<Stage> {
-    auto stage = get_stage_locked(stage_id);
-    if (!stage.ok()) {
-      return stage.take_error();
-    }
-    if (is_final(stage->status)) {
+    ZTP_ASSIGN_OR_RETURN(auto stage, get_stage_locked(stage_id));
+    if (is_final(stage.status)) {
       return make_error(Errc::conflict,
                         fmt::format("stage {} ({} of run {}) already ended as {}", stage_id,
-                                    stage->name, stage->run_id, to_string(stage->status)));
+                                    stage.name, stage.run_id, to_string(stage.status)));
     }
     return query_row(m_db, operation,
                      fmt::format("UPDATE stages SET status = ?2, detail = ?3, finished_at = "

@@ -125,10 +125,7 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   std::vector<char*> argv = pointers(args);
   std::vector<char*> envp = pointers(env_strings);
   char** env = options.env ? envp.data() : environ;
-  auto fail = make_pipe();
-  if (!fail.ok()) {
-    return fail.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto fail, make_pipe());
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -156,7 +153,7 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     ChildFailure failure{k_stage_chdir, 0};
     if (!options.workdir.empty() && ::chdir(options.workdir.c_str()) != 0) {
       failure.err = errno;
-      (void)!::write((*fail)[1], &failure, sizeof failure);
+      (void)!::write(fail[1], &failure, sizeof failure);
       _exit(127);
     }
     if (options.search_path) {
@@ -165,13 +162,13 @@ Result<pid_t> spawn(const SpawnOptions& options) {
       ::execve(argv[0], argv.data(), env);
     }
     failure = {k_stage_exec, errno};
-    (void)!::write((*fail)[1], &failure, sizeof failure);
+    (void)!::write(fail[1], &failure, sizeof failure);
     _exit(127);
   }
   int fork_errno = errno;
-  close_all({(*fail)[1], devnull});
+  close_all({fail[1], devnull});
   if (pid < 0) {
-    ::close((*fail)[0]);
+    ::close(fail[0]);
     return errno_error("fork", fork_errno);
   }
   if (options.new_process_group) {
@@ -180,9 +177,9 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   ChildFailure failure{};
   ssize_t n;
   do {
-    n = ::read((*fail)[0], &failure, sizeof failure);
+    n = ::read(fail[0], &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
-  ::close((*fail)[0]);
+  ::close(fail[0]);
   if (n != static_cast<ssize_t>(sizeof failure)) {
     return pid;
   }
@@ -202,25 +199,22 @@ Result<pid_t> spawn(const SpawnOptions& options) {
 }
 
 Result<Captured> run_captured(SpawnOptions options, std::chrono::milliseconds timeout) {
-  auto out = make_pipe();
-  if (!out.ok()) {
-    return out.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto out, make_pipe());
   auto err = make_pipe();
   if (!err.ok()) {
-    close_all({(*out)[0], (*out)[1]});
+    close_all({out[0], out[1]});
     return err.take_error();
   }
-  options.stdout_fd = (*out)[1];
+  options.stdout_fd = out[1];
   options.stderr_fd = (*err)[1];
   auto pid = spawn(options);
-  close_all({(*out)[1], (*err)[1]});
+  close_all({out[1], (*err)[1]});
   if (!pid.ok()) {
-    close_all({(*out)[0], (*err)[0]});
+    close_all({out[0], (*err)[0]});
     return pid.take_error();
   }
   Captured captured;
-  pollfd fds[2] = {{(*out)[0], POLLIN, 0}, {(*err)[0], POLLIN, 0}};
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {(*err)[0], POLLIN, 0}};
   auto deadline = steady_clock::now() + timeout;
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
@@ -255,24 +249,21 @@ Result<Captured> run_captured(SpawnOptions options, std::chrono::milliseconds ti
 }
 
 Result<std::string> detach(const DetachOptions& options, const std::function<int(int)>& body) {
-  auto ready = make_pipe();
-  if (!ready.ok()) {
-    return ready.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto ready, make_pipe());
   pid_t first = ::fork();
   if (first < 0) {
     int e = errno;
-    close_all({(*ready)[0], (*ready)[1]});
+    close_all({ready[0], ready[1]});
     return errno_error("fork", e);
   }
   if (first == 0) {
-    ::close((*ready)[0]);
+    ::close(ready[0]);
     ::setsid();
     pid_t second = ::fork();
     if (second != 0) {
       _exit(second < 0 ? 1 : 0);
     }
-    int ready_fd = (*ready)[1];
+    int ready_fd = ready[1];
     if (!options.workdir.empty() && ::chdir(options.workdir.c_str()) != 0) {
       report_ready(ready_fd, fmt::format("cannot enter {}: {}", options.workdir.string(),
                                          std::strerror(errno)));
@@ -292,13 +283,13 @@ Result<std::string> detach(const DetachOptions& options, const std::function<int
     close_fds_except({ready_fd});
     _exit(body(ready_fd));
   }
-  ::close((*ready)[1]);
+  ::close(ready[1]);
   int wstatus = 0;
   while (::waitpid(first, &wstatus, 0) < 0 && errno == EINTR) {
   }
   std::string reply;
-  bool in_time = read_until((*ready)[0], steady_clock::now() + options.wait, true, reply);
-  ::close((*ready)[0]);
+  bool in_time = read_until(ready[0], steady_clock::now() + options.wait, true, reply);
+  ::close(ready[0]);
   if (!in_time) {
     return make_error(Errc::timeout, fmt::format("no report within {} ms", options.wait.count()));
   }

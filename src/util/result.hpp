@@ -84,21 +84,24 @@ inline Error make_error(Errc code, std::string message) { return Error{code, std
 }  // namespace ztp
 
 // Returns the error of a Result-returning expression from the enclosing function.
-#define ZTP_TRY(expr)                      \
+#define ZTP_TRY(...)                       \
   do {                                     \
-    auto ztp_try_result_ = (expr);         \
+    auto ztp_try_result_ = (__VA_ARGS__);  \
     if (!ztp_try_result_.ok()) {           \
       return ztp_try_result_.take_error(); \
     }                                      \
   } while (false)
 
 // Assigns the value of a Result-returning expression to `lhs`, or returns its error from the
-// enclosing function.
-#define ZTP_ASSIGN_OR_RETURN(lhs, expr)          \
-  do {                                           \
-    auto ztp_assign_result_ = (expr);            \
-    if (!ztp_assign_result_.ok()) {              \
-      return ztp_assign_result_.take_error();    \
-    }                                            \
-    lhs = std::move(ztp_assign_result_.value()); \
-  } while (false)
+// enclosing function. `lhs` may declare the variable: ZTP_ASSIGN_OR_RETURN(auto v, f());
+// a statement of its own in a block (it expands to several), at most one per line.
+#define ZTP_CONCAT_IMPL(a, b) a##b
+#define ZTP_CONCAT(a, b) ZTP_CONCAT_IMPL(a, b)
+#define ZTP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, ...) \
+  auto tmp = (__VA_ARGS__);                      \
+  if (!tmp.ok()) {                               \
+    return tmp.take_error();                     \
+  }                                              \
+  lhs = std::move(tmp.value())
+#define ZTP_ASSIGN_OR_RETURN(lhs, ...) \
+  ZTP_ASSIGN_OR_RETURN_IMPL(ZTP_CONCAT(ztp_result_, __LINE__), lhs, __VA_ARGS__)

@@ -23,10 +23,7 @@ Result<void> LocalTarget::ensure_proxy() {
   }
   ZTP_TRY(fs::ensure_dir(m_paths.proxy()));
   ZTP_TRY(fs::ensure_dir(m_paths.home / "locks"));
-  auto lock = sys::FileLock::acquire(m_paths.home / "locks" / "proxy.lock");
-  if (!lock.ok()) {
-    return lock.take_error();
-  }
+  ZTP_ASSIGN_OR_RETURN(auto lock, sys::FileLock::acquire(m_paths.home / "locks" / "proxy.lock"));
   if (impl.admin.ping().ok()) {
     return {};
   }
@@ -85,10 +82,7 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
   std::vector<proxy::BackendRoute> added;
   {
     // Port choice and start are serialised across processes so two deploys never pick one port.
-    auto lock = sys::FileLock::acquire(m_paths.home / "locks" / "ports.lock");
-    if (!lock.ok()) {
-      return lock.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto lock, sys::FileLock::acquire(m_paths.home / "locks" / "ports.lock"));
     auto taken = impl.used_ports();
     int index = impl.next_index(release.env, release.release);
     for (int i = 0; i < count; ++i, ++index) {

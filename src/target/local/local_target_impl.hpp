@@ -313,11 +313,8 @@ struct LocalTarget::Impl {
 
   // Unpacks the image of `release` into `dest` (which must not exist).
   Result<void> unpack_to(const ReleaseRef& release, const std::filesystem::path& dest) {
-    auto store = artifact::OciLayoutStore::open(paths.oci());
-    if (!store.ok()) {
-      return store.take_error();
-    }
-    auto manifest = store->resolve(release.digest);
+    ZTP_ASSIGN_OR_RETURN(auto store, artifact::OciLayoutStore::open(paths.oci()));
+    auto manifest = store.resolve(release.digest);
     if (!manifest.ok()) {
       return make_error(
           manifest.error().code,
@@ -325,7 +322,7 @@ struct LocalTarget::Impl {
                       release.digest, paths.oci().string(), manifest.error().message));
     }
     ZTP_TRY(fs::ensure_dir(paths.releases()));
-    return artifact::unpack_image(*store, *manifest, dest);
+    return artifact::unpack_image(store, *manifest, dest);
   }
 
   // A scratch path beside the release directories, unique to this process.

@@ -195,28 +195,25 @@ class Supervisor {
 
   // Starts the command. An error says why it could not be executed.
   Result<void> spawn() {
-    auto out = sys::make_pipe();
-    if (!out.ok()) {
-      return out.take_error();
-    }
+    ZTP_ASSIGN_OR_RETURN(auto out, sys::make_pipe());
     auto err = sys::make_pipe();
     if (!err.ok()) {
-      ::close((*out)[0]);
-      ::close((*out)[1]);
+      ::close(out[0]);
+      ::close(out[1]);
       return err.take_error();
     }
-    m_spawn.stdout_fd = (*out)[1];
+    m_spawn.stdout_fd = out[1];
     m_spawn.stderr_fd = (*err)[1];
     auto pid = sys::spawn(m_spawn);
-    ::close((*out)[1]);
+    ::close(out[1]);
     ::close((*err)[1]);
     if (!pid.ok()) {
-      ::close((*out)[0]);
+      ::close(out[0]);
       ::close((*err)[0]);
       return pid.take_error();
     }
     m_child = *pid;
-    m_child_out = (*out)[0];
+    m_child_out = out[0];
     m_child_err = (*err)[0];
     ::fcntl(m_child_out, F_SETFL, O_NONBLOCK);
     ::fcntl(m_child_err, F_SETFL, O_NONBLOCK);
