@@ -10,7 +10,7 @@ usage() {
 usage: scripts/fuzz.sh TARGET SECONDS [LIBFUZZER_FLAG...]
 
 Builds the libFuzzer binary fuzz_TARGET with clang in build/fuzz (-DZTP_FUZZ=ON; configured on
-first use) and runs it for SECONDS over a scratch corpus (build/fuzz/work/TARGET/corpus, kept
+first use) and runs it for SECONDS over a scratch corpus (build/fuzz/scratch/TARGET/corpus, kept
 from run to run) into which the seeds of tests/fuzz/TARGET/ are copied first. New inputs stay
 in the scratch corpus. A failing input (crash, leak, timeout, out of memory) is copied into
 tests/fuzz/TARGET/crash-<sha1> and the script exits 1 naming it: fix the fault, keep the file
@@ -20,7 +20,7 @@ Extra flags go to the fuzzer as they are (e.g. -max_len=65536 -timeout=10).
 targets: ${targets[*]}
 
 environment: ZTP_FUZZ_BUILD (build directory, default build/fuzz),
-             ZTP_FUZZ_WORK (scratch directory, default build/fuzz/work/TARGET),
+             ZTP_FUZZ_WORK (scratch directory, default build/fuzz/scratch/TARGET),
              TMPDIR (where harnesses write their files; default /dev/shm when present)
 USAGE
 }
@@ -76,7 +76,7 @@ cmake --build "$build" --target "fuzz_$target"
 
 # The scratch corpus lives in the build directory and grows from run to run; the seeds are
 # copied in (new ones too), and the fuzzer writes what it finds there, never into tests/.
-work="${ZTP_FUZZ_WORK:-$build/work/$target}"
+work="${ZTP_FUZZ_WORK:-$build/scratch/$target}"
 corpus="$work/corpus"
 artifacts="$work/artifacts"
 rm -rf "$artifacts"
