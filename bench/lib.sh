@@ -35,6 +35,7 @@ app: sample-site
 build:
   command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
   templates: ["nginx.local.conf"]
+  dockerfile: none
 service:
   health: {path: /health, interval: 200ms, timeout: 500ms}
   drain_timeout: 5s

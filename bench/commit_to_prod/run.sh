@@ -39,6 +39,7 @@ build:
   exclude: ["*.md"]
   command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
   templates: ["nginx.local.conf"]
+  dockerfile: none
 service:
   port: 80
   health: {path: /health, interval: 200ms, timeout: 500ms}

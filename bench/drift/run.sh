@@ -45,6 +45,7 @@ lines = [
     "build:",
     '  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]',
     '  templates: ["nginx.local.conf"]',
+    '  dockerfile: none',
     "service:",
     f"  port_range: {first}-{last}",
     "  health: {path: /health, interval: 1s, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2}",

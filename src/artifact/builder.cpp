@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "artifact/directory_source.hpp"
 #include "artifact/layer.hpp"
 
@@ -23,7 +25,7 @@ Result<BuiltImage> build_image(const FileSource& source, const ImageSpecInputs& 
     }
   }
   ZTP_ASSIGN_OR_RETURN(auto entries, source.entries());
-  auto layer = build_layer(std::move(entries), in.created);
+  auto layer = build_layer(std::move(entries), in.created, in.layer);
   if (!layer.ok()) {
     Error e = layer.take_error();
     e.message = fmt::format("{}: {}", source.describe(), e.message);
@@ -36,7 +38,7 @@ Result<BuiltImage> build_image(const FileSource& source, const ImageSpecInputs& 
       out.written.push_back(b.descriptor.digest);
     }
   };
-  ZTP_ASSIGN_OR_RETURN(auto stored_layer, store.put_blob(layer->blob, k_media_layer_gzip));
+  ZTP_ASSIGN_OR_RETURN(auto stored_layer, store.put_blob(layer->blob, layer->media_type));
   note(stored_layer);
 
   std::vector<LayerRef> refs = in.base_layers;
@@ -75,9 +77,20 @@ Result<BuiltImage> build_image_from_directory(const std::filesystem::path& dir,
 ImageSpecInputs inputs_from_spec(const spec::Spec& spec, std::string revision, std::string source,
                                  std::int64_t created) {
   ImageSpecInputs in;
-  in.entrypoint = spec.build.entrypoint;
-  in.cmd = spec.build.command;
+  // A command with {{placeholders}} is the local target's, rendered per replica: it never
+  // reaches an image, which keeps the base's or the Dockerfile's Cmd instead.
+  auto templated = [](const std::vector<std::string>& argv) {
+    return std::any_of(argv.begin(), argv.end(),
+                       [](const std::string& a) { return a.find("{{") != std::string::npos; });
+  };
+  if (!templated(spec.build.entrypoint)) {
+    in.entrypoint = spec.build.entrypoint;
+  }
+  if (!templated(spec.build.command)) {
+    in.cmd = spec.build.command;
+  }
   in.env = spec.build.env;
+  in.layer.compression = spec.build.compression == "zstd" ? Compression::zstd : Compression::gzip;
   in.exclude = spec.build.exclude;
   in.exposed_port = spec.service.port;
   if (!spec.app.empty()) {

@@ -50,12 +50,13 @@ Result<std::optional<BuiltImage>> find_built(const OciLayoutStore& store, const 
 }  // namespace
 
 Result<CommitBuild> build_commit(const spec::Spec& spec, const source::GitRepo& repo,
-                                 std::string_view rev, OciLayoutStore& store) {
+                                 std::string_view rev, OciLayoutStore& store,
+                                 const CommitBuildOptions& opts) {
   ZTP_ASSIGN_OR_RETURN(auto commit, repo.resolve(rev));
   CommitBuild out;
   out.commit = std::move(commit);
   ZTP_ASSIGN_OR_RETURN(auto existing, find_built(store, out.commit.sha));
-  if (existing.has_value()) {
+  if (existing.has_value() && !opts.refresh_base) {
     out.image = std::move(*existing);
     out.reused = true;
     return out;
@@ -63,7 +64,8 @@ Result<CommitBuild> build_commit(const spec::Spec& spec, const source::GitRepo& 
   GitTreeSource source(repo, out.commit.sha, spec.build.context, spec.build.exclude);
   ImageSpecInputs in = inputs_from_spec(spec, out.commit.sha, repo.source_url(), out.commit.time);
   ZTP_ASSIGN_OR_RETURN(out.image,
-                       build_image(source, in, store, {out.commit.sha, out.commit.short_sha}));
+                       build_context(spec, source, std::move(in), store,
+                                     {out.commit.sha, out.commit.short_sha}, opts.context));
   return out;
 }
 

@@ -14,6 +14,7 @@ inline constexpr const char* k_media_manifest = "application/vnd.oci.image.manif
 inline constexpr const char* k_media_index = "application/vnd.oci.image.index.v1+json";
 inline constexpr const char* k_media_config = "application/vnd.oci.image.config.v1+json";
 inline constexpr const char* k_media_layer_gzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+inline constexpr const char* k_media_layer_zstd = "application/vnd.oci.image.layer.v1.tar+zstd";
 inline constexpr const char* k_media_layer_tar = "application/vnd.oci.image.layer.v1.tar";
 
 // Annotation keys of the OCI image spec.
@@ -21,6 +22,8 @@ inline constexpr const char* k_annotation_ref_name = "org.opencontainers.image.r
 inline constexpr const char* k_annotation_revision = "org.opencontainers.image.revision";
 inline constexpr const char* k_annotation_source = "org.opencontainers.image.source";
 inline constexpr const char* k_annotation_created = "org.opencontainers.image.created";
+inline constexpr const char* k_annotation_base_name = "org.opencontainers.image.base.name";
+inline constexpr const char* k_annotation_base_digest = "org.opencontainers.image.base.digest";
 
 // An OCI content descriptor: what a blob is, its digest and its size.
 struct Descriptor {

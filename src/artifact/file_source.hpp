@@ -26,6 +26,11 @@ struct FileEntry {
   std::string link_target;  // symlink: the target as written
   std::filesystem::path source_file{};  // file: where to read the bytes from, when set
   std::int64_t size = 0;                // file with source_file: its size in bytes
+  // Set by a Dockerfile's COPY --chown / --chmod, and for files taken from a base image's
+  // layers: the owner and the exact permission bits (with setuid, setgid, sticky), kept as is.
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  bool exact_mode = false;  // `mode` is written as is instead of normalised
 };
 
 // Where the content of a layer comes from: a directory on disk, a commit's tree. An

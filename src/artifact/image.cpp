@@ -67,48 +67,135 @@ std::map<std::string, std::string> oci_annotations(const ImageSpecInputs& in) {
   if (!in.source.empty()) {
     out[k_annotation_source] = in.source;
   }
+  if (!in.base_name.empty()) {
+    out[k_annotation_base_name] = in.base_name;
+  }
+  if (!in.base_digest.empty()) {
+    out[k_annotation_base_digest] = in.base_digest;
+  }
   return out;
 }
+
+namespace {
+
+// The base's Env with `env` merged in: a variable the base sets keeps its place with our value,
+// new ones follow in name order.
+json merged_env(const json& base, const std::map<std::string, std::string>& env) {
+  json out = json::array();
+  std::map<std::string, std::string> rest = env;
+  if (base.is_array()) {
+    for (const auto& item : base) {
+      if (!item.is_string()) {
+        continue;
+      }
+      std::string kv = item.get<std::string>();
+      std::string name = kv.substr(0, kv.find('='));
+      auto it = rest.find(name);
+      if (it != rest.end()) {
+        out.push_back(name + "=" + it->second);
+        rest.erase(it);
+      } else {
+        out.push_back(kv);
+      }
+    }
+  }
+  for (const auto& [k, v] : rest) {
+    out.push_back(k + "=" + v);
+  }
+  return out;
+}
+
+// The history of the image: the base's entries as they were (when they account for its
+// layers), or one line per base layer, then one per layer of ours.
+json make_history(const ImageSpecInputs& in, const std::vector<LayerRef>& layers,
+                  const std::string& created) {
+  json history = json::array();
+  size_t ours = 0;
+  if (in.base_history.is_array()) {
+    size_t base_layers = 0;
+    for (const auto& h : in.base_history) {
+      base_layers += h.is_object() && h.value("empty_layer", false) ? 0 : 1;
+    }
+    if (base_layers == in.base_layers.size() && layers.size() >= base_layers) {
+      history = in.base_history;
+      ours = base_layers;
+    }
+  }
+  for (size_t i = ours; i < layers.size(); ++i) {
+    history.push_back(json{{"created", created}, {"created_by", layers[i].created_by}});
+  }
+  return history;
+}
+
+}  // namespace
 
 nlohmann::json make_config(const ImageSpecInputs& in, const std::vector<LayerRef>& layers) {
   std::string created = sys::format_rfc3339(sys::WallTime(std::chrono::seconds(in.created)),
                                             sys::TimePrecision::seconds);
-  json cfg = json::object();
+  json cfg = in.base_config.is_object() ? in.base_config : json::object();
   if (!in.entrypoint.empty()) {
     cfg["Entrypoint"] = in.entrypoint;
+    // A new entrypoint makes the base's arguments meaningless, as in a Dockerfile.
+    cfg.erase("Cmd");
   }
   if (!in.cmd.empty()) {
     cfg["Cmd"] = in.cmd;
   }
-  if (!in.env.empty()) {
-    json env = json::array();
-    for (const auto& [k, v] : in.env) {
-      env.push_back(k + "=" + v);
-    }
+  json env = merged_env(cfg.value("Env", json()), in.env);
+  if (!env.empty()) {
     cfg["Env"] = env;
   }
+  std::vector<std::string> ports = in.exposed_ports;
   if (in.exposed_port > 0) {
-    cfg["ExposedPorts"] = json{{fmt::format("{}/tcp", in.exposed_port), json::object()}};
+    ports.push_back(fmt::format("{}/tcp", in.exposed_port));
   }
-  cfg["WorkingDir"] = in.working_dir;
-  auto labels = in.labels;
+  for (const auto& port : ports) {
+    if (!cfg["ExposedPorts"].is_object()) {
+      cfg["ExposedPorts"] = json::object();
+    }
+    cfg["ExposedPorts"][port] = json::object();
+  }
+  if (!in.working_dir.empty()) {
+    cfg["WorkingDir"] = in.working_dir;
+  } else if (!cfg.contains("WorkingDir") || !cfg["WorkingDir"].is_string() ||
+             cfg["WorkingDir"].get<std::string>().empty()) {
+    cfg["WorkingDir"] = "/";
+  }
+  if (!in.user.empty()) {
+    cfg["User"] = in.user;
+  }
+  if (!in.stop_signal.empty()) {
+    cfg["StopSignal"] = in.stop_signal;
+  }
+  if (!in.healthcheck.is_null()) {
+    cfg["Healthcheck"] = in.healthcheck;
+  }
+  json labels = cfg.value("Labels", json::object());
+  if (!labels.is_object()) {
+    labels = json::object();
+  }
+  for (const auto& [k, v] : in.labels) {
+    labels[k] = v;
+  }
   for (const auto& [k, v] : oci_annotations(in)) {
     labels[k] = v;
   }
   cfg["Labels"] = labels;
 
   json diff_ids = json::array();
-  json history = json::array();
   for (const auto& l : layers) {
     diff_ids.push_back(l.diff_id);
-    history.push_back(json{{"created", created}, {"created_by", l.created_by}});
   }
-  return json{{"architecture", in.architecture},
-              {"os", in.os},
-              {"created", created},
-              {"config", cfg},
-              {"rootfs", json{{"type", "layers"}, {"diff_ids", diff_ids}}},
-              {"history", history}};
+  json out{{"architecture", in.architecture},
+           {"os", in.os},
+           {"created", created},
+           {"config", cfg},
+           {"rootfs", json{{"type", "layers"}, {"diff_ids", diff_ids}}},
+           {"history", make_history(in, layers, created)}};
+  if (!in.variant.empty()) {
+    out["variant"] = in.variant;
+  }
+  return out;
 }
 
 nlohmann::json make_manifest(const Descriptor& config, const std::vector<Descriptor>& layers,
@@ -201,6 +288,9 @@ Result<ImageConfig> parse_config(std::string_view text, std::string_view where) 
     return make_error(Errc::invalid, fmt::format("{}: the image config has no rootfs", where));
   }
   ZTP_ASSIGN_OR_RETURN(c.diff_ids, string_array((*rootfs)["diff_ids"], "rootfs.diff_ids", where));
+  if (auto history = j.find("history"); history != j.end() && history->is_array()) {
+    c.history = *history;
+  }
   auto cfg = j.find("config");
   if (cfg != j.end() && cfg->is_object()) {
     for (auto [field, out] : {std::pair{"Entrypoint", &c.entrypoint}, std::pair{"Cmd", &c.cmd},
@@ -216,6 +306,9 @@ Result<ImageConfig> parse_config(std::string_view text, std::string_view where) 
       }
     }
     ZTP_ASSIGN_OR_RETURN(c.working_dir, optional_string(*cfg, "WorkingDir", "", where));
+    ZTP_ASSIGN_OR_RETURN(c.user, optional_string(*cfg, "User", "", where));
+    ZTP_ASSIGN_OR_RETURN(c.stop_signal, optional_string(*cfg, "StopSignal", "", where));
+    c.config = *cfg;
     if (cfg->contains("Labels") && (*cfg)["Labels"].is_object()) {
       for (const auto& [k, v] : (*cfg)["Labels"].items()) {
         if (v.is_string()) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "artifact/compress.hpp"
 #include "artifact/descriptor.hpp"
 #include "util/result.hpp"
 
@@ -20,13 +21,18 @@ struct LayerRef {
   std::string created_by;
 };
 
-// What the image config says, independent of how the layers are made.
+// What the image config says, independent of how the layers are made. With a base image its
+// config is the starting point: what is set here overrides it, what is empty keeps the base's.
 struct ImageSpecInputs {
-  std::vector<std::string> entrypoint;        // config.Entrypoint (omitted when empty)
-  std::vector<std::string> cmd;               // config.Cmd (omitted when empty)
-  std::map<std::string, std::string> env;     // config.Env as sorted "K=V"
+  std::vector<std::string> entrypoint;  // config.Entrypoint; set without cmd, drops the base's Cmd
+  std::vector<std::string> cmd;         // config.Cmd
+  std::map<std::string, std::string> env;     // config.Env: the base's "K=V" with these merged in
   int exposed_port = 0;                       // config.ExposedPorts {"<port>/tcp":{}}; 0: none
-  std::string working_dir = "/";              // config.WorkingDir
+  std::vector<std::string> exposed_ports;     // more ExposedPorts keys: "80/tcp", "53/udp"
+  std::string working_dir;                    // config.WorkingDir; empty: the base's, else "/"
+  std::string user;                           // config.User; empty: the base's
+  std::string stop_signal;                    // config.StopSignal; empty: the base's
+  nlohmann::json healthcheck;                 // config.Healthcheck; null: the base's
   std::map<std::string, std::string> labels;  // extra labels, beside the OCI ones below
   std::string revision;                       // commit SHA: label and annotation .revision
   std::string source;                         // repository URL: label and annotation .source
@@ -34,7 +40,13 @@ struct ImageSpecInputs {
   std::vector<std::string> exclude;           // globs left out of the build context
   std::string architecture = "amd64";
   std::string os = "linux";
+  std::string variant;                // "v7" for linux/arm/v7; empty: none
   std::vector<LayerRef> base_layers;  // existing layers placed below ours, in order
+  nlohmann::json base_config;         // the base image's config object; null: no base
+  nlohmann::json base_history;        // the base's history; null: one line per base layer
+  std::string base_name;              // annotation org.opencontainers.image.base.name
+  std::string base_digest;            // annotation org.opencontainers.image.base.digest
+  LayerOptions layer;                 // how the application layer is compressed
 };
 
 // The two JSON documents of an image, serialised canonically, with their descriptors.
@@ -63,8 +75,12 @@ struct ImageConfig {
   std::vector<std::string> env;            // "K=V"
   std::vector<std::string> exposed_ports;  // "8080/tcp"
   std::string working_dir;
+  std::string user;
+  std::string stop_signal;
   std::map<std::string, std::string> labels;
   std::vector<std::string> diff_ids;
+  nlohmann::json config = nlohmann::json::object();  // the whole config object, as found
+  nlohmann::json history = nlohmann::json::array();  // the history entries, as found
 };
 
 // The stable serialisation we hash: keys sorted, no whitespace, UTF-8 as is.

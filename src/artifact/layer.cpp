@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include "artifact/compress.hpp"
 #include "artifact/digest.hpp"
 
 namespace ztp::artifact {
@@ -52,69 +53,18 @@ class ScopedUtf8Locale {
   locale_t m_previous;
 };
 
-constexpr size_t k_chunk = 1 << 20;  // the piece fed to gzip, and read from a file at once
-
-la_ssize_t append_cb(archive*, void* client, const void* buf, size_t len) {
-  static_cast<std::string*>(client)->append(static_cast<const char*>(buf), len);
-  return static_cast<la_ssize_t>(len);
-}
+constexpr size_t k_chunk =
+    1 << 20;  // the piece fed to the compressor, and read from a file at once
 
 Error archive_error(archive* a, std::string_view what) {
   return make_error(Errc::internal, fmt::format("{}: {}", what, archive_reason(a)));
 }
 
-// Compresses bytes fed in pieces into a deterministic gzip stream appended to a string: no
-// timestamp, no file name, OS byte "Unix", nothing padded after the stream.
-class GzipWriter {
- public:
-  Result<void> open(std::string& out) {
-    m_a.reset(archive_write_new());
-    // The raw format passes the bytes through the filter unchanged; "!timestamp" leaves the gzip
-    // header's mtime at 0 and libarchive writes no file name, so equal input gives equal output.
-    if (archive_write_set_format_raw(m_a.get()) != ARCHIVE_OK ||
-        archive_write_add_filter_gzip(m_a.get()) != ARCHIVE_OK ||
-        archive_write_set_options(m_a.get(), "gzip:!timestamp") != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(m_a.get(), 1) != ARCHIVE_OK ||
-        archive_write_open(m_a.get(), &out, nullptr, append_cb, nullptr) != ARCHIVE_OK) {
-      return archive_error(m_a.get(), "cannot start gzip compression");
-    }
-    std::unique_ptr<archive_entry, EntryFree> ae(archive_entry_new());
-    archive_entry_set_pathname(ae.get(), "layer.tar");
-    archive_entry_set_filetype(ae.get(), AE_IFREG);
-    if (archive_write_header(m_a.get(), ae.get()) != ARCHIVE_OK) {
-      return archive_error(m_a.get(), "cannot start gzip compression");
-    }
-    return {};
-  }
-
-  Result<void> write(std::string_view bytes) {
-    while (!bytes.empty()) {
-      auto n = archive_write_data(m_a.get(), bytes.data(), bytes.size());
-      if (n <= 0) {
-        return archive_error(m_a.get(), "gzip compression failed");
-      }
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return {};
-  }
-
-  Result<void> close() {
-    if (archive_write_close(m_a.get()) != ARCHIVE_OK) {
-      return archive_error(m_a.get(), "gzip compression failed");
-    }
-    return {};
-  }
-
- private:
-  WriteArchive m_a;
-};
-
 // Receives the uncompressed tar as libarchive writes it, hashes it (the diff_id) and passes it
-// to gzip in pieces of k_chunk bytes from the start of the tar: the pieces the whole tar was
-// once cut into, so that the deflate stream, and the digest, stay what they were.
+// to the compressor in pieces of k_chunk bytes.
 class TarSink {
  public:
-  explicit TarSink(GzipWriter& gzip) : m_gzip(gzip) { m_pending.reserve(k_chunk); }
+  explicit TarSink(StreamCompressor& out) : m_out(out) { m_pending.reserve(k_chunk); }
 
   static la_ssize_t write_cb(archive*, void* client, const void* buf, size_t len) {
     auto* sink = static_cast<TarSink*>(client);
@@ -128,7 +78,7 @@ class TarSink {
 
   // Compresses what is still pending; call once the tar is closed.
   Result<void> flush() {
-    ZTP_TRY(m_gzip.write(m_pending));
+    ZTP_TRY(m_out.write(m_pending));
     m_pending.clear();
     return {};
   }
@@ -145,20 +95,23 @@ class TarSink {
       m_pending.append(bytes.data(), n);
       bytes.remove_prefix(n);
       if (m_pending.size() == k_chunk) {
-        ZTP_TRY(m_gzip.write(m_pending));
+        ZTP_TRY(m_out.write(m_pending));
         m_pending.clear();
       }
     }
     return {};
   }
 
-  GzipWriter& m_gzip;
+  StreamCompressor& m_out;
   Sha256 m_diff;
   std::string m_pending;
   std::optional<Error> m_error;
 };
 
 unsigned normalized_mode(const FileEntry& e) {
+  if (e.exact_mode && e.kind != EntryKind::symlink) {
+    return e.mode & 07777;
+  }
   switch (e.kind) {
     case EntryKind::dir:
       return 0755;
@@ -329,8 +282,8 @@ Result<void> write_tar(const std::vector<FileEntry>& entries, std::int64_t mtime
   for (const auto& e : entries) {
     archive_entry_clear(ae.get());
     archive_entry_set_pathname_utf8(ae.get(), e.path.c_str());
-    archive_entry_set_uid(ae.get(), 0);
-    archive_entry_set_gid(ae.get(), 0);
+    archive_entry_set_uid(ae.get(), e.uid);
+    archive_entry_set_gid(ae.get(), e.gid);
     archive_entry_set_mtime(ae.get(), static_cast<time_t>(mtime), 0);
     archive_entry_set_perm(ae.get(), normalized_mode(e));
     bool from_disk = e.kind == EntryKind::file && !e.source_file.empty();
@@ -376,31 +329,22 @@ Result<void> write_tar(const std::vector<FileEntry>& entries, std::int64_t mtime
 }  // namespace
 
 Descriptor Layer::descriptor() const {
-  return Descriptor{k_media_layer_gzip, digest, static_cast<std::int64_t>(blob.size()), {}};
+  return Descriptor{media_type, digest, static_cast<std::int64_t>(blob.size()), {}};
 }
 
-Result<std::string> gzip_deterministic(std::string_view data) {
-  std::string out;
-  GzipWriter gzip;
-  ZTP_TRY(gzip.open(out));
-  while (!data.empty()) {
-    size_t piece = std::min(data.size(), k_chunk);
-    ZTP_TRY(gzip.write(data.substr(0, piece)));
-    data.remove_prefix(piece);
-  }
-  ZTP_TRY(gzip.close());
-  return out;
-}
-
-Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime) {
+Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime,
+                          const LayerOptions& options) {
   ZTP_ASSIGN_OR_RETURN(auto prepared, prepare(std::move(entries)));
   ScopedUtf8Locale utf8;  // the entries' names are UTF-8, whatever the process's locale
   Layer layer;
-  GzipWriter gzip;
-  ZTP_TRY(gzip.open(layer.blob));
-  TarSink sink(gzip);
+  layer.media_type = layer_media_type(options.compression);
+  ZTP_ASSIGN_OR_RETURN(
+      auto compressor,
+      StreamCompressor::create(options.compression, layer.blob,
+                               options.threads == 0 ? usable_cores() : options.threads));
+  TarSink sink(*compressor);
   ZTP_TRY(write_tar(prepared, mtime, sink));
-  ZTP_TRY(gzip.close());
+  ZTP_TRY(compressor->finish());
   layer.diff_id = sink.diff_id();
   layer.entries = static_cast<std::int64_t>(prepared.size());
   layer.digest = sha256_digest(layer.blob);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,18 @@ inline constexpr const char* k_env_registry_username = "ZTP_REGISTRY_USERNAME";
 inline constexpr const char* k_env_registry_password = "ZTP_REGISTRY_PASSWORD";
 inline constexpr const char* k_env_registry_token = "ZTP_REGISTRY_TOKEN";
 
+// Where podman, skopeo and docker keep credentials, in the order RegistryAuth::for_registry
+// reads them (containers-auth.json(5), docker's config.json).
+inline constexpr const char* k_env_registry_auth_file = "REGISTRY_AUTH_FILE";
+inline constexpr const char* k_env_docker_config = "DOCKER_CONFIG";
+
+// Looks up an environment variable; nullopt when it is unset. A seam so tests need not change
+// this process's environment.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+
+// This process's environment, for EnvLookup.
+std::optional<std::string> process_environment(std::string_view name);
+
 // Registry credentials: a username and password (sent as Basic auth, and to a token server in
 // exchange for a bearer token), or a bearer token used as is. Never logged, never put in an
 // error message.
@@ -24,6 +38,26 @@ struct RegistryAuth {
   std::string token;
   // ZTP_REGISTRY_USERNAME / ZTP_REGISTRY_PASSWORD / ZTP_REGISTRY_TOKEN; empty when unset.
   static RegistryAuth from_environment();
+
+  // The credentials for the registry `host` (host[:port]); the first of these that has some
+  // wins:
+  //  1. ZTP_REGISTRY_USERNAME / ZTP_REGISTRY_PASSWORD / ZTP_REGISTRY_TOKEN, when the username or
+  //     the token is set;
+  //  2. the files $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+  //     $HOME/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or, without
+  //     DOCKER_CONFIG, $HOME/.docker/config.json (a missing file is skipped). In each file, the
+  //     helper `credHelpers` names for the host, then the `auths` entry of the host (also under
+  //     docker's keys "https://host", "host/v2/", "https://index.docker.io/v1/" for Docker Hub),
+  //     then the default helper `credsStore`. A helper is `docker-credential-<name> get`, found
+  //     on env's PATH, given the host on its standard input;
+  //  3. none: anonymous (an empty RegistryAuth).
+  // An identity token (`identitytoken`, or a helper's username "<token>") comes back as the
+  // password of user "<token>", as docker hands it to token servers.
+  // Errors name the file, the helper and the host, never a secret: invalid for a file that is
+  // not JSON or an entry that cannot be read, or a helper that fails; not_found for a helper
+  // that is not installed; timeout for a helper that does not answer.
+  static Result<RegistryAuth> for_registry(std::string_view host,
+                                           const EnvLookup& env = process_environment);
 };
 
 // One challenge of a WWW-Authenticate header (RFC 7235): the scheme lower-cased ("basic",

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "artifact/base_image.hpp"
 #include "artifact/digest.hpp"
 #include "artifact/image.hpp"
 #include "artifact/registry_session.hpp"
@@ -20,12 +21,23 @@ constexpr const char* k_media_docker_manifest =
     "application/vnd.docker.distribution.manifest.v2+json";
 constexpr std::int64_t k_max_manifest = 8 << 20;
 
-std::pair<std::string, std::string> accept_manifests() {
+constexpr const char* k_media_docker_list =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+
+std::pair<std::string, std::string> accept_manifests(bool with_index = false) {
+  if (with_index) {
+    return {"Accept", fmt::format("{}, {}, {}, {}", k_media_manifest, k_media_docker_manifest,
+                                  k_media_index, k_media_docker_list)};
+  }
   return {"Accept", fmt::format("{}, {}", k_media_manifest, k_media_docker_manifest)};
 }
 
 bool is_manifest_type(std::string_view media_type) {
   return media_type == k_media_manifest || media_type == k_media_docker_manifest;
+}
+
+bool is_index_type(std::string_view media_type) {
+  return media_type == k_media_index || media_type == k_media_docker_list;
 }
 
 // The Content-Type without parameters.
@@ -125,7 +137,8 @@ Result<RegistryClient> RegistryClient::from_spec(const spec::Registry& registry)
   const char* plain = std::getenv(k_env_registry_plain_http);
   endpoint.plain_http =
       is_loopback_host(registry.host) || (plain != nullptr && std::string_view(plain) == "1");
-  return create(std::move(endpoint), RegistryAuth::from_environment());
+  ZTP_ASSIGN_OR_RETURN(auto auth, RegistryAuth::for_registry(registry.host));
+  return create(std::move(endpoint), std::move(auth));
 }
 
 const RegistryEndpoint& RegistryClient::endpoint() const { return m_session->endpoint(); }
@@ -165,12 +178,29 @@ Result<PushStats> RegistryClient::push(const OciLayoutStore& store, const Descri
   ZTP_ASSIGN_OR_RETURN(auto parsed,
                        parse_manifest(manifest_bytes, fmt::format("manifest {}", manifest.digest)));
   const std::string scope = repository_scope(m_session->endpoint().repository, true);
+  // The base image's repository, when it lives in this registry: its layers are mounted from
+  // there rather than uploaded again.
+  std::string mount_from;
+  if (auto base = parsed.annotations.find(k_annotation_base_name);
+      base != parsed.annotations.end()) {
+    auto ref = parse_base_ref(base->second, "/");
+    if (ref.ok() && ref->kind == BaseRef::Kind::registry &&
+        ref->endpoint.host == m_session->endpoint().host &&
+        ref->endpoint.repository != m_session->endpoint().repository) {
+      mount_from = ref->endpoint.repository;
+    }
+  }
   PushStats stats;
   for (const auto& blob : blobs_of(parsed)) {
     ZTP_ASSIGN_OR_RETURN(auto present, m_session->has_blob(blob.digest, scope));
     if (present) {
       ++stats.blobs_skipped;
       stats.skipped.push_back(blob.digest);
+      continue;
+    }
+    if (!mount_from.empty() && blob.digest != parsed.config.digest &&
+        m_session->mount_blob(blob.digest, mount_from, scope)) {
+      stats.mounted.push_back(blob.digest);
       continue;
     }
     ZTP_ASSIGN_OR_RETURN(auto bytes, store.read_blob(blob.digest));
@@ -187,46 +217,69 @@ Result<PushStats> RegistryClient::push(const OciLayoutStore& store, const Descri
   return stats;
 }
 
-Result<Descriptor> RegistryClient::pull(std::string_view ref, OciLayoutStore& store) {
+Result<FetchedManifest> RegistryClient::fetch_manifest(std::string_view ref) {
   ZTP_TRY(check_ref(ref));
   const std::string scope = repository_scope(m_session->endpoint().repository, false);
   sys::HttpRequest req;
   req.url =
       m_session->url(fmt::format("/v2/{}/manifests/{}", m_session->endpoint().repository, ref));
-  req.headers.push_back(accept_manifests());
+  req.headers.push_back(accept_manifests(true));
   req.follow_redirects = true;
   req.max_body = k_max_manifest;
   ZTP_ASSIGN_OR_RETURN(auto res, m_session->call(req, scope, {200}));
-  const std::string& body = res.body;
-  const std::string digest = sha256_digest(body);
+  FetchedManifest out;
+  out.bytes = std::move(res.body);
+  out.digest = sha256_digest(out.bytes);
   const std::string where =
       fmt::format("registry {}: manifest {}", m_session->endpoint().host, ref);
-  if (is_sha256_digest(ref) && digest != ref) {
+  if (is_sha256_digest(ref) && out.digest != ref) {
     return make_error(Errc::invalid, fmt::format("{}: the manifest received hashes to {}, not to "
                                                  "the digest asked for; nothing was stored",
-                                                 where, digest));
+                                                 where, out.digest));
   }
   std::string announced = res.header("docker-content-digest");
-  if (is_sha256_digest(announced) && announced != digest) {
+  if (is_sha256_digest(announced) && announced != out.digest) {
     return make_error(Errc::invalid,
                       fmt::format("{}: the registry announced digest {} but the manifest received "
                                   "hashes to {}; nothing was stored",
-                                  where, announced, digest));
+                                  where, announced, out.digest));
   }
-  ZTP_ASSIGN_OR_RETURN(auto manifest, parse_manifest(body, where));
+  nlohmann::json j = nlohmann::json::parse(out.bytes, nullptr, false);
+  if (!j.is_object()) {
+    return make_error(Errc::invalid, fmt::format("{}: not a JSON object", where));
+  }
+  out.media_type = j.value("mediaType", std::string());
+  if (out.media_type.empty()) {
+    out.media_type = j.contains("manifests") ? k_media_index : k_media_manifest;
+  }
   std::string content_type = media_type_of(res);
-  if (!content_type.empty() && is_manifest_type(content_type) &&
-      content_type != manifest.media_type) {
+  if ((is_manifest_type(content_type) || is_index_type(content_type)) &&
+      content_type != out.media_type) {
     return make_error(Errc::invalid,
                       fmt::format("{}: served as {} but its mediaType is {}; nothing was stored",
-                                  where, content_type, manifest.media_type));
+                                  where, content_type, out.media_type));
   }
+  return out;
+}
+
+Result<Descriptor> RegistryClient::pull(std::string_view ref, OciLayoutStore& store) {
+  ZTP_ASSIGN_OR_RETURN(auto fetched, fetch_manifest(ref));
+  const std::string where =
+      fmt::format("registry {}: manifest {}", m_session->endpoint().host, ref);
+  if (is_index_type(fetched.media_type)) {
+    return make_error(Errc::invalid,
+                      fmt::format("{}: this is an image index, not an image manifest; pull one "
+                                  "of its platforms' manifests by digest",
+                                  where));
+  }
+  ZTP_ASSIGN_OR_RETURN(auto manifest, parse_manifest(fetched.bytes, where));
   if (!is_manifest_type(manifest.media_type)) {
     return make_error(Errc::invalid, fmt::format("{}: media type {} is not an image manifest ({} "
                                                  "or {})",
                                                  where, manifest.media_type, k_media_manifest,
                                                  k_media_docker_manifest));
   }
+  const std::string scope = repository_scope(m_session->endpoint().repository, false);
   for (const auto& blob : blobs_of(manifest)) {
     if (store.has_blob(blob.digest)) {
       continue;
@@ -238,7 +291,7 @@ Result<Descriptor> RegistryClient::pull(std::string_view ref, OciLayoutStore& st
   if (!is_sha256_digest(ref)) {
     tags.emplace_back(ref);
   }
-  return store.put_manifest(body, tags);
+  return store.put_manifest(fetched.bytes, tags);
 }
 
 Result<Descriptor> RegistryClient::resolve(std::string_view ref) {

@@ -43,6 +43,14 @@ struct PushStats {
   std::int64_t bytes_uploaded = 0;
   std::vector<std::string> uploaded;  // digests, in manifest order (config first)
   std::vector<std::string> skipped;   // digests
+  std::vector<std::string> mounted;   // digests linked from the base image's repository
+};
+
+// A manifest or an image index as the registry served it, verified against its digest.
+struct FetchedManifest {
+  std::string bytes;
+  std::string digest;
+  std::string media_type;  // from the document (an index when it lists manifests)
 };
 
 struct PushOptions {
@@ -80,9 +88,11 @@ class RegistryClient {
 
   // Pushes the image manifest `manifest` with its config and layers, all read from `store`.
   // Each blob is HEAD-checked first and uploaded only when the registry lacks it (POST then
-  // PUT, or PATCH chunks when opts.chunk_size > 0). Then PUTs the manifest under each of
-  // `tags` (under its digest when `tags` is empty), checking the Docker-Content-Digest the
-  // registry answers against the manifest's digest.
+  // PUT, or PATCH chunks when opts.chunk_size > 0). When the manifest's base.name annotation
+  // names a repository of the same registry, a missing layer is first mounted from there
+  // (cross-repository mount), and uploaded only when the registry declines. Then PUTs the manifest
+  // under each of `tags` (under its digest when `tags` is empty), checking the
+  // Docker-Content-Digest the registry answers against the manifest's digest.
   Result<PushStats> push(const OciLayoutStore& store, const Descriptor& manifest,
                          const std::vector<std::string>& tags, const PushOptions& opts = {});
 
@@ -91,6 +101,10 @@ class RegistryClient {
   // size before it is stored; a mismatch is an error naming the digest, and the manifest is
   // then neither stored nor tagged. The manifest is tagged `ref` when `ref` is a tag.
   Result<Descriptor> pull(std::string_view ref, OciLayoutStore& store);
+
+  // The manifest or image index `ref` (a tag or a digest) names, checked against the digest
+  // the registry announces (and against `ref` when it is one). Nothing is stored.
+  Result<FetchedManifest> fetch_manifest(std::string_view ref);
 
   // The descriptor (media type, digest, size) of the manifest `ref` names in the registry.
   Result<Descriptor> resolve(std::string_view ref);

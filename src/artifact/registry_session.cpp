@@ -189,6 +189,27 @@ void RegistrySession::cancel_upload(const std::string& upload_url, const std::st
   (void)send(req, scope);
 }
 
+bool RegistrySession::mount_blob(const std::string& digest, const std::string& from,
+                                 const std::string& scope) {
+  sys::HttpRequest req;
+  req.method = "POST";
+  req.url = url(
+      fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", m_endpoint.repository, digest, from));
+  auto answered = call(req, scope, {201, 202});
+  if (!answered.ok()) {
+    return false;
+  }
+  if (answered->status == 201) {
+    return true;
+  }
+  // 202: the registry began an ordinary upload instead; it is not needed.
+  auto started = location(req, answered.value());
+  if (started.ok()) {
+    cancel_upload(started.value(), scope);
+  }
+  return false;
+}
+
 Result<void> RegistrySession::upload_blob(const std::string& digest, std::string_view bytes,
                                           std::int64_t chunk_size, const std::string& scope) {
   sys::HttpRequest start;

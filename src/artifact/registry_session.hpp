@@ -41,6 +41,10 @@ class RegistrySession {
   // chunks with Content-Range and a closing PUT. The upload is cancelled (DELETE) on failure.
   Result<void> upload_blob(const std::string& digest, std::string_view bytes,
                            std::int64_t chunk_size, const std::string& scope);
+  // POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<from>: true when the registry linked
+  // the blob from the repository `from` (201); false when it cannot (it then started an upload,
+  // which is cancelled) or refused.
+  bool mount_blob(const std::string& digest, const std::string& from, const std::string& scope);
   // GET of `blob`, checked against its digest and size: invalid naming the digest otherwise.
   Result<std::string> get_blob(const Descriptor& blob, const std::string& scope);
   // PUT /v2/<name>/manifests/<ref> of `bytes` as `media_type`; the Docker-Content-Digest the

@@ -31,7 +31,7 @@ constexpr std::string_view k_whiteout = ".wh.";
 constexpr std::string_view k_opaque = ".wh..wh..opq";
 
 bool is_layer_media_type(const std::string& mt) {
-  return mt == k_media_layer_gzip || mt == k_media_layer_tar ||
+  return mt == k_media_layer_gzip || mt == k_media_layer_zstd || mt == k_media_layer_tar ||
          mt == "application/vnd.docker.image.rootfs.diff.tar.gzip";
 }
 
@@ -220,6 +220,49 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
 }
 
 }  // namespace
+
+Result<std::optional<std::string>> read_layer_file(std::string_view blob, std::string_view path) {
+  std::unique_ptr<archive, ReadFree> in(archive_read_new());
+  archive_read_support_filter_all(in.get());
+  archive_read_support_format_tar(in.get());
+  if (archive_read_open_memory(in.get(), blob.data(), blob.size()) != ARCHIVE_OK) {
+    return make_error(Errc::invalid,
+                      fmt::format("a layer is not a tar archive: {}", archive_reason(in.get())));
+  }
+  archive_entry* entry = nullptr;
+  for (;;) {
+    int r = archive_read_next_header(in.get(), &entry);
+    if (r == ARCHIVE_EOF) {
+      return std::optional<std::string>();
+    }
+    if (r < ARCHIVE_WARN) {
+      return make_error(Errc::invalid,
+                        fmt::format("a layer is damaged: {}", archive_reason(in.get())));
+    }
+    const char* raw = archive_entry_pathname(entry);
+    std::string_view name = raw != nullptr ? raw : "";
+    while (name.substr(0, 2) == "./") {
+      name.remove_prefix(2);
+    }
+    while (!name.empty() && name.front() == '/') {
+      name.remove_prefix(1);
+    }
+    if (name != path || archive_entry_filetype(entry) != AE_IFREG) {
+      continue;
+    }
+    std::string out;
+    char buf[16384];
+    la_ssize_t n = 0;
+    while ((n = archive_read_data(in.get(), buf, sizeof buf)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    }
+    if (n < 0) {
+      return make_error(Errc::invalid, fmt::format("a layer's {} cannot be read: {}", path,
+                                                   archive_reason(in.get())));
+    }
+    return std::optional<std::string>(std::move(out));
+  }
+}
 
 Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifest,
                           const stdfs::path& dest) {

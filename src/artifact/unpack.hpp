@@ -1,6 +1,9 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "artifact/descriptor.hpp"
 #include "artifact/oci_layout_store.hpp"
@@ -19,6 +22,11 @@ namespace ztp::artifact {
 // nothing behind. An existing `dest` is complete by construction and left as it is.
 Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifest,
                           const std::filesystem::path& dest);
+
+// The content of the regular file `path` ("etc/passwd": relative, no "./") in the layer `blob`
+// (a tar, compressed or not), or nullopt when the layer has no such file. invalid when the blob
+// is not a readable tar.
+Result<std::optional<std::string>> read_layer_file(std::string_view blob, std::string_view path);
 
 // Removes `dir`, a release directory or one being unpacked, with everything in it: directories
 // the image made read-only are made writable first. Best effort: what cannot be removed stays.

@@ -1,6 +1,8 @@
 // ztp build: the image of one commit, built from its tree and pushed to the spec's registry.
 #include <fmt/format.h>
 
+#include <cctype>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "artifact/commit_build.hpp"
@@ -14,13 +16,44 @@ namespace {
 struct BuildFlags {
   std::string commit;
   bool no_push = false;
+  bool refresh_base = false;
+  std::vector<std::string> build_args;  // KEY=VALUE
+  std::string platform;
 };
+
+// The --build-arg values as a map; invalid for one without `=` or with a bad name.
+Result<std::map<std::string, std::string>> parse_build_args(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (const auto& a : args) {
+    size_t eq = a.find('=');
+    std::string name = a.substr(0, eq);
+    bool valid =
+        !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) != 0 || name[0] == '_');
+    for (char c : name) {
+      valid = valid && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_');
+    }
+    if (eq == std::string::npos || !valid) {
+      return make_error(Errc::invalid,
+                        fmt::format("--build-arg `{}` is not NAME=VALUE (a name of letters, "
+                                    "digits and _)",
+                                    a));
+    }
+    out[name] = a.substr(eq + 1);
+  }
+  return out;
+}
 
 Result<Output> run_build(Workspace& ws, const BuildFlags& flags) {
   ZTP_ASSIGN_OR_RETURN(auto repo, artifact::open_spec_repo(ws.spec));
   ZTP_ASSIGN_OR_RETURN(auto layout, artifact::OciLayoutStore::open(ws.home / "oci"));
   std::string rev = flags.commit.empty() ? ws.spec.source.branch : flags.commit;
-  ZTP_ASSIGN_OR_RETURN(auto built, artifact::build_commit(ws.spec, repo, rev, layout));
+  artifact::CommitBuildOptions opts;
+  opts.refresh_base = flags.refresh_base;
+  ZTP_ASSIGN_OR_RETURN(opts.context.build_args, parse_build_args(flags.build_args));
+  if (!flags.platform.empty()) {
+    ZTP_ASSIGN_OR_RETURN(opts.context.platform, artifact::parse_platform(flags.platform));
+  }
+  ZTP_ASSIGN_OR_RETURN(auto built, artifact::build_commit(ws.spec, repo, rev, layout, opts));
   const auto& image = built.image;
   nlohmann::json out{{"commit", built.commit.sha},
                      {"digest", image.manifest.digest},
@@ -38,6 +71,7 @@ Result<Output> run_build(Workspace& ws, const BuildFlags& flags) {
     out["registry"] = {{"url", reg.url},
                        {"uploaded", stats.uploaded},
                        {"skipped", stats.skipped},
+                       {"mounted", stats.mounted},
                        {"bytes_uploaded", stats.bytes_uploaded}};
   }
   std::string text = fmt::format("commit  {} {}\n", built.commit.short_sha, built.commit.summary);
@@ -51,8 +85,12 @@ Result<Output> run_build(Workspace& ws, const BuildFlags& flags) {
         fmt::format("built   {} new blob(s) in {}\n", image.written.size(), layout.root().string());
   }
   if (pushed) {
-    text += fmt::format("pushed  {}: {} blob(s) uploaded ({} bytes), {} already there\n", reg.url,
-                        pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_skipped);
+    text += fmt::format(
+        "pushed  {}: {} blob(s) uploaded ({} bytes), {} already there{}\n", reg.url,
+        pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_skipped,
+        pushed->mounted.empty()
+            ? ""
+            : fmt::format(", {} mounted from the base's repository", pushed->mounted.size()));
   } else if (reg.kind == spec::Registry::Kind::local) {
     text += "pushed  no: registry is local (the image stays in the layout above)\n";
   }
@@ -66,11 +104,23 @@ void setup(CLI::App& root, Context& ctx) {
       "Build the image of one commit from its committed tree (uncommitted files never ship):\n"
       "a deterministic layer, config and manifest, tagged with the full and the short SHA. The\n"
       "same commit gives the same digest on any machine; a commit built before is not built\n"
-      "again. With an oci:// registry the image is pushed, uploading only the blobs the\n"
-      "registry lacks. Prints the digest, tags, size and what was written and uploaded.");
+      "again. The image starts from build.from (a registry image or oci:PATH[:TAG]) or is\n"
+      "described by the Dockerfile (build.dockerfile, or Dockerfile at the context root):\n"
+      "FROM, COPY/ADD of local files, ARG, ENV, LABEL, EXPOSE, WORKDIR, USER, ENTRYPOINT,\n"
+      "CMD, HEALTHCHECK and STOPSIGNAL are read by ztp; the base is resolved to a digest and\n"
+      "recorded in the image's base.name/base.digest annotations. With an oci:// registry the\n"
+      "image is pushed, uploading only the blobs the registry lacks. Prints the digest, tags,\n"
+      "size and what was written and uploaded.");
   cmd->add_option("--commit", flags->commit,
                   "The revision to build (default: the tip of source.branch)");
   cmd->add_flag("--no-push", flags->no_push, "Build into the local image store only");
+  cmd->add_option("--build-arg", flags->build_args,
+                  "NAME=VALUE for an ARG of the Dockerfile, over build.args (repeatable)");
+  cmd->add_flag("--refresh-base", flags->refresh_base,
+                "Resolve the base image again and rebuild, even when this commit was built");
+  cmd->add_option("--platform", flags->platform,
+                  "os/arch to build for, like linux/arm64 (default: build.platforms' first, "
+                  "else this machine's)");
   cmd->callback([&ctx, flags] { ctx.exit_code = with_workspace(ctx, "", run_build, *flags); });
 }
 

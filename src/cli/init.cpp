@@ -88,7 +88,11 @@ std::string written_text(const std::string& dir, const std::vector<std::string>&
          "main\n"
          "                             # (needs a git repository: git init -b main && git add -A "
          "&& git commit -m 'Sample site')\n"
-         "\nztp.yaml is commented; README.md says how the site runs locally and in Docker.\n";
+         "  ztp -f ztp.containers.yaml deploy dev --dir .\n"
+         "                             # build the Dockerfile into a runnable nginx image and run "
+         "it with podman\n"
+         "\nztp.yaml and ztp.containers.yaml are commented; README.md says how the site runs "
+         "locally and in Docker.\n";
 }
 
 Result<Output> run_init(const InitOptions& options) {
@@ -101,8 +105,11 @@ void setup(CLI::App& root, Context& ctx) {
   auto* cmd = root.add_subcommand("init", "Scaffold ztp.yaml and a sample application");
   cmd->footer(
       "Writes a sample application into DIR: a static site served by nginx (Dockerfile, "
-      "nginx.conf for the container, nginx.local.conf for local replicas) and its commented "
-      "ztp.yaml with dev, qa and prod. Refuses to overwrite existing files unless --force.");
+      "nginx.conf for the container, nginx.local.conf for local replicas) and two commented "
+      "specs with dev, qa and prod: ztp.yaml runs the site's files with this machine's nginx; "
+      "ztp.containers.yaml builds the Dockerfile into a runnable image (its base from the "
+      "build arg BASE, nginx:alpine by default) and runs every replica as a podman container. "
+      "Refuses to overwrite existing files unless --force.");
   cmd->add_option("dir", options->dir, "Where to write it (created if missing; default: .)");
   cmd->add_flag("--force", options->force, "Overwrite files that already exist");
   cmd->callback([&ctx, options] { ctx.exit_code = print_result(ctx, run_init(*options)); });

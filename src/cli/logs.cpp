@@ -81,10 +81,14 @@ int run_logs(Context& ctx, const LogsFlags& flags) {
   if (!ws.ok()) {
     return report(ctx, ws.error());
   }
-  if (const auto* env = ws->spec.find_environment(flags.env); env->target != "local") {
-    return report(
-        ctx, make_error(Errc::invalid, fmt::format("ztp logs reads local replicas; {} runs on {}",
-                                                   flags.env, env->target)));
+  // A podman replica's `podman run` is attached: the container's output is in the replica's
+  // log files as it is in `podman logs`.
+  if (const auto* env = ws->spec.find_environment(flags.env);
+      env->target != "local" && env->target != "podman") {
+    return report(ctx, make_error(Errc::invalid,
+                                  fmt::format("ztp logs reads local and podman replicas; {} runs "
+                                              "on {}",
+                                              flags.env, env->target)));
   }
   target::local::LocalPaths paths{ws->home};
   auto files = log_files(paths.env_dir(flags.env), flags.replica);

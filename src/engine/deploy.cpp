@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "artifact/builder.hpp"
+#include "artifact/context_build.hpp"
+#include "artifact/directory_source.hpp"
 #include "artifact/oci_layout_store.hpp"
 #include "engine/blue_green.hpp"
 #include "engine/canary.hpp"
@@ -74,8 +76,8 @@ Result<std::pair<std::string, std::string>> resolve_image(const spec::Spec& spec
   ZTP_ASSIGN_OR_RETURN(auto store, artifact::OciLayoutStore::open(home / "oci"));
   if (!req.dir.empty()) {
     auto inputs = artifact::inputs_from_spec(spec, "", "", 0);
-    ZTP_ASSIGN_OR_RETURN(auto built,
-                         artifact::build_image_from_directory(req.dir, inputs, store, {}));
+    artifact::DirectorySource source(req.dir, inputs.exclude);
+    ZTP_ASSIGN_OR_RETURN(auto built, artifact::build_context(spec, source, inputs, store, {}, {}));
     progress({"image.built",
               fmt::format("packed {} into {} ({} bytes{})", req.dir.string(), built.manifest.digest,
                           built.size, built.tags.empty() ? "" : ", tag " + built.tags.front()),

@@ -42,7 +42,7 @@ void check_port_capacity(Reader& r, const Spec& spec, const std::vector<Environm
   std::vector<PeakReplicas> peaks;
   for (size_t i = 0; i < spec.environments.size(); ++i) {
     const auto& env = spec.environments[i];
-    peaks.push_back(env.target == "local" ? peak_replicas(env) : PeakReplicas{});
+    peaks.push_back(uses_port_range(env.target) ? peak_replicas(env) : PeakReplicas{});
     total += peaks[i].count;
     if (peaks[i].count > 0 &&
         (largest == spec.environments.size() || peaks[i].count > peaks[largest].count)) {

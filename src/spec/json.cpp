@@ -159,7 +159,12 @@ nlohmann::json to_json(const Spec& spec) {
                     {"entrypoint", spec.build.entrypoint},
                     {"command", spec.build.command},
                     {"env", spec.build.env},
-                    {"templates", spec.build.templates}};
+                    {"templates", spec.build.templates},
+                    {"from", spec.build.from},
+                    {"dockerfile", spec.build.dockerfile},
+                    {"args", spec.build.args},
+                    {"platforms", spec.build.platforms},
+                    {"compression", spec.build.compression}};
 
   const Registry& r = spec.registry;
   j["registry"] = json{{"url", r.url},         {"kind", registry_kind(r.kind)},
@@ -193,19 +198,21 @@ nlohmann::json to_json(const Spec& spec) {
 
   json envs = json::array();
   for (const auto& e : spec.environments) {
-    envs.push_back(json{{"name", e.name},
-                        {"target", e.target},
-                        {"listen", e.listen},
-                        {"replicas", e.replicas},
-                        {"gate", e.gate == Gate::approval ? "approval" : "auto"},
-                        {"strategy", strategy_json(e.strategy)},
-                        {"verify", e.verify},
-                        {"watch", watch_json(e.watch)},
-                        {"self_heal", e.self_heal},
-                        {"drift_interval", format_duration(e.drift_interval)},
-                        {"deploy_windows", deploy_windows_json(e.deploy_windows)},
-                        {"env", e.env},
-                        {"position", position(e.pos)}});
+    envs.push_back(json{
+        {"name", e.name},
+        {"target", e.target},
+        {"listen", e.listen},
+        {"replicas", e.replicas},
+        {"gate", e.gate == Gate::approval ? "approval" : "auto"},
+        {"strategy", strategy_json(e.strategy)},
+        {"verify", e.verify},
+        {"watch", watch_json(e.watch)},
+        {"self_heal", e.self_heal},
+        {"drift_interval", format_duration(e.drift_interval)},
+        {"deploy_windows", deploy_windows_json(e.deploy_windows)},
+        {"env", e.env},
+        {"resources", json{{"cpus", e.resources.cpus}, {"memory_bytes", e.resources.memory_bytes}}},
+        {"position", position(e.pos)}});
   }
   j["environments"] = envs;
 

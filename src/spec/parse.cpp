@@ -115,7 +115,9 @@ void parse_source(Reader& r, const Value& v, Source& out) {
 }
 
 void parse_build(Reader& r, const Value& v, Build& out) {
-  Fields f(r, v, "build", {"context", "exclude", "entrypoint", "command", "env", "templates"});
+  Fields f(r, v, "build",
+           {"context", "exclude", "entrypoint", "command", "env", "templates", "from", "dockerfile",
+            "args", "platforms", "compression"});
   if (auto context = f.get("context")) {
     read_inner_path(r, *context, out.context);
   }
@@ -138,6 +140,55 @@ void parse_build(Reader& r, const Value& v, Build& out) {
           out.templates.push_back(std::move(path));
         }
       }
+    }
+  }
+  if (auto from = f.get("from")) {
+    out.from_pos = from->pos;
+    if (auto s = r.string(*from)) {
+      if (s->empty() || s->find_first_of(" \t\n") != std::string::npos) {
+        r.error(from->pos, fmt::format("build.from `{}` is not an image reference", *s),
+                "write a registry reference (nginx:1.25, host:5000/base@sha256:...) or an OCI "
+                "layout as oci:PATH[:TAG]");
+      } else {
+        out.from = std::move(*s);
+      }
+    }
+  }
+  if (auto dockerfile = f.get("dockerfile")) {
+    out.dockerfile_pos = dockerfile->pos;
+    if (auto s = r.string(*dockerfile); s && *s == "none") {
+      out.dockerfile = "none";
+    } else {
+      read_inner_path(r, *dockerfile, out.dockerfile);
+    }
+  }
+  if (auto args = f.get("args")) {
+    if (auto map = r.string_map(*args)) {
+      check_env_names(r, *args, *map);
+      out.args = std::move(*map);
+    }
+  }
+  if (auto platforms = f.get("platforms")) {
+    if (auto items = r.list(*platforms)) {
+      static const std::regex k_platform(
+          "linux/(amd64|arm64|arm|386|ppc64le|s390x|riscv64)(/v[0-9])?");
+      for (auto& item : *items) {
+        auto p = r.string(item);
+        if (!p) {
+          continue;
+        }
+        if (!std::regex_match(*p, k_platform)) {
+          r.error(item.pos, fmt::format("platform `{}` is not os/arch[/variant]", *p),
+                  "write linux/amd64 or linux/arm64 (linux/arm/v7 for 32-bit ARM)");
+        } else {
+          out.platforms.push_back(std::move(*p));
+        }
+      }
+    }
+  }
+  if (auto compression = f.get("compression")) {
+    if (auto c = r.choice(*compression, "build.compression", {"gzip", "zstd"})) {
+      out.compression = std::move(*c);
     }
   }
 }

@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <regex>
 
 #include "spec/sections.hpp"
 #include "spec/suggest.hpp"
@@ -292,6 +294,40 @@ void parse_canary(Reader& r, const Value& v, Canary& out) {
   }
 }
 
+// A memory size: a whole number with an optional unit (K, M, G: powers of 1000; Ki, Mi, Gi:
+// of 1024); at least 6 MiB, the least a container runtime starts with.
+void parse_resources(Reader& r, const Value& v, Resources& out) {
+  Fields f(r, v, "resources", {"cpus", "memory"});
+  f.read("cpus", out.cpus, 0.01, 1024);
+  if (auto memory = f.get("memory")) {
+    static const std::regex k_size("([0-9]+)(K|Ki|M|Mi|G|Gi)?");
+    std::smatch m;
+    auto text = r.string(*memory);
+    if (!text) {
+      return;
+    }
+    if (!std::regex_match(*text, m, k_size) || m[1].length() > 12) {
+      r.error(memory->pos, fmt::format("memory `{}` is not a size", *text),
+              "write a number with a unit: 256Mi, 1Gi, 512M");
+      return;
+    }
+    static const std::map<std::string, std::int64_t> k_units{{"", 1},
+                                                             {"K", 1000},
+                                                             {"Ki", 1024},
+                                                             {"M", 1000 * 1000},
+                                                             {"Mi", 1 << 20},
+                                                             {"G", 1000 * 1000 * 1000},
+                                                             {"Gi", std::int64_t{1} << 30}};
+    std::int64_t bytes = std::stoll(m[1].str()) * k_units.at(m[2].str());
+    if (bytes < (6 << 20)) {
+      r.error(memory->pos, fmt::format("memory `{}` is below 6Mi", *text),
+              "a container needs at least 6Mi; 64Mi is a common floor for nginx");
+      return;
+    }
+    out.memory_bytes = bytes;
+  }
+}
+
 void parse_strategy(Reader& r, const Value& v, Strategy& out, EnvironmentMarks& marks) {
   const std::vector<std::string> kinds{"rolling", "blue_green", "canary"};
   Fields f(r, v, "strategy", kinds);
@@ -347,7 +383,7 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
     env.pos = item.pos;
     Fields f(r, item, "environment",
              {"name", "target", "listen", "replicas", "gate", "strategy", "verify", "watch", "env",
-              "self_heal", "drift_interval", "deploy_windows"});
+              "self_heal", "drift_interval", "deploy_windows", "resources"});
     if (!f.ok()) {
       continue;
     }
@@ -358,7 +394,7 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
       }
     }
     if (auto target = f.get("target")) {
-      if (auto t = r.choice(*target, "target", {"local", "ecs", "kubernetes"})) {
+      if (auto t = r.choice(*target, "target", {"local", "podman", "ecs", "kubernetes"})) {
         env.target = *t;
       }
     }
@@ -395,6 +431,9 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
       if (auto map = r.string_map(*vars)) {
         env.env = std::move(*map);
       }
+    }
+    if (auto resources = f.get("resources")) {
+      parse_resources(r, *resources, env.resources);
     }
     f.read("self_heal", env.self_heal);
     f.read_duration("drift_interval", env.drift_interval, false);
@@ -445,7 +484,7 @@ void check_environments(Reader& r, const Spec& spec, const std::vector<Environme
           return;
         }
       }
-      if (env.target == "local" && address->port >= spec.service.port_range_first &&
+      if (uses_port_range(env.target) && address->port >= spec.service.port_range_first &&
           address->port <= spec.service.port_range_last) {
         r.error(pos,
                 fmt::format("{} port {} is inside service.port_range {}-{}", which, address->port,

@@ -32,4 +32,6 @@ bool is_builtin_suite(const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+bool uses_port_range(const std::string& target) { return target == "local" || target == "podman"; }
+
 }  // namespace ztp::spec

@@ -43,6 +43,18 @@ struct Build {
   std::vector<std::string> command;        // what a replica runs (args are templates)
   std::map<std::string, std::string> env;  // image env
   std::vector<std::string> templates;      // files rendered per replica ({{port}}, ...)
+  // The base image below the context's layer: a registry reference (`nginx:1.25`,
+  // `host:5000/base@sha256:...`) or an OCI image layout (`oci:PATH[:TAG]`, relative to the
+  // spec's directory). Empty: no base (or the Dockerfile's FROM).
+  std::string from;
+  Position from_pos;
+  // The Dockerfile that describes the image, relative to the context. Empty: `Dockerfile` at
+  // the context root when there is one and `from` is empty; "none" never reads one.
+  std::string dockerfile;
+  Position dockerfile_pos;
+  std::map<std::string, std::string> args;  // Dockerfile build args (ARG), beside --build-arg
+  std::vector<std::string> platforms;       // "linux/amd64"; empty: the host's
+  std::string compression = "gzip";         // the layers' compression: "gzip" or "zstd"
 };
 
 // Where images are stored.
@@ -195,10 +207,19 @@ Result<std::filesystem::path> zoneinfo_file(const std::string& name);
 // A minute of the week as written in ztp.yaml: 5 * 1440 + 16 * 60 -> "Sat 16:00".
 std::string format_week_minute(int minute);
 
+// What one replica may use, on targets that can limit it (podman). 0: no limit.
+struct Resources {
+  double cpus = 0;                // CPUs, fractions allowed: 0.5
+  std::int64_t memory_bytes = 0;  // written as 256Mi, 1Gi, 512M
+};
+
+// Whether replicas of `target` listen on ports of this machine from service.port_range.
+bool uses_port_range(const std::string& target);
+
 // One stage of promotion, in the order of ztp.yaml.
 struct Environment {
   std::string name;
-  std::string target = "local";  // local | ecs | kubernetes
+  std::string target = "local";  // local | podman | ecs | kubernetes
   std::string listen;            // front door, host:port
   int replicas = 1;
   Strategy strategy;
@@ -209,6 +230,7 @@ struct Environment {
   Duration drift_interval = std::chrono::minutes(5);  // how often the controller checks drift
   DeployWindows deploy_windows;                       // when deploys wait at the gate
   std::map<std::string, std::string> env;             // replica environment
+  Resources resources;                                // podman: --cpus and --memory
   Position pos;
 };
 

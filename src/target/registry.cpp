@@ -20,6 +20,12 @@ const std::unordered_map<std::string, Factory>& factories() {
           Clock& clock) -> std::unique_ptr<Target> {
          return std::make_unique<local::LocalTarget>(spec, home, clock);
        }},
+      {"podman",
+       [](const spec::Spec& spec, const std::filesystem::path& home,
+          Clock& clock) -> std::unique_ptr<Target> {
+         return std::make_unique<local::LocalTarget>(spec, home, clock, fs::self_executable(),
+                                                     local::Runtime::podman);
+       }},
   };
   return table;
 }

@@ -59,19 +59,11 @@ class CrashTest : public ::testing::Test {
                              .exclude = R"(["*.md"])"}));
   }
 
-  void git(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"git", "-C", app().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_process(argv, env);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
+  void git(const std::vector<std::string>& args) { testing::git_in(app(), args, env); }
 
   // Commits everything; returns the commit's SHA.
   std::string commit(const std::string& message) {
-    git({"add", "-A"});
-    git({"commit", "-q", "-m", message});
-    auto r = run_process({"git", "-C", app().string(), "rev-parse", "HEAD"}, env);
-    return r.out.substr(0, 40);
+    return testing::commit_all(app(), message, env);
   }
 
   testing::ProcessResult ztp(std::vector<std::string> args) {

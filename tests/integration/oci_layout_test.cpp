@@ -7,6 +7,7 @@
 #include "artifact/builder.hpp"
 #include "artifact/digest.hpp"
 #include "artifact/unpack.hpp"
+#include "support/oci_schema.hpp"
 #include "support/support.hpp"
 #include "util/fs.hpp"
 
@@ -14,44 +15,10 @@ namespace ztp::artifact {
 namespace {
 
 using nlohmann::json;
+using ztp::testing::require_jsonschema;
 using ztp::testing::run_process;
 using ztp::testing::TempDir;
-
-// Validates documents against the OCI schemas; argv: schema dir, then schema=document pairs.
-// The schemas are draft-04 and refer to each other by file name under their `id` URLs, so
-// every https reference is served from the schema directory by its base name.
-constexpr const char* k_validator = R"PY(
-import json, os, sys, warnings
-from urllib.parse import urlparse
-warnings.filterwarnings("ignore")
-import jsonschema
-
-schema_dir = sys.argv[1]
-def load(name):
-    with open(os.path.join(schema_dir, name)) as f:
-        return json.load(f)
-def by_name(uri):
-    return load(os.path.basename(urlparse(uri).path))
-
-failed = 0
-for pair in sys.argv[2:]:
-    schema_name, doc_path = pair.split("=", 1)
-    schema = load(schema_name)
-    resolver = jsonschema.RefResolver.from_schema(schema, handlers={"https": by_name})
-    validator = jsonschema.Draft4Validator(schema, resolver=resolver)
-    with open(doc_path) as f:
-        doc = json.load(f)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
-    for e in errors:
-        print("FAIL %s against %s: %s at %s" % (doc_path, schema_name, e.message, list(e.path)))
-    if errors:
-        failed += 1
-    else:
-        print("OK %s against %s" % (doc_path, schema_name))
-sys.exit(1 if failed else 0)
-)PY";
-
-std::filesystem::path schema_dir() { return ztp::testing::vector_path("oci/image-spec/schema"); }
+using ztp::testing::validate_oci;
 
 struct Built {
   std::filesystem::path layout;
@@ -79,30 +46,6 @@ Built build_sample(const TempDir& dir, const std::string& content = "<h1>v1</h1>
   return Built{dir / "oci", built.value()};
 }
 
-// Debian's python3, which python3-jsonschema installs into, even when another python3 comes
-// first on PATH.
-std::string python3() {
-  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
-void require_jsonschema() {
-  auto probe = run_process({python3(), "-c", "import jsonschema"});
-  ASSERT_EQ(probe.exit_code, 0) << "python3 with the jsonschema module is needed: run `apt-get "
-                                   "install python3-jsonschema` (or scripts/install-deps.sh)\n"
-                                << probe.err;
-}
-
-ztp::testing::ProcessResult validate(const TempDir& dir,
-                                     const std::vector<std::pair<std::string, std::string>>& docs) {
-  auto script = dir / "validate.py";
-  EXPECT_TRUE(fs::atomic_write(script, k_validator).ok());
-  std::vector<std::string> argv{python3(), script.string(), schema_dir().string()};
-  for (const auto& [schema, doc] : docs) {
-    argv.push_back(schema + "=" + doc);
-  }
-  return run_process(argv, {}, std::chrono::seconds(60));
-}
-
 TEST(OciLayoutTest, ManifestConfigIndexAndLayoutValidateAgainstTheOciSchemas) {
   require_jsonschema();
   TempDir dir;
@@ -112,11 +55,12 @@ TEST(OciLayoutTest, ManifestConfigIndexAndLayoutValidateAgainstTheOciSchemas) {
   auto manifest_path = store.blob_path(built.image.manifest.digest).string();
   auto layer_desc = dir / "layer-descriptor.json";
   ASSERT_TRUE(fs::atomic_write(layer_desc, to_json(built.image.layers[0]).dump()).ok());
-  auto result = validate(dir, {{"image-manifest-schema.json", manifest_path},
-                               {"config-schema.json", config_path},
-                               {"image-index-schema.json", (built.layout / "index.json").string()},
-                               {"image-layout-schema.json", (built.layout / "oci-layout").string()},
-                               {"content-descriptor.json", layer_desc.string()}});
+  auto result = validate_oci(dir.path(),
+                             {{"image-manifest-schema.json", manifest_path},
+                              {"config-schema.json", config_path},
+                              {"image-index-schema.json", (built.layout / "index.json").string()},
+                              {"image-layout-schema.json", (built.layout / "oci-layout").string()},
+                              {"content-descriptor.json", layer_desc.string()}});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_NE(result.out.find("OK"), std::string::npos);
 }
@@ -131,7 +75,8 @@ TEST(OciLayoutTest, TheSchemaCheckCatchesABrokenManifest) {
   m["config"]["digest"] = "sha256:NOT HEX!";
   m.erase("layers");
   ASSERT_TRUE(fs::atomic_write(dir / "broken.json", m.dump()).ok());
-  auto result = validate(dir, {{"image-manifest-schema.json", (dir / "broken.json").string()}});
+  auto result =
+      validate_oci(dir.path(), {{"image-manifest-schema.json", (dir / "broken.json").string()}});
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
   EXPECT_NE(result.out.find("layers"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("digest"), std::string::npos) << result.out;

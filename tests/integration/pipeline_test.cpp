@@ -79,6 +79,7 @@ build:
   exclude: ["*.md"]
   command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
   templates: ["nginx.local.conf"]
+  dockerfile: none
 service:
   port: 80
   port_range: )" + std::to_string(range) +
@@ -117,17 +118,9 @@ environments:
 )");
   }
 
-  void git(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"git", "-C", repo().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_process(argv, env);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
+  void git(const std::vector<std::string>& args) { testing::git_in(repo(), args, env); }
 
-  void commit(const std::string& message) {
-    git({"add", "-A"});
-    git({"commit", "-q", "-m", message});
-  }
+  void commit(const std::string& message) { testing::commit_all(repo(), message, env); }
 
   void init_repo() {
     git({"init", "-q", "-b", "main"});

@@ -19,6 +19,7 @@ std::string sample_app_yaml(const SampleAppOptions& options) {
   text +=
       R"(  command: ["nginx", "-p", "{{replica_dir}}", "-c", "{{replica_dir}}/nginx.local.conf", "-e", "stderr", "-g", "daemon off;"]
   templates: ["nginx.local.conf"]
+  dockerfile: none
 service:
   port: 80
   port_range: )" +

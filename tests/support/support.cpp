@@ -151,6 +151,23 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+std::string git_in(const std::filesystem::path& repo, const std::vector<std::string>& args,
+                   const std::vector<std::string>& env) {
+  std::vector<std::string> argv{"git", "-C", repo.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_process(argv, env);
+  EXPECT_EQ(r.exit_code, 0) << "git " << (args.empty() ? "" : args.front()) << ": " << r.err;
+  return r.out;
+}
+
+std::string commit_all(const std::filesystem::path& repo, const std::string& message,
+                       const std::vector<std::string>& env) {
+  git_in(repo, {"add", "-A"}, env);
+  git_in(repo, {"commit", "-q", "-m", message}, env);
+  std::string sha = git_in(repo, {"rev-parse", "HEAD"}, env);
+  return sha.substr(0, sha.find('\n'));
+}
+
 ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                           std::chrono::seconds timeout, const std::filesystem::path& cwd) {
   int out_pipe[2];

@@ -87,6 +87,14 @@ ProcessResult run_process(const std::vector<std::string>& argv,
                           std::chrono::seconds timeout = std::chrono::seconds(120),
                           const std::filesystem::path& cwd = {});
 
+// Runs `git -C repo ARGS` with `env` added; a failure fails the calling test with git's
+// error. Returns git's standard output.
+std::string git_in(const std::filesystem::path& repo, const std::vector<std::string>& args,
+                   const std::vector<std::string>& env);
+// `git add -A` and `git commit -q -m message` in `repo`; returns the new commit's SHA.
+std::string commit_all(const std::filesystem::path& repo, const std::string& message,
+                       const std::vector<std::string>& env);
+
 // The first port of a replica port range (up to 1000 ports) for a test: below the kernel's
 // ephemeral port range, where free_port() never lands, so no listen port of the test falls
 // inside it; `seed` (e.g. a free port) spreads concurrent tests apart.

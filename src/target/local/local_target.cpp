@@ -8,10 +8,15 @@ std::filesystem::path LocalPaths::release_dir(const std::string& digest) const {
   return releases() / std::string(artifact::digest_hex(digest));
 }
 
+std::filesystem::path LocalPaths::podman_release_dir(const std::string& digest) const {
+  return home / "podman" / std::string(artifact::digest_hex(digest));
+}
+
 LocalTarget::LocalTarget(const spec::Spec& spec, std::filesystem::path home, Clock& clock,
-                         std::filesystem::path ztp_binary)
+                         std::filesystem::path ztp_binary, Runtime runtime)
     : m_paths{std::move(home)} {
   m_impl = std::make_unique<Impl>(spec, clock, std::move(ztp_binary), m_paths);
+  m_impl->runtime = runtime;
 }
 
 LocalTarget::~LocalTarget() = default;
@@ -55,6 +60,9 @@ Result<void> LocalTarget::ensure_proxy() {
 }
 
 Result<void> LocalTarget::prepare(const ReleaseRef& release) {
+  if (m_impl->runtime == Runtime::podman) {
+    return m_impl->prepare_podman(release);
+  }
   auto dest = m_paths.release_dir(release.digest);
   if (std::filesystem::exists(dest)) {
     return {};
@@ -75,7 +83,9 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
   }
   ZTP_TRY(ensure_proxy());
   ZTP_TRY(prepare(release));
-  auto release_dir = std::filesystem::absolute(m_paths.release_dir(release.digest));
+  const bool podman = impl.runtime == Runtime::podman;
+  auto release_dir = std::filesystem::absolute(podman ? m_paths.podman_release_dir(release.digest)
+                                                      : m_paths.release_dir(release.digest));
   ZTP_TRY(fs::ensure_dir(m_paths.env_dir(release.env)));
 
   std::vector<std::string> ids;
@@ -91,11 +101,15 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
       std::string id = fmt::format("{}-r{}-{}", release.env, release.release, index);
       auto replica_dir = std::filesystem::absolute(m_paths.env_dir(release.env) / id);
       ZTP_TRY(fs::ensure_dir(replica_dir));
-      auto vars =
-          Impl::template_vars(port, release.env, release.release, index, release_dir, replica_dir);
-      ZTP_TRY(impl.render(release_dir, replica_dir, vars));
       std::vector<std::string> argv;
-      ZTP_ASSIGN_OR_RETURN(argv, impl.command(vars));
+      if (podman) {
+        argv = impl.podman_command(release, *env, id, index, port);
+      } else {
+        auto vars = Impl::template_vars(port, release.env, release.release, index, release_dir,
+                                        replica_dir);
+        ZTP_TRY(impl.render(release_dir, replica_dir, vars));
+        ZTP_ASSIGN_OR_RETURN(argv, impl.command(vars));
+      }
       SuperviseOptions opts;
       opts.state_dir = replica_dir;
       opts.workdir = release_dir;
@@ -103,7 +117,10 @@ Result<std::vector<std::string>> LocalTarget::add_replicas(const ReleaseRef& rel
       opts.release = release.release;
       opts.replica = index;
       opts.port = port;
-      opts.stop_timeout = impl.spec.service.stop_timeout;
+      // podman stops the container within the stop timeout itself; its client then needs a
+      // moment to remove it.
+      opts.stop_timeout = impl.spec.service.stop_timeout +
+                          (podman ? std::chrono::seconds(5) : std::chrono::seconds(0));
       opts.ztp_binary = impl.ztp_binary;
       opts.command = argv;
       for (const auto& [k, v] : impl.spec.build.env) {
@@ -204,7 +221,14 @@ Result<void> LocalTarget::remove_replicas(const std::string& env,
     if (!std::filesystem::exists(dir)) {
       continue;
     }
-    ZTP_TRY(stop_replica(dir, impl.spec.service.stop_timeout + std::chrono::seconds(5)));
+    ZTP_TRY(stop_replica(dir, impl.spec.service.stop_timeout + std::chrono::seconds(10)));
+    if (impl.runtime == Runtime::podman) {
+      // A container whose client was killed outlives it: make sure it is gone.
+      if (auto removed = podman::remove_container(podman::container_name(m_paths.home, id));
+          !removed.ok()) {
+        log::warn("container not removed", {{"replica", id}, {"error", removed.error().message}});
+      }
+    }
     // Kept for forensics (logs, status) until the next cleanup.
     auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
         impl.clock.wall_now().time_since_epoch());

@@ -26,19 +26,29 @@ struct LocalPaths {
   std::filesystem::path proxy() const { return home / "proxy"; }
   std::filesystem::path proxy_socket() const { return proxy() / "admin.sock"; }
   std::filesystem::path proxy_supervisor() const { return proxy() / "supervisor"; }
+  // The podman runtime's directory of a release: empty (the image lives in podman's storage);
+  // its name is the digest's hex, as a release directory's is.
+  std::filesystem::path podman_release_dir(const std::string& digest) const;
 };
+
+// How a replica runs: a process of the unpacked release on this machine, or a container of the
+// image run by podman. Everything else (ports, supervision, the proxy, health, draining) is
+// shared.
+enum class Runtime { process, podman };
 
 // The embedded default target: each replica is a `ztp supervise` process running the
 // release's command in its unpacked release directory, on a port from the spec's range;
 // traffic reaches it through `ztp proxy`, itself supervised, whose routes this target steers.
 // Everything it knows it reads back from the replicas' status files and the proxy, so a new
-// process adopts what an earlier one started.
+// process adopts what an earlier one started. With Runtime::podman (`target: podman`) the
+// supervised command is `podman run` of the image, published on the replica's port.
 class LocalTarget final : public Target {
  public:
   // `spec` must outlive the target. `ztp_binary` is what runs `supervise` and `proxy` (by
   // default this process's executable, by its real path).
   LocalTarget(const spec::Spec& spec, std::filesystem::path home, Clock& clock,
-              std::filesystem::path ztp_binary = fs::self_executable());
+              std::filesystem::path ztp_binary = fs::self_executable(),
+              Runtime runtime = Runtime::process);
   ~LocalTarget() override;
 
   Result<void> prepare(const ReleaseRef& release) override;

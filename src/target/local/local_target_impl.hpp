@@ -25,6 +25,7 @@
 #include "proxy/routes.hpp"
 #include "sys/file_lock.hpp"
 #include "sys/host_port.hpp"
+#include "target/local/podman.hpp"
 #include "target/local/release_files.hpp"
 #include "target/local/replica_status.hpp"
 #include "util/fs.hpp"
@@ -126,6 +127,7 @@ struct LocalTarget::Impl {
   std::filesystem::path ztp_binary;
   LocalPaths paths;
   proxy::AdminClient admin;
+  Runtime runtime = Runtime::process;
 
   Impl(const spec::Spec& s, Clock& c, std::filesystem::path bin, LocalPaths p)
       : spec(s),
@@ -309,6 +311,88 @@ struct LocalTarget::Impl {
       argv.push_back(*rendered);
     }
     return argv;
+  }
+
+  // podman: the image of `release` in podman's storage, and the (empty) directory whose name
+  // tells a replica's release digest.
+  Result<void> prepare_podman(const ReleaseRef& release) {
+    auto dir = paths.podman_release_dir(release.digest);
+    if (auto known = fs::read_file(dir / "image-id"); known.ok()) {
+      ZTP_ASSIGN_OR_RETURN(bool there, podman::image_exists(known->substr(0, known->find('\n'))));
+      if (there) {
+        return {};
+      }
+    }
+    ZTP_ASSIGN_OR_RETURN(auto store, artifact::OciLayoutStore::open(paths.oci()));
+    auto name = fmt::format("localhost/ztp/{}:{}", spec.app.empty() ? "app" : spec.app,
+                            artifact::digest_hex(release.digest).substr(0, 12));
+    auto id = podman::ensure_image(store, release.digest, scratch(release.digest, "podman"), name);
+    if (!id.ok()) {
+      return make_error(id.error().code, fmt::format("release {} of {}: {}", release.release,
+                                                     release.env, id.error().message));
+    }
+    ZTP_TRY(fs::ensure_dir(dir));
+    return fs::atomic_write(dir / "image-id", *id + "\n");
+  }
+
+  // podman: what differs from the release's image: the image gone from podman's storage
+  // ("." removed), or a container of the release that runs another image ("container NAME"
+  // modified).
+  Result<std::vector<FileChange>> changed_containers(const ReleaseRef& release) {
+    std::vector<FileChange> out;
+    auto id = fs::read_file(paths.podman_release_dir(release.digest) / "image-id");
+    if (!id.ok()) {
+      out.push_back({".", FileChange::Kind::removed});
+      return out;
+    }
+    std::string want = id->substr(0, id->find('\n'));
+    ZTP_ASSIGN_OR_RETURN(bool there, podman::image_exists(want));
+    if (!there) {
+      out.push_back({".", FileChange::Kind::removed});
+      return out;
+    }
+    std::string home_label = podman::container_name(paths.home, "").substr(4, 8);
+    ZTP_ASSIGN_OR_RETURN(auto containers, podman::list_containers("ztp.home=" + home_label));
+    for (const auto& c : containers) {
+      auto env = c.labels.find("ztp.env");
+      auto rel = c.labels.find("ztp.release");
+      if (env == c.labels.end() || env->second != release.env || rel == c.labels.end() ||
+          rel->second != release.release) {
+        continue;
+      }
+      if (c.image_id.empty() || want.rfind(c.image_id, 0) != 0) {
+        out.push_back({"container " + c.name, FileChange::Kind::modified});
+      }
+    }
+    return out;
+  }
+
+  // podman: the command that runs replica `id` of `release` as a container.
+  std::vector<std::string> podman_command(const ReleaseRef& release, const spec::Environment& env,
+                                          const std::string& id, int index, int port) const {
+    podman::RunSpec run;
+    run.name = podman::container_name(paths.home, id);
+    auto image_id = fs::read_file(paths.podman_release_dir(release.digest) / "image-id");
+    run.image = image_id.ok() ? image_id->substr(0, image_id->find('\n')) : release.digest;
+    run.host_port = port;
+    run.container_port = spec.service.port;
+    run.labels = {{"ztp.app", spec.app},
+                  {"ztp.env", release.env},
+                  {"ztp.release", release.release},
+                  {"ztp.replica", id},
+                  {"ztp.digest", release.digest},
+                  {"ztp.home", podman::container_name(paths.home, "").substr(4, 8)}};
+    for (const auto& [k, v] : env.env) {
+      run.env.emplace_back(k, v);
+    }
+    run.env.emplace_back("ZTP_ENV", release.env);
+    run.env.emplace_back("ZTP_RELEASE", release.release);
+    run.env.emplace_back("ZTP_REPLICA", std::to_string(index));
+    run.env.emplace_back("ZTP_DIGEST", release.digest);
+    run.cpus = env.resources.cpus;
+    run.memory_bytes = env.resources.memory_bytes;
+    run.stop_timeout = std::chrono::ceil<std::chrono::seconds>(spec.service.stop_timeout);
+    return podman::run_argv(run);
   }
 
   // Unpacks the image of `release` into `dest` (which must not exist).

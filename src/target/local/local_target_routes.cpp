@@ -101,6 +101,9 @@ Result<RouteView> LocalTarget::routes(const std::string& env) {
 }
 
 Result<std::vector<FileChange>> LocalTarget::changed_files(const ReleaseRef& release) {
+  if (m_impl->runtime == Runtime::podman) {
+    return m_impl->changed_containers(release);
+  }
   auto dir = m_paths.release_dir(release.digest);
   if (!std::filesystem::is_directory(dir)) {
     return std::vector<FileChange>{{".", FileChange::Kind::removed}};
@@ -116,6 +119,9 @@ Result<std::map<std::string, std::vector<FileChange>>> LocalTarget::changed_conf
     const std::string& env) {
   auto& impl = *m_impl;
   std::map<std::string, std::vector<FileChange>> out;
+  if (impl.runtime == Runtime::podman) {
+    return out;  // a container's config is its image's: nothing is rendered per replica
+  }
   for (const auto& [dir, status] : impl.replicas(env)) {
     auto replica_dir = std::filesystem::absolute(dir);
     auto expected = impl.rendered(
@@ -142,6 +148,11 @@ Result<std::map<std::string, std::vector<FileChange>>> LocalTarget::changed_conf
 
 Result<void> LocalTarget::refresh_release(const ReleaseRef& release) {
   auto& impl = *m_impl;
+  if (impl.runtime == Runtime::podman) {
+    std::error_code ec;
+    std::filesystem::remove(m_paths.podman_release_dir(release.digest) / "image-id", ec);
+    return impl.prepare_podman(release);
+  }
   auto dest = m_paths.release_dir(release.digest);
   auto fresh = impl.scratch(release.digest, "fresh");
   std::error_code ec;

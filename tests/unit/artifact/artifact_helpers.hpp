@@ -93,6 +93,18 @@ inline std::vector<TarEntry> read_tar(const std::string& blob) {
   return out;
 }
 
+// `size` bytes drawn from `alphabet` by a fixed generator: the same on every run, compressing
+// somewhat but not trivially.
+inline std::string patterned(size_t size, std::string_view alphabet = "abcdefgh") {
+  std::string out(size, '\0');
+  std::uint32_t x = 12345;
+  for (size_t i = 0; i < size; ++i) {
+    x = x * 1103515245u + 12345u;
+    out[i] = alphabet[(x >> 16) % alphabet.size()];
+  }
+  return out;
+}
+
 // Decompresses a gzip blob.
 inline std::string gunzip(const std::string& blob) {
   std::string out;
@@ -186,7 +198,7 @@ inline std::string raw_layer(const std::vector<RawEntry>& entries) {
   }
   archive_write_close(a);
   archive_write_free(a);
-  return gzip_deterministic(tar).value();
+  return compress(Compression::gzip, tar, 1).value();
 }
 
 // Stores an image made of the given gzip'd tar layers; returns the manifest descriptor.

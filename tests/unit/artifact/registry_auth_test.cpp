@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 
 #include "registry_fake_server.hpp"
+#include "support/support.hpp"
 
 namespace ztp::artifact {
 namespace {
@@ -120,6 +123,306 @@ TEST(RegistryAuthTest, ReadsCredentialsFromTheEnvironment) {
   ::unsetenv(k_env_registry_token);
   auth = RegistryAuth::from_environment();
   EXPECT_TRUE(auth.username.empty() && auth.password.empty() && auth.token.empty());
+}
+
+// The environment for_registry sees, without touching this process's.
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    return it != vars.end() ? std::optional<std::string>(it->second) : std::nullopt;
+  };
+}
+
+// An `auths` file with one entry per key, each holding base64("user:password") as `auth`.
+std::string auths_file(std::initializer_list<std::pair<std::string, std::string>> entries) {
+  nlohmann::json j;
+  j["auths"] = nlohmann::json::object();
+  for (const auto& [key, user_password] : entries) {
+    j["auths"][key]["auth"] = sys::base64(user_password);
+  }
+  return j.dump();
+}
+
+// Writes an executable `docker-credential-<name>` shell script into `dir`.
+void write_helper(const std::filesystem::path& dir, const std::string& name,
+                  const std::string& body) {
+  auto path = dir / ("docker-credential-" + name);
+  testing::write_text(path, "#!/bin/sh\n" + body);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
+bool anonymous(const RegistryAuth& a) {
+  return a.username.empty() && a.password.empty() && a.token.empty();
+}
+
+TEST(RegistryAuthLookupTest, IsAnonymousWhenNoVariableNorFileIsThere) {
+  testing::TempDir home;
+  auto auth = RegistryAuth::for_registry("registry.example.com", env_of({{"HOME", home.path()}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_TRUE(anonymous(*auth));
+  auth = RegistryAuth::for_registry("registry.example.com", env_of({}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_TRUE(anonymous(*auth));
+}
+
+TEST(RegistryAuthLookupTest, ReadsTheFileOfRegistryAuthFileAndSplitsAtTheFirstColon) {
+  testing::TempDir dir;
+  testing::write_text(dir / "auth.json", auths_file({{"registry.example.com:5000", "robot:pa:ss"},
+                                                     {"other.example.com", "no:body"}}));
+  auto auth = RegistryAuth::for_registry("registry.example.com:5000",
+                                         env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "robot");
+  EXPECT_EQ(auth->password, "pa:ss");
+  EXPECT_EQ(auth->token, "");
+  // A host the file does not name is anonymous.
+  auth = RegistryAuth::for_registry("registry.example.com",
+                                    env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_TRUE(anonymous(*auth));
+}
+
+TEST(RegistryAuthLookupTest, ZtpVariablesWinOverEveryFile) {
+  testing::TempDir dir;
+  testing::write_text(dir / "auth.json", auths_file({{"reg.example", "from:file"}}));
+  auto auth =
+      RegistryAuth::for_registry("reg.example", env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"},
+                                                        {k_env_registry_username, "deployer"},
+                                                        {k_env_registry_password, "from-env"}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "deployer");
+  EXPECT_EQ(auth->password, "from-env");
+  auth = RegistryAuth::for_registry(
+      "reg.example",
+      env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}, {k_env_registry_token, "ci-token"}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->token, "ci-token");
+  EXPECT_EQ(auth->username, "");
+  // A password alone cannot log in: the file is read.
+  auth = RegistryAuth::for_registry(
+      "reg.example",
+      env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}, {k_env_registry_password, "lonely"}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "from");
+  EXPECT_EQ(auth->password, "file");
+}
+
+TEST(RegistryAuthLookupTest, ReadsTheFilesInPodmanThenDockerOrder) {
+  testing::TempDir dir;
+  auto auth_file = dir / "explicit.json";
+  auto runtime = dir / "run";
+  auto home = dir / "home";
+  auto docker_config = dir / "docker-config";
+  testing::write_text(auth_file, auths_file({{"a.example", "explicit:1"}}));
+  testing::write_text(runtime / "containers/auth.json",
+                      auths_file({{"a.example", "runtime:2"}, {"b.example", "runtime:2"}}));
+  testing::write_text(home / ".config/containers/auth.json",
+                      auths_file({{"b.example", "config:3"}, {"c.example", "config:3"}}));
+  testing::write_text(home / ".docker/config.json",
+                      auths_file({{"c.example", "docker:4"}, {"d.example", "docker:4"}}));
+  testing::write_text(docker_config / "config.json", auths_file({{"d.example", "dockercfg:5"}}));
+  std::map<std::string, std::string> vars = {
+      {"REGISTRY_AUTH_FILE", auth_file}, {"XDG_RUNTIME_DIR", runtime}, {"HOME", home}};
+  auto user_of = [&](const char* host, const std::map<std::string, std::string>& v) {
+    auto auth = RegistryAuth::for_registry(host, env_of(v));
+    EXPECT_TRUE(auth.ok()) << auth.error().message;
+    return auth.ok() ? auth->username : std::string("error");
+  };
+  EXPECT_EQ(user_of("a.example", vars), "explicit");
+  EXPECT_EQ(user_of("b.example", vars), "runtime");
+  EXPECT_EQ(user_of("c.example", vars), "config");
+  EXPECT_EQ(user_of("d.example", vars), "docker");
+  // DOCKER_CONFIG replaces ~/.docker.
+  auto with_docker_config = vars;
+  with_docker_config["DOCKER_CONFIG"] = docker_config;
+  EXPECT_EQ(user_of("d.example", with_docker_config), "dockercfg");
+  EXPECT_EQ(user_of("c.example", with_docker_config), "config");
+  // A REGISTRY_AUTH_FILE that does not exist is skipped.
+  auto missing = vars;
+  missing["REGISTRY_AUTH_FILE"] = dir / "nowhere.json";
+  EXPECT_EQ(user_of("a.example", missing), "runtime");
+}
+
+TEST(RegistryAuthLookupTest, MatchesDockersLegacyKeys) {
+  testing::TempDir dir;
+  testing::write_text(dir / "config.json", auths_file({{"https://one.example", "u1:p"},
+                                                       {"http://two.example:5000", "u2:p"},
+                                                       {"three.example/v2/", "u3:p"},
+                                                       {"https://four.example/v1/", "u4:p"},
+                                                       {"five.example/team/app", "scoped:p"}}));
+  auto env = env_of({{"DOCKER_CONFIG", dir.path()}});
+  for (auto [host, user] : {std::pair{"one.example", "u1"}, std::pair{"two.example:5000", "u2"},
+                            std::pair{"three.example", "u3"}, std::pair{"FOUR.example", "u4"}}) {
+    auto auth = RegistryAuth::for_registry(host, env);
+    ASSERT_TRUE(auth.ok()) << auth.error().message;
+    EXPECT_EQ(auth->username, user) << host;
+  }
+  // A key scoped to a repository says nothing about the registry's other repositories.
+  auto auth = RegistryAuth::for_registry("five.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_TRUE(anonymous(*auth));
+}
+
+TEST(RegistryAuthLookupTest, PrefersTheExactKeyOverALegacyOne) {
+  testing::TempDir dir;
+  testing::write_text(dir / "auth.json", auths_file({{"https://reg.example/v1/", "legacy:p"},
+                                                     {"reg.example", "exact:p"}}));
+  auto auth = RegistryAuth::for_registry("reg.example",
+                                         env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "exact");
+}
+
+TEST(RegistryAuthLookupTest, FindsDockerHubUnderItsLegacyKey) {
+  testing::TempDir dir;
+  testing::write_text(dir / "config.json", auths_file({{"https://index.docker.io/v1/", "hub:pw"}}));
+  auto env = env_of({{"DOCKER_CONFIG", dir.path()}});
+  for (const char* host : {"docker.io", "index.docker.io", "registry-1.docker.io"}) {
+    auto auth = RegistryAuth::for_registry(host, env);
+    ASSERT_TRUE(auth.ok()) << auth.error().message;
+    EXPECT_EQ(auth->username, "hub") << host;
+    EXPECT_EQ(auth->password, "pw") << host;
+  }
+}
+
+TEST(RegistryAuthLookupTest, ReadsIdentityTokensAndPlainUsernameFields) {
+  testing::TempDir dir;
+  testing::write_text(dir / "auth.json", R"({"auths": {
+    "id.example": {"auth": ")" + sys::base64("someone:") +
+                                             R"(", "identitytoken": "refresh-me"},
+    "plain.example": {"username": "robot", "password": "pw"},
+    "placeholder.example": {}
+  }})");
+  auto env = env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}});
+  auto auth = RegistryAuth::for_registry("id.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "<token>");
+  EXPECT_EQ(auth->password, "refresh-me");
+  auth = RegistryAuth::for_registry("plain.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "robot");
+  EXPECT_EQ(auth->password, "pw");
+  auth = RegistryAuth::for_registry("placeholder.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_TRUE(anonymous(*auth));
+}
+
+TEST(RegistryAuthLookupTest, AFileThatIsNotJsonIsAnErrorNamingItButNotItsSecrets) {
+  testing::TempDir dir;
+  testing::write_text(dir / "auth.json", R"({"auths": {"reg.example": {"auth": "c2VjcmV0LXB3")");
+  auto auth = RegistryAuth::for_registry("reg.example",
+                                         env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}}));
+  ASSERT_FALSE(auth.ok());
+  EXPECT_EQ(auth.error().code, Errc::invalid);
+  EXPECT_NE(auth.error().message.find((dir / "auth.json").string()), std::string::npos)
+      << auth.error().message;
+  EXPECT_EQ(auth.error().message.find("c2VjcmV0"), std::string::npos) << "leaks the auth string";
+}
+
+TEST(RegistryAuthLookupTest, AnAuthThatIsNotBase64UserPasswordIsAnErrorWithoutIt) {
+  testing::TempDir dir;
+  testing::write_text(dir / "auth.json",
+                      R"({"auths": {"reg.example": {"auth": ")" + sys::base64("nocolon") + "\"}}}");
+  auto auth = RegistryAuth::for_registry("reg.example",
+                                         env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}}));
+  ASSERT_FALSE(auth.ok());
+  EXPECT_EQ(auth.error().code, Errc::invalid);
+  EXPECT_NE(auth.error().message.find("reg.example"), std::string::npos) << auth.error().message;
+  EXPECT_EQ(auth.error().message.find(sys::base64("nocolon")), std::string::npos);
+  EXPECT_EQ(auth.error().message.find("nocolon"), std::string::npos);
+}
+
+TEST(RegistryAuthLookupTest, AsksTheCredentialHelperWithTheHostOnItsInput) {
+  testing::TempDir dir;
+  // Answers with what it read, so the test sees the host it was given.
+  write_helper(dir / "bin", "testhelper",
+               "[ \"$1\" = get ] || exit 9\n"
+               "host=$(cat)\n"
+               "printf '{\"ServerURL\":\"%s\",\"Username\":\"robot@%s\",\"Secret\":\"s3cret\"}' "
+               "\"$host\" \"$host\"\n");
+  write_helper(dir / "bin", "tokenhelper",
+               "cat >/dev/null\n"
+               "echo '{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"id-token\"}'\n");
+  testing::write_text(dir / "config.json", R"({
+    "auths": {"reg.example": {}, "mine.example": {"auth": ")" +
+                                               sys::base64("file:pw") + R"("}},
+    "credHelpers": {"helped.example": "testhelper", "token.example": "tokenhelper"},
+    "credsStore": "testhelper"
+  })");
+  auto env =
+      env_of({{"DOCKER_CONFIG", dir.path()}, {"PATH", "/nonexistent:" + (dir / "bin").string()}});
+
+  auto auth = RegistryAuth::for_registry("helped.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "robot@helped.example");
+  EXPECT_EQ(auth->password, "s3cret");
+  // credsStore serves the hosts no credHelpers entry names, an empty auths entry included.
+  auth = RegistryAuth::for_registry("reg.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "robot@reg.example");
+  // Docker keeps Docker Hub's credentials under its legacy key: that is what the helper is asked.
+  auth = RegistryAuth::for_registry("registry-1.docker.io", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "robot@https://index.docker.io/v1/");
+  // An auths entry with credentials comes before the default helper.
+  auth = RegistryAuth::for_registry("mine.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "file");
+  // "<token>" marks an identity token.
+  auth = RegistryAuth::for_registry("token.example", env);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ(auth->username, "<token>");
+  EXPECT_EQ(auth->password, "id-token");
+}
+
+TEST(RegistryAuthLookupTest, AFailingHelperIsAnErrorNamingItAndTheHostButNotItsOutput) {
+  testing::TempDir dir;
+  write_helper(dir / "bin", "testhelper",
+               "cat >/dev/null\n"
+               "echo 'leaked-secret-on-stdout'\n"
+               "echo 'error: keychain is locked' >&2\n"
+               "echo 'second line' >&2\n"
+               "exit 3\n");
+  testing::write_text(dir / "auth.json", R"({"credHelpers": {"reg.example": "testhelper"}})");
+  auto auth = RegistryAuth::for_registry(
+      "reg.example",
+      env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}, {"PATH", (dir / "bin").string()}}));
+  ASSERT_FALSE(auth.ok());
+  const std::string& m = auth.error().message;
+  EXPECT_EQ(auth.error().code, Errc::invalid);
+  EXPECT_NE(m.find("docker-credential-testhelper"), std::string::npos) << m;
+  EXPECT_NE(m.find("reg.example"), std::string::npos) << m;
+  EXPECT_NE(m.find("exit status 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("keychain is locked"), std::string::npos) << m;
+  EXPECT_EQ(m.find("second line"), std::string::npos) << m;
+  EXPECT_EQ(m.find("leaked-secret"), std::string::npos) << m;
+}
+
+TEST(RegistryAuthLookupTest, AHelperWithoutCredentialsForTheHostMeansAnonymous) {
+  testing::TempDir dir;
+  write_helper(dir / "bin", "testhelper",
+               "cat >/dev/null\n"
+               "echo 'credentials not found in native keychain'\n"
+               "exit 1\n");
+  testing::write_text(dir / "auth.json", R"({"credsStore": "testhelper"})");
+  auto auth = RegistryAuth::for_registry(
+      "reg.example",
+      env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}, {"PATH", (dir / "bin").string()}}));
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_TRUE(anonymous(*auth));
+}
+
+TEST(RegistryAuthLookupTest, AHelperThatIsNotInstalledIsAnErrorNamingItAndTheHost) {
+  testing::TempDir dir;
+  testing::write_text(dir / "auth.json", R"({"credHelpers": {"reg.example": "absent"}})");
+  auto auth = RegistryAuth::for_registry(
+      "reg.example",
+      env_of({{"REGISTRY_AUTH_FILE", dir / "auth.json"}, {"PATH", dir.path().string()}}));
+  ASSERT_FALSE(auth.ok());
+  EXPECT_EQ(auth.error().code, Errc::not_found);
+  EXPECT_NE(auth.error().message.find("docker-credential-absent"), std::string::npos)
+      << auth.error().message;
+  EXPECT_NE(auth.error().message.find("reg.example"), std::string::npos) << auth.error().message;
 }
 
 TEST(RegistryAuthenticatorTest, SendsNothingUntilAsked) {

@@ -321,7 +321,7 @@ TEST_F(UnpackFixture, ALayerLibarchiveGivesNoReasonForFailsAndKeepsNothing) {
   auto tar = fs::read_file(ztp::testing::source_dir() /
                            "tests/fuzz/unpack/crash-d8bd54f2da5355ad019ea9e627ed89ac55b6efe7");
   ASSERT_TRUE(tar.ok()) << tar.error().message;
-  auto manifest = store_image(store, {gzip_deterministic(*tar).value()});
+  auto manifest = store_image(store, {compress(Compression::gzip, *tar, 1).value()});
   auto r = unpack_image(store, manifest, releases / "rel");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::invalid);

@@ -284,7 +284,7 @@ TEST(SpecRulesTest, UnknownGateTargetAndNotifyTypeAreReported) {
   EXPECT_EQ(hint_of(gate), "did you mean `approval`?");
   auto target = parse_corpus("unknown_target.yaml");
   EXPECT_THAT(located(target), ElementsAre("5:13: unknown target `nomad`"));
-  EXPECT_EQ(hint_of(target), "use one of: local, ecs, kubernetes");
+  EXPECT_EQ(hint_of(target), "use one of: local, podman, ecs, kubernetes");
   EXPECT_THAT(located(parse_corpus("unknown_notify_type.yaml")),
               ElementsAre("6:11: unknown notify type `email`"));
 }
