@@ -7,19 +7,16 @@
 #include <nlohmann/json.hpp>
 
 #include "artifact/digest.hpp"
+#include "artifact/image_index.hpp"
 
 namespace ztp::artifact {
 namespace {
 
 using nlohmann::json;
 
-constexpr const char* k_docker_hub = "registry-1.docker.io";
-constexpr const char* k_media_docker_list =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
+constexpr std::string_view k_base_fix = "choose build.platforms among those, or another base";
 
-bool is_index(std::string_view media_type) {
-  return media_type == k_media_index || media_type == k_media_docker_list;
-}
+constexpr const char* k_docker_hub = "registry-1.docker.io";
 
 // The OCI layer media type for a layer of an image in Docker's format (same bytes).
 Result<std::string> oci_layer_type(const std::string& media_type, const std::string& where) {
@@ -41,49 +38,6 @@ Result<std::string> oci_layer_type(const std::string& media_type, const std::str
   }
   return make_error(Errc::invalid,
                     fmt::format("{}: {} is not a layer media type ztp knows", where, media_type));
-}
-
-// The entry of the image index `bytes` for `platform`.
-Result<Descriptor> select_platform(std::string_view bytes, const Platform& platform,
-                                   const std::string& where) {
-  json index = json::parse(bytes, nullptr, false);
-  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array()) {
-    return make_error(Errc::invalid, fmt::format("{}: the image index has no manifests", where));
-  }
-  std::optional<Descriptor> loose;
-  std::vector<std::string> offered;
-  for (size_t i = 0; i < index["manifests"].size(); ++i) {
-    const json& m = index["manifests"][i];
-    ZTP_ASSIGN_OR_RETURN(auto d, descriptor_from_json(m, fmt::format("{} manifest {}", where, i)));
-    if (!m.contains("platform") || !m["platform"].is_object()) {
-      continue;
-    }
-    const json& p = m["platform"];
-    Platform have{p.value("os", std::string()), p.value("architecture", std::string()),
-                  p.value("variant", std::string())};
-    if (have.os == "unknown" || have.architecture == "unknown") {
-      continue;  // attestations and signatures, not images
-    }
-    offered.push_back(have.str());
-    if (have.os != platform.os || have.architecture != platform.architecture) {
-      continue;
-    }
-    if (have.variant == platform.variant) {
-      return d;
-    }
-    if (platform.variant.empty() && !loose) {
-      loose = d;
-    }
-  }
-  if (loose) {
-    return *loose;
-  }
-  return make_error(
-      Errc::not_found,
-      fmt::format("{}: the image has no manifest for {} (it has: {}); choose "
-                  "build.platforms among those, or another base",
-                  where, platform.str(),
-                  offered.empty() ? "none" : fmt::format("{}", fmt::join(offered, ", "))));
 }
 
 // Copies a verified blob from `from` into `to` unless it is there already.
@@ -149,9 +103,9 @@ Result<BaseImage> pull_from_layout(const BaseRef& ref, const Platform& platform,
     ZTP_ASSIGN_OR_RETURN(top, layout.resolve(ref.layout_ref));
   }
   Descriptor manifest = top;
-  if (is_index(top.media_type)) {
+  if (is_index_media_type(top.media_type)) {
     ZTP_ASSIGN_OR_RETURN(auto index, layout.read_blob(top.digest));
-    ZTP_ASSIGN_OR_RETURN(manifest, select_platform(index, platform, where));
+    ZTP_ASSIGN_OR_RETURN(manifest, select_platform(index, platform, where, k_base_fix));
   }
   ZTP_ASSIGN_OR_RETURN(auto bytes, layout.read_blob(manifest.digest));
   ZTP_ASSIGN_OR_RETURN(auto parsed, parse_manifest(bytes, where));
@@ -169,9 +123,10 @@ Result<BaseImage> pull_from_registry(const BaseRef& ref, const Platform& platfor
   ZTP_ASSIGN_OR_RETURN(auto client, RegistryClient::create(ref.endpoint, std::move(auth)));
   ZTP_ASSIGN_OR_RETURN(auto top, client.fetch_manifest(ref.reference));
   std::string digest = top.digest;
-  if (is_index(top.media_type)) {
+  if (is_index_media_type(top.media_type)) {
     ZTP_ASSIGN_OR_RETURN(
-        auto chosen, select_platform(top.bytes, platform, fmt::format("base image {}", ref.text)));
+        auto chosen,
+        select_platform(top.bytes, platform, fmt::format("base image {}", ref.text), k_base_fix));
     digest = chosen.digest;
   }
   ZTP_ASSIGN_OR_RETURN(auto manifest, client.pull(digest, store));

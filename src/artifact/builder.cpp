@@ -64,6 +64,8 @@ Result<BuiltImage> build_image(const FileSource& source, const ImageSpecInputs& 
     out.layers.push_back(r.descriptor);
   }
   out.tags = tags;
+  out.base_name = in.base_name;
+  out.base_digest = in.base_digest;
   return out;
 }
 

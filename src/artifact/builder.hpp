@@ -22,6 +22,10 @@ struct BuiltImage {
   std::int64_t size = 0;           // manifest + config + layers, in bytes
   std::vector<std::string> tags;
   std::vector<std::string> written;  // digests of blobs this build added (the rest existed)
+  // "linux/arm64", ... when `manifest` is an image index of several platforms; else empty.
+  std::vector<std::string> platforms;
+  std::string base_name;    // the base image as written; empty: none
+  std::string base_digest;  // the base's manifest digest it was resolved to
 };
 
 // Builds an image from `source`: one deterministic layer of its entries (mtime = in.created)

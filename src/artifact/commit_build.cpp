@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "artifact/git_tree_source.hpp"
+#include "artifact/image_index.hpp"
 
 namespace ztp::artifact {
 namespace {
@@ -24,7 +25,16 @@ Result<std::optional<BuiltImage>> find_built(const OciLayoutStore& store, const 
   if (!manifest) {
     return std::optional<BuiltImage>();
   }
-  auto parsed = store.read_manifest(*manifest);
+  // An image index is described by this machine's platform's image.
+  std::vector<std::string> platforms;
+  if (is_index_media_type(manifest->media_type)) {
+    ZTP_ASSIGN_OR_RETURN(auto entries, manifests_of(store, *manifest));
+    for (const auto& [_, platform] : entries) {
+      platforms.push_back(platform.str());
+    }
+  }
+  auto own = manifest_for_platform(store, *manifest, host_platform());
+  auto parsed = own.ok() ? store.read_manifest(*own) : Result<Manifest>(own.take_error());
   if (!parsed.ok()) {
     Error e = parsed.take_error();
     e.message =
@@ -33,6 +43,14 @@ Result<std::optional<BuiltImage>> find_built(const OciLayoutStore& store, const 
   }
   BuiltImage image;
   image.manifest = *manifest;
+  image.platforms = std::move(platforms);
+  if (auto it = parsed->annotations.find(k_annotation_base_name); it != parsed->annotations.end()) {
+    image.base_name = it->second;
+  }
+  if (auto it = parsed->annotations.find(k_annotation_base_digest);
+      it != parsed->annotations.end()) {
+    image.base_digest = it->second;
+  }
   image.config = parsed->config;
   image.layers = parsed->layers;
   image.size = manifest->size + parsed->config.size;

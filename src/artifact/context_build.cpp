@@ -5,11 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <set>
 
+#include "artifact/digest.hpp"
 #include "artifact/dockerfile.hpp"
+#include "artifact/image_index.hpp"
 #include "artifact/unpack.hpp"
 #include "sys/process.hpp"
 #include "util/fs.hpp"
@@ -686,10 +689,10 @@ bool dockerignored(const std::vector<std::string>& patterns, std::string_view re
   return ignored;
 }
 
-Result<BuiltImage> build_context(const spec::Spec& spec, const FileSource& context,
-                                 ImageSpecInputs in, OciLayoutStore& store,
-                                 const std::vector<std::string>& tags,
-                                 const ContextBuildOptions& opts) {
+// build_context for one platform: opts.platform, else build.platforms' first, else the host's.
+Result<BuiltImage> build_one(const spec::Spec& spec, const FileSource& context, ImageSpecInputs in,
+                             OciLayoutStore& store, const std::vector<std::string>& tags,
+                             const ContextBuildOptions& opts) {
   ZTP_ASSIGN_OR_RETURN(auto entries, context.entries());
   bool root_dockerfile = false;
   for (const auto& e : entries) {
@@ -710,6 +713,65 @@ Result<BuiltImage> build_context(const spec::Spec& spec, const FileSource& conte
   in.variant = platform.variant;
   EntriesSource source(std::move(entries), context.describe());
   return build_image(source, in, store, tags);
+}
+
+Result<BuiltImage> build_context(const spec::Spec& spec, const FileSource& context,
+                                 ImageSpecInputs in, OciLayoutStore& store,
+                                 const std::vector<std::string>& tags,
+                                 const ContextBuildOptions& opts) {
+  if (opts.platform || spec.build.platforms.size() < 2) {
+    return build_one(spec, context, std::move(in), store, tags, opts);
+  }
+  // One image per platform, untagged, and an image index over them under the tags. The
+  // application layer is the same bytes in each, so it is stored once.
+  const Platform host = host_platform();
+  std::vector<std::pair<Descriptor, Platform>> manifests;
+  std::set<std::string> counted;
+  BuiltImage out;
+  auto count = [&](const Descriptor& d) {
+    if (counted.insert(d.digest).second) {
+      out.size += d.size;
+    }
+  };
+  for (const auto& text : spec.build.platforms) {
+    ZTP_ASSIGN_OR_RETURN(auto platform, parse_platform(text));
+    ContextBuildOptions one = opts;
+    one.platform = platform;
+    auto built = build_one(spec, context, in, store, {}, one);
+    if (!built.ok()) {
+      Error e = built.take_error();
+      e.message = fmt::format("platform {}: {}", platform.str(), e.message);
+      return e;
+    }
+    manifests.emplace_back(built->manifest, platform);
+    out.platforms.push_back(platform.str());
+    for (const auto& d : built->written) {
+      if (std::find(out.written.begin(), out.written.end(), d) == out.written.end()) {
+        out.written.push_back(d);
+      }
+    }
+    count(built->manifest);
+    count(built->config);
+    for (const auto& l : built->layers) {
+      count(l);
+    }
+    // The index is described by this machine's image, else by the first platform's.
+    if (manifests.size() == 1 || platform == host) {
+      out.config = built->config;
+      out.layers = built->layers;
+      out.base_name = built->base_name;
+      out.base_digest = built->base_digest;
+    }
+  }
+  std::string index_json = make_index_json(manifests);
+  const bool existed = store.has_blob(sha256_digest(index_json));
+  ZTP_ASSIGN_OR_RETURN(out.manifest, store.put_index(index_json, tags));
+  if (!existed) {
+    out.written.push_back(out.manifest.digest);
+  }
+  out.size += out.manifest.size;
+  out.tags = tags;
+  return out;
 }
 
 }  // namespace ztp::artifact

@@ -31,8 +31,11 @@ std::optional<std::string> dockerfile_of(const spec::Build& build, bool has_root
 // config merged from the base, the Dockerfile and `in` (the spec's command, env, port, labels
 // win); with build.from and no Dockerfile, the context's entries as one layer over that base;
 // otherwise build_image as it is. The base is recorded in the base.name / base.digest
-// annotations. A Dockerfile with RUN is refused at that line (it needs a runtime to execute);
-// every error names the Dockerfile's line or the base image.
+// annotations. A Dockerfile with RUN is handed to buildah when it is on PATH, else refused at
+// that line; every error names the Dockerfile's line or the base image. With two or more
+// build.platforms (and no opts.platform) one image is built per platform, each over that
+// platform's base, and `tags` name an image index of them; the result describes the host's
+// image (else the first platform's).
 Result<BuiltImage> build_context(const spec::Spec& spec, const FileSource& context,
                                  ImageSpecInputs in, OciLayoutStore& store,
                                  const std::vector<std::string>& tags,

@@ -140,6 +140,17 @@ bool is_valid_tag(std::string_view tag) {
                      [&](char c) { return word(c) || c == '.' || c == '-'; });
 }
 
+Result<void> check_tags(const std::vector<std::string>& tags) {
+  for (const auto& t : tags) {
+    if (!is_valid_tag(t)) {
+      return make_error(
+          Errc::invalid,
+          fmt::format("\"{}\" is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})", t));
+    }
+  }
+  return {};
+}
+
 Result<OciLayoutStore> OciLayoutStore::open(const std::filesystem::path& root) {
   ZTP_TRY(fs::ensure_dir(root / "blobs" / "sha256"));
   auto layout_path = root / "oci-layout";
@@ -218,13 +229,7 @@ Result<std::string> OciLayoutStore::read_blob(std::string_view digest) const {
 
 Result<Descriptor> OciLayoutStore::put_manifest(std::string_view manifest_json,
                                                 const std::vector<std::string>& tags) {
-  for (const auto& t : tags) {
-    if (!is_valid_tag(t)) {
-      return make_error(
-          Errc::invalid,
-          fmt::format("\"{}\" is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})", t));
-    }
-  }
+  ZTP_TRY(check_tags(tags));
   auto manifest = parse_manifest(manifest_json, "manifest");
   if (!manifest.ok()) {
     return manifest.take_error();
@@ -242,7 +247,32 @@ Result<Descriptor> OciLayoutStore::put_manifest(std::string_view manifest_json,
     }
   }
   ZTP_ASSIGN_OR_RETURN(auto stored, put_blob(manifest_json, manifest->media_type));
-  Descriptor d = stored.descriptor;
+  return list_and_tag(stored.descriptor, tags);
+}
+
+Result<Descriptor> OciLayoutStore::put_index(std::string_view index_json,
+                                             const std::vector<std::string>& tags) {
+  ZTP_TRY(check_tags(tags));
+  json index = json::parse(index_json, nullptr, false);
+  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array()) {
+    return make_error(Errc::invalid, "the image index has no manifests list");
+  }
+  for (size_t i = 0; i < index["manifests"].size(); ++i) {
+    ZTP_ASSIGN_OR_RETURN(auto d, descriptor_from_json(index["manifests"][i],
+                                                      fmt::format("image index manifest {}", i)));
+    if (!has_blob(d.digest)) {
+      return make_error(Errc::not_found,
+                        fmt::format("the image index lists manifest {} which is not in the image "
+                                    "store {}; store it first",
+                                    d.digest, m_root.string()));
+    }
+  }
+  ZTP_ASSIGN_OR_RETURN(auto stored, put_blob(index_json, k_media_index));
+  return list_and_tag(stored.descriptor, tags);
+}
+
+Result<Descriptor> OciLayoutStore::list_and_tag(const Descriptor& d,
+                                                const std::vector<std::string>& tags) {
   ZTP_TRY(update_index(m_root, [&](json& manifests) -> Result<void> {
     if (tags.empty()) {
       ensure_listed(manifests, d);

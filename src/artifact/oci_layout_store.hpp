@@ -51,6 +51,9 @@ class OciLayoutStore {
   // each of `tags` at it; with no tags it is still listed in index.json, untagged.
   Result<Descriptor> put_manifest(std::string_view manifest_json,
                                   const std::vector<std::string>& tags);
+  // Stores an image index (the manifests it lists must already be in the store) and points each
+  // of `tags` at it, as put_manifest does for an image manifest.
+  Result<Descriptor> put_index(std::string_view index_json, const std::vector<std::string>& tags);
   // Points `tag` at `manifest`, moving it from the manifest it named before (which stays
   // listed, untagged). invalid for a malformed tag, not_found when the manifest is absent.
   Result<void> tag(const Descriptor& manifest, const std::string& tag);
@@ -72,10 +75,14 @@ class OciLayoutStore {
 
  private:
   explicit OciLayoutStore(std::filesystem::path root) : m_root(std::move(root)) {}
+  // Lists `d` in index.json (untagged when `tags` is empty) and points `tags` at it.
+  Result<Descriptor> list_and_tag(const Descriptor& d, const std::vector<std::string>& tags);
   std::filesystem::path m_root;
 };
 
 // Whether `tag` is a valid OCI tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
 bool is_valid_tag(std::string_view tag);
+// invalid, naming the first tag of `tags` that is not valid and the rule, when one is not.
+Result<void> check_tags(const std::vector<std::string>& tags);
 
 }  // namespace ztp::artifact

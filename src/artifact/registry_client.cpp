@@ -11,6 +11,7 @@
 #include "artifact/base_image.hpp"
 #include "artifact/digest.hpp"
 #include "artifact/image.hpp"
+#include "artifact/image_index.hpp"
 #include "artifact/registry_session.hpp"
 #include "spec/address.hpp"
 
@@ -164,20 +165,49 @@ Result<bool> RegistryClient::has_blob(std::string_view digest) {
 Result<PushStats> RegistryClient::push(const OciLayoutStore& store, const Descriptor& manifest,
                                        const std::vector<std::string>& tags,
                                        const PushOptions& opts) {
-  for (const auto& t : tags) {
-    if (!is_valid_tag(t)) {
-      return make_error(
-          Errc::invalid,
-          fmt::format("\"{}\" is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})", t));
-    }
-  }
+  ZTP_TRY(check_tags(tags));
   if (opts.chunk_size < 0) {
     return make_error(Errc::invalid, "the upload chunk size is negative; use 0 for one PUT");
   }
   ZTP_ASSIGN_OR_RETURN(auto manifest_bytes, store.read_blob(manifest.digest));
+  const std::string scope = repository_scope(m_session->endpoint().repository, true);
+  std::vector<std::string> refs = tags.empty() ? std::vector<std::string>{manifest.digest} : tags;
+  if (is_index_media_type(manifest.media_type)) {
+    // Each platform's image by digest, then the index under the tags.
+    PushStats stats;
+    ZTP_ASSIGN_OR_RETURN(auto children, manifests_of(store, manifest));
+    for (const auto& [child, _] : children) {
+      ZTP_ASSIGN_OR_RETURN(auto pushed, push(store, child, {}, opts));
+      stats.bytes_uploaded += pushed.bytes_uploaded;
+      // A blob the platforms share (the application layer) is counted once, where it went
+      // first: uploaded by one platform's push, it is no skip of the next one's.
+      auto merge = [](std::vector<std::string>& into, const std::vector<std::string>& from) {
+        for (const auto& d : from) {
+          if (std::find(into.begin(), into.end(), d) == into.end()) {
+            into.push_back(d);
+          }
+        }
+      };
+      merge(stats.uploaded, pushed.uploaded);
+      merge(stats.mounted, pushed.mounted);
+      for (const auto& d : pushed.skipped) {
+        auto known = [&](const std::vector<std::string>& v) {
+          return std::find(v.begin(), v.end(), d) != v.end();
+        };
+        if (!known(stats.uploaded) && !known(stats.mounted) && !known(stats.skipped)) {
+          stats.skipped.push_back(d);
+        }
+      }
+    }
+    stats.blobs_uploaded = static_cast<int>(stats.uploaded.size());
+    stats.blobs_skipped = static_cast<int>(stats.skipped.size());
+    for (const auto& ref : refs) {
+      ZTP_TRY(m_session->put_manifest(ref, manifest_bytes, k_media_index, manifest.digest, scope));
+    }
+    return stats;
+  }
   ZTP_ASSIGN_OR_RETURN(auto parsed,
                        parse_manifest(manifest_bytes, fmt::format("manifest {}", manifest.digest)));
-  const std::string scope = repository_scope(m_session->endpoint().repository, true);
   // The base image's repository, when it lives in this registry: its layers are mounted from
   // there rather than uploaded again.
   std::string mount_from;
@@ -209,7 +239,6 @@ Result<PushStats> RegistryClient::push(const OciLayoutStore& store, const Descri
     stats.bytes_uploaded += static_cast<std::int64_t>(bytes.size());
     stats.uploaded.push_back(blob.digest);
   }
-  std::vector<std::string> refs = tags.empty() ? std::vector<std::string>{manifest.digest} : tags;
   for (const auto& ref : refs) {
     ZTP_TRY(
         m_session->put_manifest(ref, manifest_bytes, parsed.media_type, manifest.digest, scope));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "artifact/file_source.hpp"
+#include "artifact/image_index.hpp"
 #include "artifact/layer.hpp"
 #include "artifact/release_root.hpp"
 #include "util/fs.hpp"
@@ -276,7 +277,9 @@ Result<void> unpack_image(const OciLayoutStore& store, const Descriptor& manifes
         Errc::conflict,
         fmt::format("{}: exists and is not a release directory; remove it", dest.string()));
   }
-  auto m = store.read_manifest(manifest);
+  // An image index (build.platforms) runs as this machine's platform's image.
+  ZTP_ASSIGN_OR_RETURN(auto image, manifest_for_platform(store, manifest, host_platform()));
+  auto m = store.read_manifest(image);
   if (!m.ok()) {
     return m.take_error();
   }

@@ -55,13 +55,10 @@ Result<Output> run_build(Workspace& ws, const BuildFlags& flags) {
   }
   ZTP_ASSIGN_OR_RETURN(auto built, artifact::build_commit(ws.spec, repo, rev, layout, opts));
   const auto& image = built.image;
-  nlohmann::json out{{"commit", built.commit.sha},
-                     {"digest", image.manifest.digest},
-                     {"tags", image.tags},
-                     {"size", image.size},
-                     {"reused", built.reused},
-                     {"written", image.written},
-                     {"layout", layout.root().string()}};
+  nlohmann::json out{{"commit", built.commit.sha},   {"digest", image.manifest.digest},
+                     {"tags", image.tags},           {"size", image.size},
+                     {"platforms", image.platforms}, {"reused", built.reused},
+                     {"written", image.written},     {"layout", layout.root().string()}};
   std::optional<artifact::PushStats> pushed;
   const auto& reg = ws.spec.registry;
   if (reg.kind != spec::Registry::Kind::local && !flags.no_push) {
@@ -78,6 +75,10 @@ Result<Output> run_build(Workspace& ws, const BuildFlags& flags) {
   text += fmt::format("digest  {}\n", image.manifest.digest);
   text += fmt::format("tags    {}\n", fmt::join(image.tags, ", "));
   text += fmt::format("size    {} bytes ({} layer(s))\n", image.size, image.layers.size());
+  if (!image.platforms.empty()) {
+    text += fmt::format("index   {} platforms: {}\n", image.platforms.size(),
+                        fmt::join(image.platforms, ", "));
+  }
   if (built.reused) {
     text += "built   no: this commit was built before\n";
   } else {
@@ -119,8 +120,8 @@ void setup(CLI::App& root, Context& ctx) {
   cmd->add_flag("--refresh-base", flags->refresh_base,
                 "Resolve the base image again and rebuild, even when this commit was built");
   cmd->add_option("--platform", flags->platform,
-                  "os/arch to build for, like linux/arm64 (default: build.platforms' first, "
-                  "else this machine's)");
+                  "Build one image for os/arch, like linux/arm64, instead of build.platforms "
+                  "(two or more platforms there build an image index; none: this machine's)");
   cmd->callback([&ctx, flags] { ctx.exit_code = with_workspace(ctx, "", run_build, *flags); });
 }
 

@@ -8,6 +8,7 @@
 #include "artifact/builder.hpp"
 #include "artifact/context_build.hpp"
 #include "artifact/directory_source.hpp"
+#include "artifact/image_index.hpp"
 #include "artifact/oci_layout_store.hpp"
 #include "engine/blue_green.hpp"
 #include "engine/canary.hpp"
@@ -43,7 +44,10 @@ std::string short_sha_of(const std::filesystem::path& home, const std::string& d
   if (!layout.ok()) {
     return "";
   }
-  auto manifest = layout->resolve(digest);
+  auto image = layout->resolve(digest);
+  auto manifest = image.ok()
+                      ? artifact::manifest_for_platform(*layout, *image, artifact::host_platform())
+                      : Result<artifact::Descriptor>(image.take_error());
   if (!manifest.ok()) {
     return "";
   }

@@ -48,17 +48,29 @@ Result<std::string> build_stage(Pipeline& p, store::Run& run, Stages& stages) {
     return stages.fail(id, recorded.error());
   }
   run = *recorded;
+  // The base as this run resolved it: a rebuild of the commit reuses this image, so the base
+  // stays what it was until `ztp build --refresh-base`.
+  std::string over = image.base_name.empty() ? ""
+                                             : fmt::format(" over {} ({})", image.base_name,
+                                                           short_digest(image.base_digest));
+  nlohmann::json fields{{"digest", image.manifest.digest},
+                        {"tags", image.tags},
+                        {"size", image.size},
+                        {"reused", built->reused}};
+  if (!image.base_name.empty()) {
+    fields["base"] = {{"name", image.base_name}, {"digest", image.base_digest}};
+  }
+  if (!image.platforms.empty()) {
+    fields["platforms"] = image.platforms;
+  }
   ZTP_TRY(stages.finish(
       id, StageStatus::succeeded,
       built->reused
-          ? fmt::format("commit {} was built before: {} (tags {})", run.short_sha,
-                        image.manifest.digest, fmt::join(image.tags, ", "))
-          : fmt::format("built {} ({} bytes, {} new blob(s), tags {})", image.manifest.digest,
-                        image.size, image.written.size(), fmt::join(image.tags, ", ")),
-      {{"digest", image.manifest.digest},
-       {"tags", image.tags},
-       {"size", image.size},
-       {"reused", built->reused}}));
+          ? fmt::format("commit {} was built before: {}{} (tags {})", run.short_sha,
+                        image.manifest.digest, over, fmt::join(image.tags, ", "))
+          : fmt::format("built {}{} ({} bytes, {} new blob(s), tags {})", image.manifest.digest,
+                        over, image.size, image.written.size(), fmt::join(image.tags, ", ")),
+      fields));
   return image.manifest.digest;
 }
 
@@ -93,12 +105,17 @@ Result<void> push_stage(Pipeline& p, const store::Run& run, Stages& stages) {
     return stages.fail(id, pushed.error());
   }
   std::string detail = fmt::format(
-      "pushed {} to {}: {} blob(s) uploaded ({} bytes), {} already there", short_digest(run.digest),
-      reg.url, pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_skipped);
+      "pushed {} to {}: {} blob(s) uploaded ({} bytes), {} already there{}",
+      short_digest(run.digest), reg.url, pushed->blobs_uploaded, pushed->bytes_uploaded,
+      pushed->blobs_skipped,
+      pushed->mounted.empty()
+          ? ""
+          : fmt::format(", {} mounted from the base's repository", pushed->mounted.size()));
   return stages.finish(id, StageStatus::succeeded, detail,
                        {{"registry", reg.url},
                         {"uploaded", pushed->uploaded},
                         {"skipped", pushed->skipped},
+                        {"mounted", pushed->mounted},
                         {"bytes", pushed->bytes_uploaded}});
 }
 

@@ -8,6 +8,7 @@
 
 #include "artifact/builder.hpp"
 #include "artifact/digest.hpp"
+#include "artifact/image_index.hpp"
 #include "artifact/registry_client.hpp"
 #include "spec/address.hpp"
 #include "support/registry_server.hpp"
@@ -119,6 +120,56 @@ TEST_F(RegistryTest, SkopeoCopiesThePushedImageBackWithTheSameDigests) {
   ASSERT_EQ(manifest->layers.size(), 1u);
   EXPECT_EQ(manifest->layers[0].digest, built.layers[0].digest);
   EXPECT_TRUE(copied->read_blob(built.layers[0].digest).ok());
+}
+
+TEST_F(RegistryTest, AnImageIndexIsPushedWithEachPlatformsImageAndSkopeoPicksByArch) {
+  RegistryServer registry;
+  ASSERT_TRUE(registry.ok()) << registry.error();
+  // Two platforms' images sharing the site's layer, as build.platforms makes them.
+  auto amd = build(layout);
+  auto site = dir / "site";
+  ImageSpecInputs arm_in;
+  arm_in.architecture = "arm64";
+  arm_in.revision = "89abcdef0123456789abcdef0123456789abcdef";
+  arm_in.created = 1'714'564'800;
+  auto arm = build_image_from_directory(site, arm_in, layout, {});
+  ASSERT_TRUE(arm.ok()) << arm.error().message;
+  ASSERT_EQ(arm->layers.at(0).digest, amd.layers.at(0).digest);
+  auto index = layout.put_index(make_index_json({{amd.manifest, Platform{"linux", "amd64", ""}},
+                                                 {arm->manifest, Platform{"linux", "arm64", ""}}}),
+                                {"multi"});
+  ASSERT_TRUE(index.ok()) << index.error().message;
+
+  auto client = client_of(registry);
+  auto stats = client.push(layout, *index, {"multi"});
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->blobs_uploaded, 3) << "two configs and the one shared layer";
+  EXPECT_EQ(stats->blobs_skipped, 0);
+
+  auto raw = run_process(
+      {"skopeo", "inspect", "--raw", "--tls-verify=false", docker_ref(registry, "multi")});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  EXPECT_EQ(raw.out, layout.read_blob(index->digest).value()) << "the index, byte for byte";
+  // skopeo picks each platform's image from the index (its config names the architecture),
+  // and each is in the registry under its own digest.
+  for (const auto& [arch, want] :
+       {std::pair{"amd64", amd.manifest.digest}, std::pair{"arm64", arm->manifest.digest}}) {
+    auto inspect = run_process({"skopeo", "--override-arch", arch, "--override-os", "linux",
+                                "inspect", "--tls-verify=false", docker_ref(registry, "multi")});
+    ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+    auto j = json::parse(inspect.out);
+    EXPECT_EQ(j["Digest"], index->digest) << "the tag names the index";
+    EXPECT_EQ(j["Architecture"], arch);
+    auto child = run_process(
+        {"skopeo", "inspect", "--raw", "--tls-verify=false", docker_ref(registry, want)});
+    ASSERT_EQ(child.exit_code, 0) << child.err;
+    EXPECT_EQ(child.out, layout.read_blob(want).value()) << arch;
+  }
+  // Pushed again: every blob is there.
+  auto again = client.push(layout, *index, {"multi"});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->blobs_uploaded, 0);
+  EXPECT_EQ(again->blobs_skipped, 3);
 }
 
 TEST_F(RegistryTest, ASecondPushUploadsNoBlob) {

@@ -315,10 +315,11 @@ TEST(SampleAppSpecTest, TheSampleSpecIsValidAndAsDocumented) {
   EXPECT_EQ(s.service.port, 80);
   EXPECT_EQ(s.service.health.path, "/health");
 
-  // A change to the site or its configuration starts a run; one to the README does not.
+  // A change to the site or its configuration starts a run; one to the README, or to the
+  // other pipeline's spec (ztp.containers.yaml, which watches its own paths), does not.
   for (const auto& rel : list_files(application_dir())) {
-    bool docs = rel.ends_with(".md") || rel.starts_with(".");
-    EXPECT_EQ(source_path_triggers(s, rel), !docs) << rel;
+    bool other = rel.ends_with(".md") || rel.starts_with(".") || rel == "ztp.containers.yaml";
+    EXPECT_EQ(source_path_triggers(s, rel), !other) << rel;
   }
 
   ASSERT_EQ(s.environments.size(), 3u);
@@ -367,6 +368,20 @@ TEST(SampleAppInitTest, InitWritesTheApplicationAndRefusesToOverwrite) {
   ASSERT_FALSE(expected.empty());
   EXPECT_TRUE(expected.count("ztp.yaml") == 1 && expected.count("nginx.local.conf") == 1);
   EXPECT_EQ(list_files(dir), expected);
+  // Beside ztp.yaml, a spec that builds the Dockerfile into a runnable image and runs it in
+  // podman; both validate as written.
+  EXPECT_NE(first.out.find("ztp -f ztp.containers.yaml deploy dev"), std::string::npos)
+      << first.out;
+  for (const char* spec : {"ztp.yaml", "ztp.containers.yaml"}) {
+    auto valid = testing::run_ztp({"-f", (dir / spec).string(), "validate", "--output", "json"});
+    EXPECT_EQ(valid.exit_code, 0) << spec << ": " << valid.out << valid.err;
+    if (std::string(spec) == "ztp.containers.yaml") {
+      auto j = nlohmann::json::parse(valid.out, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << valid.out;
+      EXPECT_EQ(j.dump().find("\"target\":\"local\""), std::string::npos) << "every env on podman";
+      EXPECT_NE(j.dump().find("\"dockerfile\":\"Dockerfile\""), std::string::npos) << valid.out;
+    }
+  }
   for (const auto& rel : expected) {
     EXPECT_EQ(*fs::read_file(dir / rel), *fs::read_file(application_dir() / rel)) << rel;
   }

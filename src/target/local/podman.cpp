@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "artifact/digest.hpp"
+#include "artifact/image_index.hpp"
 #include "sys/crypto.hpp"
 #include "sys/process.hpp"
 #include "util/fs.hpp"
@@ -66,11 +67,19 @@ bool succeeded(const sys::Captured& c) {
   return WIFEXITED(c.wait_status) && WEXITSTATUS(c.wait_status) == 0;
 }
 
+// The image manifest `digest` names for this machine: itself, or its platform's entry when it
+// is an image index.
+Result<artifact::Descriptor> host_manifest(const artifact::OciLayoutStore& store,
+                                           const std::string& digest) {
+  ZTP_ASSIGN_OR_RETURN(auto image, store.resolve(digest));
+  return artifact::manifest_for_platform(store, image, artifact::host_platform());
+}
+
 // A one-image OCI layout at `dir`, tagged "image", its blobs hard links into `store` (copies
 // where the file system refuses links).
 Result<void> write_layout(const artifact::OciLayoutStore& store, const std::string& digest,
                           const std::filesystem::path& dir) {
-  ZTP_ASSIGN_OR_RETURN(auto manifest, store.resolve(digest));
+  ZTP_ASSIGN_OR_RETURN(auto manifest, host_manifest(store, digest));
   ZTP_ASSIGN_OR_RETURN(auto parsed, store.read_manifest(manifest));
   ZTP_TRY(fs::ensure_dir(dir / "blobs" / "sha256"));
   std::vector<std::string> blobs{manifest.digest, parsed.config.digest};
@@ -117,7 +126,7 @@ Result<bool> image_exists(const std::string& id) {
 
 Result<std::string> ensure_image(const artifact::OciLayoutStore& store, const std::string& digest,
                                  const std::filesystem::path& scratch, const std::string& name) {
-  ZTP_ASSIGN_OR_RETURN(auto manifest, store.resolve(digest));
+  ZTP_ASSIGN_OR_RETURN(auto manifest, host_manifest(store, digest));
   ZTP_ASSIGN_OR_RETURN(auto parsed, store.read_manifest(manifest));
   std::string id(artifact::digest_hex(parsed.config.digest));
   ZTP_ASSIGN_OR_RETURN(bool exists, image_exists(id));

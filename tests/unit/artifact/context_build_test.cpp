@@ -6,6 +6,7 @@
 
 #include "artifact/digest.hpp"
 #include "artifact/directory_source.hpp"
+#include "artifact/image_index.hpp"
 #include "artifact_helpers.hpp"
 #include "support/support.hpp"
 
@@ -340,31 +341,21 @@ TEST(ContextBuildTest, ABaseOfAnotherPlatformIsRefused) {
       << built.error().message;
 }
 
+// A base image index tagged "multi" in the layout at `dir`, for linux/amd64 and linux/arm64;
+// returns their manifests.
+std::pair<Descriptor, Descriptor> make_multi_base(const std::filesystem::path& dir) {
+  auto amd = make_base(dir, "amd", "amd64");
+  auto arm = make_base(dir, "arm", "arm64");
+  auto layout = OciLayoutStore::open(dir).value();
+  std::string bytes = make_index_json(
+      {{amd, Platform{"linux", "amd64", ""}}, {arm, Platform{"linux", "arm64", ""}}});
+  layout.put_index(bytes, {"multi"}).value();
+  return {amd, arm};
+}
+
 TEST(ContextBuildTest, AnIndexIsNarrowedToThePlatform) {
   ztp::testing::TempDir dir;
-  auto amd = make_base(dir / "base", "amd", "amd64");
-  auto arm = make_base(dir / "base", "arm", "arm64");
-  auto layout = OciLayoutStore::open(dir / "base").value();
-  json index{{"schemaVersion", 2},
-             {"mediaType", k_media_index},
-             {"manifests",
-              {{{"mediaType", k_media_manifest},
-                {"digest", amd.digest},
-                {"size", amd.size},
-                {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}},
-               {{"mediaType", k_media_manifest},
-                {"digest", arm.digest},
-                {"size", arm.size},
-                {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}}}}};
-  std::string bytes = canonical_json(index);
-  auto blob = layout.put_blob(bytes, k_media_index).value();
-  // index.json names the index as "multi".
-  json top = json::parse(ztp::testing::read_text(dir / "base/index.json"));
-  top["manifests"].push_back({{"mediaType", k_media_index},
-                              {"digest", blob.descriptor.digest},
-                              {"size", blob.descriptor.size},
-                              {"annotations", {{k_annotation_ref_name, "multi"}}}});
-  write_file(dir / "base/index.json", top.dump());
+  auto [amd, arm] = make_multi_base(dir / "base");
   write_file(dir / "ctx/Dockerfile", "FROM oci:base:multi\n");
   for (const auto& [platform, want] : {std::pair{Platform{"linux", "arm64", ""}, arm.digest},
                                        std::pair{Platform{"linux", "amd64", ""}, amd.digest}}) {
@@ -382,6 +373,52 @@ TEST(ContextBuildTest, AnIndexIsNarrowedToThePlatform) {
   auto missing = build(spec_in(dir.path()), dir / "ctx", store, s390);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("it has: linux/amd64, linux/arm64"), std::string::npos)
+      << missing.error().message;
+}
+
+TEST(ContextBuildTest, TwoPlatformsBuildAnImageIndexSharingTheApplicationLayer) {
+  ztp::testing::TempDir dir;
+  auto [amd, arm] = make_multi_base(dir / "base");
+  write_file(dir / "ctx/Dockerfile", "FROM oci:base:multi\nCOPY a.txt /srv/a.txt\n");
+  write_file(dir / "ctx/a.txt", "a");
+  auto s = spec_in(dir.path());
+  s.build.platforms = {"linux/amd64", "linux/arm64"};
+  auto build_into = [&](const std::string& name) {
+    auto store = OciLayoutStore::open(dir / name).value();
+    DirectorySource source(dir / "ctx", {});
+    return build_context(s, source, inputs(), store, {"t"}, {});
+  };
+  auto built = build_into("oci");
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  EXPECT_EQ(built->manifest.media_type, k_media_index);
+  EXPECT_EQ(built->platforms, (std::vector<std::string>{"linux/amd64", "linux/arm64"}));
+  auto store = OciLayoutStore::open(dir / "oci").value();
+  EXPECT_EQ(store.resolve("t").value().digest, built->manifest.digest) << "the tag names the index";
+
+  auto children = manifests_of(store, built->manifest).value();
+  ASSERT_EQ(children.size(), 2u);
+  auto amd_image = store.read_manifest(children[0].first).value();
+  auto arm_image = store.read_manifest(children[1].first).value();
+  EXPECT_EQ(children[1].second.architecture, "arm64");
+  EXPECT_EQ(amd_image.annotations.at(k_annotation_base_digest), amd.digest);
+  EXPECT_EQ(arm_image.annotations.at(k_annotation_base_digest), arm.digest);
+  ASSERT_EQ(amd_image.layers.size(), 2u);
+  ASSERT_EQ(arm_image.layers.size(), 2u);
+  EXPECT_EQ(amd_image.layers[1].digest, arm_image.layers[1].digest) << "one application layer";
+  EXPECT_EQ(store.read_config(children[1].first).value().architecture, "arm64");
+  auto for_arm = manifest_for_platform(store, built->manifest, Platform{"linux", "arm64", ""});
+  EXPECT_EQ(for_arm.value().digest, children[1].first.digest);
+
+  // Reproducible: the same index digest in another store.
+  auto again = build_into("oci-again");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->manifest.digest, built->manifest.digest);
+
+  // A platform the base lacks stops the build, naming it.
+  s.build.platforms = {"linux/amd64", "linux/s390x"};
+  auto missing = build_into("oci-s390x");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message.rfind("platform linux/s390x: ", 0), 0u)
       << missing.error().message;
 }
 

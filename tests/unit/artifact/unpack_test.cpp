@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "artifact/image_index.hpp"
 #include "artifact_helpers.hpp"
 #include "support/support.hpp"
 #include "util/fs.hpp"
@@ -102,6 +103,31 @@ std::vector<RawEntry> climbing_links() {
 std::vector<RawEntry> with(std::vector<RawEntry> entries, std::vector<RawEntry> more) {
   entries.insert(entries.end(), more.begin(), more.end());
   return entries;
+}
+
+TEST_F(UnpackFixture, AnImageIndexUnpacksThisMachinesImage) {
+  auto ours = build_layer({{"which", EntryKind::file, 0644, "this machine's", ""}}, 0).value();
+  auto other = build_layer({{"which", EntryKind::file, 0644, "another's", ""}}, 0).value();
+  auto mine = store_image(store, {ours.blob});
+  auto theirs = store_image(store, {other.blob});
+  std::string index =
+      make_index_json({{theirs, Platform{"linux", "s390x", ""}}, {mine, host_platform()}});
+  auto stored = store.put_index(index, {"multi"});
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  auto dest = releases / "sha256-index";
+  auto r = unpack_image(store, *stored, dest);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*fs::read_file(dest / "which"), "this machine's");
+
+  // An index without this machine's platform is refused, naming the platforms it has.
+  std::string foreign = make_index_json({{theirs, Platform{"linux", "s390x", ""}}});
+  auto only = store.put_index(foreign, {});
+  ASSERT_TRUE(only.ok());
+  auto refused = unpack_image(store, *only, releases / "sha256-foreign");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("it has: linux/s390x"), std::string::npos)
+      << refused.error().message;
+  EXPECT_FALSE(std::filesystem::exists(releases / "sha256-foreign"));
 }
 
 TEST_F(UnpackFixture, UnpacksFilesModesAndLinks) {
