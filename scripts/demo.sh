@@ -2,8 +2,11 @@
 # The demo: installs what is missing, builds ztp, puts the sample application (application/) in
 # a fresh git repository and runs the pipeline for two commits: each commit is built once into
 # an image tagged with its SHA and promoted through dev → qa → prod, prod after an approval
-# (which this script gives itself, and says so). Prints the URLs. Stop it all with:
+# (which this script gives itself, and says so). Then builds the same site from its Dockerfile
+# into a runnable nginx image (over a base made offline from Debian's nginx) and runs dev as
+# podman containers. Prints the URLs. Stop it all with:
 #   ZTP_HOME=.demo/home build/release/ztp -f .demo/app/ztp.yaml down
+#   ZTP_HOME=.demo/containers-home build/release/ztp -f .demo/app/ztp.containers.yaml down
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,6 +31,8 @@ export GIT_COMMITTER_NAME="zerotouch demo" GIT_COMMITTER_EMAIL="demo@zerotouch.i
 if [[ -f "$app/ztp.yaml" ]]; then
   say "Stopping what an earlier demo left running"
   "$ztp" -f "$app/ztp.yaml" down || true
+  [[ -f "$app/ztp.containers.yaml" ]] &&
+    ZTP_HOME="$demo/containers-home" "$ztp" -f "$app/ztp.containers.yaml" down || true
 fi
 rm -rf "$demo"
 mkdir -p "$demo"
@@ -79,6 +84,15 @@ git log --oneline -1
 say "Run 2: commit $(git rev-parse --short HEAD) through dev → qa → prod"
 run_pipeline
 
+say "The same site as a runnable container image, in podman"
+# The Dockerfile's base is an nginx image made offline from Debian's nginx (no public registry
+# is needed); ztp builds the Dockerfile over it and runs dev's replicas as containers, on its
+# own ports and with its own ZTP_HOME.
+python3 "$root/scripts/make-nginx-base.py" "$demo/nginx-base" >/dev/null
+(export ZTP_HOME="$demo/containers-home" NGINX_BASE="oci:$demo/nginx-base:latest"
+ "$ztp" -f ztp.containers.yaml deploy dev --dir .)
+containers_url=http://127.0.0.1:8091/
+
 say "Where it runs"
 "$ztp" status
 echo
@@ -95,6 +109,8 @@ above. State lives in $ZTP_HOME; the git repository is $app. Try a commit of you
 and run the pipeline again:
   export ZTP_HOME=$ZTP_HOME
   $ztp -f $app/ztp.yaml run
-Stop everything with:
+The same site built from its Dockerfile runs as podman containers at $containers_url
+(podman ps --filter label=ztp.env=dev). Stop everything with:
   ZTP_HOME=$ZTP_HOME $ztp -f $app/ztp.yaml down
+  ZTP_HOME=$demo/containers-home $ztp -f $app/ztp.containers.yaml down
 EOT
