@@ -338,6 +338,14 @@ Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime,
   ScopedUtf8Locale utf8;  // the entries' names are UTF-8, whatever the process's locale
   Layer layer;
   layer.media_type = layer_media_type(options.compression);
+  // Room for the blob up front when the entries' bytes are in memory already (a git tree), at
+  // most their tar plus deflate's overhead, so that a large layer is not copied each time its
+  // string grows. Files streamed from disk reserve nothing: memory stays bounded for them.
+  std::uint64_t in_memory = 0;
+  for (const auto& e : prepared) {
+    in_memory += e.source_file.empty() ? e.content.size() + 1536 : 0;
+  }
+  layer.blob.reserve(in_memory + in_memory / 64);
   ZTP_ASSIGN_OR_RETURN(
       auto compressor,
       StreamCompressor::create(options.compression, layer.blob,
