@@ -458,7 +458,7 @@ TEST(DockerfilePlan, ChildStagesInheritEnvAndArgs) {
       "FROM scratch AS base\n"
       "ARG MODE=release\n"
       "ENV HOME=/home/app\n"
-      "WORKDIR /work\n"
+      "WORKDIR /build\n"
       "FROM base\n"
       "LABEL seen=\"$HOME $MODE\"\n"
       "WORKDIR sub\n"
@@ -466,8 +466,8 @@ TEST(DockerfilePlan, ChildStagesInheritEnvAndArgs) {
   const Stage& child = p.stages[1];
   EXPECT_EQ(child.base_env, (Strings{"HOME=/home/app"}));
   EXPECT_EQ(child.config.labels.at("seen"), "/home/app release");
-  EXPECT_EQ(child.config.working_dir, "/work/sub");
-  EXPECT_EQ(child.copies[0].dest, "/work/sub/");
+  EXPECT_EQ(child.config.working_dir, "/build/sub");
+  EXPECT_EQ(child.copies[0].dest, "/build/sub/");
 }
 
 TEST(DockerfilePlan, WorkdirJoinsRelativePathsAndCopyDestinations) {
