@@ -151,6 +151,9 @@ TEST_F(PodmanPipelineTest, ACommitGoesThroughEveryEnvironmentAsContainers) {
   commit("the sample application");
   auto first = ztp({"run"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  // The build stage names the base it resolved, as the run records it.
+  EXPECT_NE((first.out + first.err).find(" over " + base.ref + " (sha256:"), std::string::npos)
+      << first.out << first.err;
   for (int port : {ports[0], ports[1], ports[2]}) {
     auto page = http_get(port, "/");
     EXPECT_EQ(page.status, 200) << port;
