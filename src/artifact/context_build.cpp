@@ -308,22 +308,6 @@ Result<Platform> platform_of(const spec::Build& build, const ContextBuildOptions
   return host_platform();
 }
 
-// The path of `program` on PATH, or empty.
-std::string find_program(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path == nullptr ? "" : path;
-  while (!rest.empty()) {
-    size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    rest = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
-    auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) {
-      return candidate.string();
-    }
-  }
-  return {};
-}
-
 std::vector<FileEntry> context_entries_of(const Tree& context) {
   std::vector<FileEntry> out;
   out.reserve(context.size());
@@ -528,8 +512,9 @@ Result<BuiltImage> build_dockerfile(const spec::Spec& spec, const std::string& d
   };
   ZTP_ASSIGN_OR_RETURN(auto plan, dockerfile::plan(parsed, file, args, base_env));
   if (plan.first_run_line) {
-    std::string buildah = find_program("buildah");
-    if (buildah.empty()) {
+    const char* path = std::getenv("PATH");
+    auto found = sys::find_on_path("buildah", path == nullptr ? "" : path);
+    if (!found) {
       return make_error(Errc::invalid,
                         fmt::format("{}:{}: RUN needs a container runtime to execute its command; "
                                     "install buildah (apt-get install buildah) and ztp hands the "
@@ -537,7 +522,7 @@ Result<BuiltImage> build_dockerfile(const spec::Spec& spec, const std::string& d
                                     "its output",
                                     file, *plan.first_run_line));
     }
-    BuildahJob job{buildah, spec, dockerfile_path, text, args, platform, in, tags};
+    BuildahJob job{found->string(), spec, dockerfile_path, text, args, platform, in, tags};
     for (const auto& entry : bases) {
       auto parsed_ref = parse_base_ref(entry.first, spec.base_dir());
       job.insecure = job.insecure || (parsed_ref.ok() && parsed_ref->endpoint.plain_http &&

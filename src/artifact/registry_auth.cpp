@@ -17,19 +17,13 @@
 #include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 namespace ztp::artifact {
 namespace {
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? std::string(v) : std::string();
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 // RFC 7230 tchar, plus '/' so a token68 (base64) reads as one word.
@@ -151,7 +145,7 @@ Result<void> parse_challenge_items(Scanner& in, AuthChallenge& ch) {
     } else {
       value = std::string(in.bare());
     }
-    ch.params[lower(name)] = std::move(value);
+    ch.params[text::to_lower(name)] = std::move(value);
     first = false;
     in.skip_spaces();
   }
@@ -187,19 +181,9 @@ std::string env_value(const EnvLookup& env, std::string_view name) {
   return env(name).value_or(std::string());
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Docker Hub answers under several names; docker's files know it as "https://index.docker.io/v1/".
 std::string canonical_host(std::string_view host) {
-  std::string h = lower(host);
+  std::string h = text::to_lower(host);
   if (h == "docker.io" || h == "index.docker.io" || h == "registry-1.docker.io") {
     return std::string(k_docker_hub);
   }
@@ -210,7 +194,7 @@ std::string canonical_host(std::string_view host) {
 // path ("https://host/v1/", "host/v2/"). nullopt for podman's keys scoped to a repository
 // ("host/team/app"): a host alone cannot tell whether they apply.
 std::optional<std::string> key_host(std::string_view key) {
-  std::string k = lower(key);
+  std::string k = text::to_lower(key);
   bool had_scheme = false;
   for (std::string_view scheme : {"https://", "http://"}) {
     if (k.rfind(scheme, 0) == 0) {
@@ -236,9 +220,9 @@ struct Entry {
 
 // The member of `object` for `host`: its exact key first, else one of docker's spellings of it.
 std::optional<Entry> find_entry(const Json& object, std::string_view host) {
-  std::string exact = lower(host);
+  std::string exact = text::to_lower(host);
   for (const auto& [key, value] : object.items()) {
-    if (lower(key) == exact) {
+    if (text::to_lower(key) == exact) {
       return Entry{key, &value};
     }
   }
@@ -298,7 +282,7 @@ Found read_auths_entry(const Entry& entry, const std::filesystem::path& file) {
     return some({"", "", token});
   }
   if (auto auth = string_member(e, "auth"); !auth.empty()) {
-    auto decoded = from_base64(trim(auth));
+    auto decoded = from_base64(text::trim(auth));
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) {
       return make_error(Errc::invalid,
@@ -312,26 +296,6 @@ Found read_auths_entry(const Entry& entry, const std::filesystem::path& file) {
     return some({user, string_member(e, "password"), ""});
   }
   return none();  // docker's placeholder `{}` beside a credsStore
-}
-
-// The executable `program` in one of the directories of `path` (a PATH value), or nullopt.
-std::optional<std::filesystem::path> find_on_path(const std::string& program,
-                                                  std::string_view path) {
-  while (!path.empty()) {
-    size_t colon = path.find(':');
-    std::string_view dir = path.substr(0, colon);
-    path = colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
-    // An empty entry would mean the working directory: not a place to run a helper from.
-    if (dir.empty()) {
-      continue;
-    }
-    std::filesystem::path candidate = std::filesystem::path(dir) / program;
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-  }
-  return std::nullopt;
 }
 
 // How a finished process ended, for an error message.
@@ -355,7 +319,7 @@ Found ask_helper(std::string_view helper, std::string_view host, const std::file
                       fmt::format("{}: the credential helper \"{}\" for {} is not a helper name",
                                   file.string(), helper, host));
   }
-  auto path = find_on_path(program, env_value(env, "PATH"));
+  auto path = sys::find_on_path(program, env_value(env, "PATH"));
   if (!path) {
     return make_error(Errc::not_found,
                       fmt::format("registry credentials for {}: the credential helper {} that {} "
@@ -394,15 +358,16 @@ Found ask_helper(std::string_view helper, std::string_view host, const std::file
   }
   const bool succeeded = WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 0;
   if (!succeeded) {
-    if (trim(run->out) == k_helper_not_found || trim(run->err) == k_helper_not_found) {
+    if (text::trim(run->out) == k_helper_not_found || text::trim(run->err) == k_helper_not_found) {
       return none();
     }
-    std::string_view first_line = trim(std::string_view(run->err).substr(0, run->err.find('\n')));
+    std::string_view first_line =
+        text::trim(std::string_view(run->err).substr(0, run->err.find('\n')));
     return make_error(Errc::invalid,
                       fmt::format("{} failed ({}){}{}", who, describe_exit(run->wait_status),
                                   first_line.empty() ? "" : ": ", first_line.substr(0, 200)));
   }
-  if (trim(run->out).empty()) {
+  if (text::trim(run->out).empty()) {
     return none();
   }
   auto answer = Json::parse(run->out, nullptr, false);
@@ -546,7 +511,7 @@ Result<std::vector<AuthChallenge>> parse_www_authenticate(std::string_view heade
                                     start + 1, header));
     }
     AuthChallenge ch;
-    ch.scheme = lower(scheme);
+    ch.scheme = text::to_lower(scheme);
     in.skip_spaces();
     ZTP_TRY(parse_challenge_items(in, ch));
     out.push_back(std::move(ch));

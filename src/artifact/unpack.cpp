@@ -180,14 +180,27 @@ Result<void> apply_entry(Context& c, archive* in, archive_entry* entry, const st
   }
 }
 
-Result<void> extract_layer(Context& c, std::string_view blob) {
-  std::unique_ptr<archive, ReadFree> in(archive_read_new());
+using LayerReader = std::unique_ptr<archive, ReadFree>;
+
+// A reader of the layer `blob`: a tar, compressed with any filter libarchive knows or not.
+Result<LayerReader> open_layer(std::string_view blob) {
+  LayerReader in(archive_read_new());
   archive_read_support_filter_all(in.get());
   archive_read_support_format_tar(in.get());
   if (archive_read_open_memory(in.get(), blob.data(), blob.size()) != ARCHIVE_OK) {
-    return make_error(Errc::invalid, fmt::format("image {}: layer {} is not a tar archive: {}",
-                                                 c.image, c.layer, archive_reason(in.get())));
+    return make_error(Errc::invalid,
+                      fmt::format("not a tar archive: {}", archive_reason(in.get())));
   }
+  return in;
+}
+
+Result<void> extract_layer(Context& c, std::string_view blob) {
+  auto opened = open_layer(blob);
+  if (!opened.ok()) {
+    return make_error(Errc::invalid, fmt::format("image {}: layer {} is {}", c.image, c.layer,
+                                                 opened.error().message));
+  }
+  LayerReader in = std::move(opened.value());
   archive_entry* entry = nullptr;
   while (true) {
     int r = archive_read_next_header(in.get(), &entry);
@@ -223,13 +236,11 @@ Result<void> extract_layer(Context& c, std::string_view blob) {
 }  // namespace
 
 Result<std::optional<std::string>> read_layer_file(std::string_view blob, std::string_view path) {
-  std::unique_ptr<archive, ReadFree> in(archive_read_new());
-  archive_read_support_filter_all(in.get());
-  archive_read_support_format_tar(in.get());
-  if (archive_read_open_memory(in.get(), blob.data(), blob.size()) != ARCHIVE_OK) {
-    return make_error(Errc::invalid,
-                      fmt::format("a layer is not a tar archive: {}", archive_reason(in.get())));
+  auto opened = open_layer(blob);
+  if (!opened.ok()) {
+    return make_error(Errc::invalid, "a layer is " + opened.error().message);
   }
+  LayerReader in = std::move(opened.value());
   archive_entry* entry = nullptr;
   for (;;) {
     int r = archive_read_next_header(in.get(), &entry);

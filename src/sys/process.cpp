@@ -198,6 +198,25 @@ Result<pid_t> spawn(const SpawnOptions& options) {
                                 options.argv[0], where, std::strerror(failure.err)));
 }
 
+std::optional<std::filesystem::path> find_on_path(const std::string& program,
+                                                  std::string_view path) {
+  while (!path.empty()) {
+    size_t colon = path.find(':');
+    std::string_view dir = path.substr(0, colon);
+    path = colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
+    // An empty entry would mean the working directory: not a place to run a helper from.
+    if (dir.empty()) {
+      continue;
+    }
+    std::filesystem::path candidate = std::filesystem::path(dir) / program;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
 Result<Captured> run_captured(SpawnOptions options, std::chrono::milliseconds timeout) {
   ZTP_ASSIGN_OR_RETURN(auto out, make_pipe());
   auto err = make_pipe();

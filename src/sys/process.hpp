@@ -29,6 +29,11 @@ void close_fds_except(std::initializer_list<int> keep);
 // A close-on-exec pipe: [0] reads, [1] writes. The caller closes both.
 Result<std::array<int, 2>> make_pipe();
 
+// The executable `program` in one of the directories of `path` (a PATH value; empty entries,
+// which would mean the working directory, are skipped), or nullopt.
+std::optional<std::filesystem::path> find_on_path(const std::string& program,
+                                                  std::string_view path);
+
 // What to start and how.
 struct SpawnOptions {
   std::vector<std::string> argv;                // argv[0] is the program
