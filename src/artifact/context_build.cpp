@@ -36,14 +36,6 @@ class EntriesSource final : public FileSource {
   std::string m_what;
 };
 
-// The bytes of a context entry, wherever they are kept.
-Result<std::string> content_of(const FileEntry& e) {
-  if (e.source_file.empty()) {
-    return e.content;
-  }
-  return fs::read_file(e.source_file);
-}
-
 // `path` with a leading "/" or "./" and a trailing "/" removed; "" for the root.
 std::string strip_path(std::string_view path) {
   std::string p(path);
@@ -161,10 +153,7 @@ Result<std::optional<std::string>> stage_file(const Tree& files, const BaseImage
                                               const OciLayoutStore& store,
                                               const std::string& path) {
   if (auto it = files.find(path); it != files.end() && it->second.kind == EntryKind::file) {
-    if (it->second.source_file.empty()) {
-      return std::optional<std::string>(it->second.content);
-    }
-    ZTP_ASSIGN_OR_RETURN(auto text, fs::read_file(it->second.source_file));
+    ZTP_ASSIGN_OR_RETURN(auto text, entry_bytes(it->second));
     return std::optional<std::string>(std::move(text));
   }
   if (base == nullptr) {
@@ -346,7 +335,8 @@ Result<void> write_context(const std::vector<FileEntry>& entries,
       std::filesystem::copy_file(e.source_file, path,
                                  std::filesystem::copy_options::overwrite_existing, ec);
     } else {
-      ZTP_TRY(fs::atomic_write(path, e.content, (e.mode & 0111) != 0 ? 0755 : 0644));
+      ZTP_ASSIGN_OR_RETURN(auto bytes, entry_bytes(e));
+      ZTP_TRY(fs::atomic_write(path, bytes, (e.mode & 0111) != 0 ? 0755 : 0644));
     }
     if (ec) {
       return make_error(Errc::internal, fmt::format("cannot write the build context for buildah "
@@ -462,9 +452,9 @@ Result<BuiltImage> build_dockerfile(const spec::Spec& spec, const std::string& d
   std::vector<std::string> ignore;
   for (const auto& e : entries) {
     if (e.path == dockerfile_path && e.kind == EntryKind::file) {
-      ZTP_ASSIGN_OR_RETURN(text, content_of(e));
+      ZTP_ASSIGN_OR_RETURN(text, entry_bytes(e));
     } else if (e.path == ".dockerignore" && e.kind == EntryKind::file) {
-      ZTP_ASSIGN_OR_RETURN(auto ignore_text, content_of(e));
+      ZTP_ASSIGN_OR_RETURN(auto ignore_text, entry_bytes(e));
       ignore = parse_dockerignore(ignore_text);
     }
   }

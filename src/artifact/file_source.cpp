@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "util/fs.hpp"
+
 namespace ztp::artifact {
 namespace {
 
@@ -78,6 +80,16 @@ bool link_escapes(std::string_view entry_path, std::string_view target) {
     }
   }
   return false;
+}
+
+Result<std::string> entry_bytes(const FileEntry& e) {
+  if (e.load) {
+    return e.load();
+  }
+  if (!e.source_file.empty()) {
+    return fs::read_file(e.source_file);
+  }
+  return e.content;
 }
 
 void sort_entries(std::vector<FileEntry>& entries) {

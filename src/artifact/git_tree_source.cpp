@@ -15,8 +15,10 @@ GitTreeSource::GitTreeSource(const source::GitRepo& repo, std::string sha, std::
 
 Result<std::vector<FileEntry>> GitTreeSource::entries() const {
   ZTP_TRY(validate_excludes(m_exclude));
+  // The files' bytes are read when the layer is written, one blob at a time.
   auto tree = m_repo.read_tree(
-      m_sha, m_context, [this](std::string_view rel) { return is_excluded(m_exclude, rel); });
+      m_sha, m_context, [this](std::string_view rel) { return is_excluded(m_exclude, rel); },
+      source::FileBytes::defer);
   if (!tree.ok()) {
     return tree.take_error();
   }
@@ -33,7 +35,9 @@ Result<std::vector<FileEntry>> GitTreeSource::entries() const {
       case source::TreeFile::Kind::file:
         e.kind = EntryKind::file;
         e.mode = f.mode & 0777;
-        e.content = std::move(f.content);
+        e.load = [repo = &m_repo, id = std::move(f.blob_id), path = e.path] {
+          return repo->read_blob(id, path);
+        };
         break;
       case source::TreeFile::Kind::symlink:
         e.kind = EntryKind::symlink;

@@ -12,7 +12,8 @@ namespace ztp::artifact {
 // libgit2, so nothing of the working directory (uncommitted or untracked files) ever ships.
 // File bytes are the committed blobs (no checkout filters); a file is executable when git
 // records it 100755. build.exclude applies as for a directory (artifact/exclude.hpp): an
-// excluded folder is not read at all. `repo` must outlive the source.
+// excluded folder is not read at all. A file's bytes are read from `repo` when wanted (one blob
+// at a time as the layer is written), so `repo` must outlive the source and its entries.
 class GitTreeSource final : public FileSource {
  public:
   GitTreeSource(const source::GitRepo& repo, std::string sha, std::string context,

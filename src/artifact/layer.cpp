@@ -287,6 +287,12 @@ Result<void> write_tar(const std::vector<FileEntry>& entries, std::int64_t mtime
     archive_entry_set_mtime(ae.get(), static_cast<time_t>(mtime), 0);
     archive_entry_set_perm(ae.get(), normalized_mode(e));
     bool from_disk = e.kind == EntryKind::file && !e.source_file.empty();
+    // A loaded file (a commit's blob) is read now, one at a time, and freed after it is written.
+    std::string loaded;
+    if (e.kind == EntryKind::file && e.load) {
+      ZTP_ASSIGN_OR_RETURN(loaded, e.load());
+    }
+    std::string_view data = e.load ? std::string_view(loaded) : std::string_view(e.content);
     switch (e.kind) {
       case EntryKind::dir:
         archive_entry_set_filetype(ae.get(), AE_IFDIR);
@@ -295,7 +301,7 @@ Result<void> write_tar(const std::vector<FileEntry>& entries, std::int64_t mtime
       case EntryKind::file:
         archive_entry_set_filetype(ae.get(), AE_IFREG);
         archive_entry_set_size(ae.get(), from_disk ? static_cast<la_int64_t>(e.size)
-                                                   : static_cast<la_int64_t>(e.content.size()));
+                                                   : static_cast<la_int64_t>(data.size()));
         break;
       case EntryKind::symlink:
         archive_entry_set_filetype(ae.get(), AE_IFLNK);
@@ -309,7 +315,6 @@ Result<void> write_tar(const std::vector<FileEntry>& entries, std::int64_t mtime
     if (from_disk) {
       ZTP_TRY(write_file_from_disk(a.get(), sink, e, buf));
     } else if (e.kind == EntryKind::file) {
-      std::string_view data = e.content;
       while (!data.empty()) {
         size_t piece = std::min(data.size(), k_chunk);
         auto n = archive_write_data(a.get(), data.data(), piece);
@@ -338,12 +343,12 @@ Result<Layer> build_layer(std::vector<FileEntry> entries, std::int64_t mtime,
   ScopedUtf8Locale utf8;  // the entries' names are UTF-8, whatever the process's locale
   Layer layer;
   layer.media_type = layer_media_type(options.compression);
-  // Room for the blob up front when the entries' bytes are in memory already (a git tree), at
-  // most their tar plus deflate's overhead, so that a large layer is not copied each time its
-  // string grows. Files streamed from disk reserve nothing: memory stays bounded for them.
+  // Room for the blob up front when the entries' bytes are in memory already, at most their tar
+  // plus deflate's overhead, so that a large layer is not copied each time its string grows.
+  // Files streamed from disk or loaded one at a time reserve nothing: memory stays bounded.
   std::uint64_t in_memory = 0;
   for (const auto& e : prepared) {
-    in_memory += e.source_file.empty() ? e.content.size() + 1536 : 0;
+    in_memory += e.source_file.empty() && !e.load ? e.content.size() + 1536 : 0;
   }
   layer.blob.reserve(in_memory + in_memory / 64);
   ZTP_ASSIGN_OR_RETURN(

@@ -234,22 +234,25 @@ Result<TreePtr> commit_tree(const git_commit* commit, std::string_view doing) {
   return TreePtr(tree);
 }
 
+// The bytes of blob `id`; `doing` says what for, in an error.
+Result<std::string> blob_content(git_repository* repo, const git_oid* id,
+                                 const std::string& doing) {
+  git_blob* blob = nullptr;
+  int rc = git_blob_lookup(&blob, repo, id);
+  if (rc < 0) {
+    return git_failure(rc, doing);
+  }
+  BlobPtr owned(blob);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
+                     static_cast<size_t>(git_blob_rawsize(blob)));
+}
+
 struct TreeWalk {
   git_repository* repo;
   const TreeFilter& skip;
   std::string short_sha;
+  FileBytes bytes;
   std::vector<TreeFile>& out;
-
-  Result<std::string> blob_content(const git_oid* id, const std::string& path) {
-    git_blob* blob = nullptr;
-    int rc = git_blob_lookup(&blob, repo, id);
-    if (rc < 0) {
-      return git_failure(rc, fmt::format("reading \"{}\" of commit {}", path, short_sha));
-    }
-    BlobPtr owned(blob);
-    return std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
-                       static_cast<size_t>(git_blob_rawsize(blob)));
-  }
 
   Result<void> walk(const git_tree* tree, const std::string& prefix) {
     for (size_t i = 0; i < git_tree_entrycount(tree); ++i) {
@@ -290,7 +293,13 @@ struct TreeWalk {
                                                      "mode {:o}",
                                                      path, short_sha, mode));
       }
-      ZTP_ASSIGN_OR_RETURN(file.content, blob_content(id, path));
+      if (file.kind == TreeFile::Kind::file && bytes == FileBytes::defer) {
+        file.blob_id = oid_hex(id);
+      } else {
+        ZTP_ASSIGN_OR_RETURN(
+            file.content,
+            blob_content(repo, id, fmt::format("reading \"{}\" of commit {}", path, short_sha)));
+      }
       out.push_back(std::move(file));
     }
     return {};
@@ -394,7 +403,7 @@ Result<std::vector<TreeFile>> GitRepo::read_tree(const std::string& sha,
 }
 
 Result<std::vector<TreeFile>> GitRepo::read_tree(const std::string& sha, const std::string& subdir,
-                                                 const TreeFilter& skip) const {
+                                                 const TreeFilter& skip, FileBytes bytes) const {
   ZTP_ASSIGN_OR_RETURN(auto folder, normalize_tree_folder(subdir));
   ZTP_ASSIGN_OR_RETURN(auto commit, lookup_commit(m_repo.get(), m_path, sha));
   std::string short_sha = oid_hex(git_commit_id(commit.get())).substr(0, 7);
@@ -433,12 +442,24 @@ Result<std::vector<TreeFile>> GitRepo::read_tree(const std::string& sha, const s
     tree.reset(sub);
   }
   std::vector<TreeFile> out;
-  TreeWalk walk{m_repo.get(), skip, short_sha, out};
+  TreeWalk walk{m_repo.get(), skip, short_sha, bytes, out};
   ZTP_TRY(walk.walk(tree.get(), ""));
   // Git orders a tree's entries as if folders ended in '/'; we promise plain byte order.
   std::sort(out.begin(), out.end(),
             [](const TreeFile& a, const TreeFile& b) { return a.path < b.path; });
   return out;
+}
+
+Result<std::string> GitRepo::read_blob(const std::string& blob_id, std::string_view path) const {
+  git_oid id{};
+  if (blob_id.size() != GIT_OID_HEXSZ || git_oid_fromstr(&id, blob_id.c_str()) < 0) {
+    git_error_clear();
+    return make_error(Errc::invalid,
+                      fmt::format("\"{}\" is not a blob id (for \"{}\")", blob_id, path));
+  }
+  return blob_content(m_repo.get(), &id,
+                      fmt::format("reading \"{}\" (blob {}) in {}", path,
+                                  std::string_view(blob_id).substr(0, 7), m_path.string()));
 }
 
 Result<std::vector<CommitInfo>> GitRepo::commits_between(const std::string& from,

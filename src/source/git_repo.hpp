@@ -27,13 +27,19 @@ struct CommitInfo {
 // One entry of a commit's tree below a folder: path relative to that folder, '/'-separated.
 // `mode` is the git file mode as the tree records it: 0100644 or 0100755 (file), 040000 (dir),
 // 0120000 (symlink). `content` is a file's bytes as committed (no checkout filters) or a
-// symlink's target; empty for a directory.
+// symlink's target; empty for a directory, and for a file read with FileBytes::defer, whose
+// bytes GitRepo::read_blob gives by `blob_id` (the blob's SHA) when they are wanted.
 struct TreeFile {
   std::string path;
   enum class Kind { file, dir, symlink } kind = Kind::file;
   unsigned mode = 0;
   std::string content;
+  std::string blob_id{};
 };
+
+// Whether read_tree reads the files' bytes (load) or only names their blobs (defer), so that a
+// large tree is never held in memory whole.
+enum class FileBytes { load, defer };
 
 // Says whether read_tree leaves out `path` (relative to the folder read); a directory left out
 // is left out with everything under it.
@@ -72,7 +78,10 @@ class GitRepo {
   // The same, leaving out what `skip` says (whose blobs are then never read, and whose
   // submodules are no error).
   Result<std::vector<TreeFile>> read_tree(const std::string& sha, const std::string& subdir,
-                                          const TreeFilter& skip) const;
+                                          const TreeFilter& skip,
+                                          FileBytes bytes = FileBytes::load) const;
+  // The bytes of blob `blob_id` (a TreeFile's), as committed; `path` names it in an error.
+  Result<std::string> read_blob(const std::string& blob_id, std::string_view path) const;
 
   // Commits reachable from `to` but not from `from` (oldest first, parents before children):
   // what a poller that saw `from` last has not seen. `from` empty: just `to`.

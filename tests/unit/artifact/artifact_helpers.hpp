@@ -31,13 +31,11 @@ inline void write_file(const std::filesystem::path& path, const std::string& con
   ::chmod(path.c_str(), mode);
 }
 
-// The bytes of a file entry, whether the source held them or named the file to read.
+// The bytes of a file entry, wherever the source keeps them.
 inline std::string bytes_of(const FileEntry& e) {
-  if (e.source_file.empty()) {
-    return e.content;
-  }
-  std::ifstream in(e.source_file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  auto bytes = entry_bytes(e);
+  EXPECT_TRUE(bytes.ok()) << e.path << ": " << bytes.error().message;
+  return bytes.ok() ? std::move(bytes.value()) : std::string();
 }
 
 // One entry of a tar as read back.

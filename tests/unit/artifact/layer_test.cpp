@@ -187,6 +187,38 @@ TEST(LayerTest, DigestsOfAKnownTreeNeverChange) {
   Layer from_disk = layer_of(dir.path());
   EXPECT_EQ(from_disk.digest, digest);
   EXPECT_EQ(from_disk.diff_id, diff_id);
+
+  // The same tree with each file's bytes loaded when the layer wants them (a commit's blobs),
+  // each exactly once.
+  auto entries = golden_entries();
+  int loads = 0;
+  for (auto& e : entries) {
+    if (e.kind == EntryKind::file) {
+      e.load = [bytes = std::move(e.content), &loads]() -> Result<std::string> {
+        ++loads;
+        return bytes;
+      };
+      e.content.clear();
+    }
+  }
+  auto loaded = build_layer(entries, k_commit_time);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->digest, digest);
+  EXPECT_EQ(loaded->diff_id, diff_id);
+  EXPECT_EQ(loads, 5);
+}
+
+TEST(LayerTest, AFileThatCannotBeLoadedStopsTheBuildWithItsReason) {
+  FileEntry e{"site/index.html", EntryKind::file, 0644, "", ""};
+  e.load = []() -> Result<std::string> {
+    return make_error(Errc::not_found,
+                      "reading \"site/index.html\" (blob 1a2b3c4): object missing");
+  };
+  auto layer = build_layer({e}, k_commit_time);
+  ASSERT_FALSE(layer.ok());
+  EXPECT_EQ(layer.error().code, Errc::not_found);
+  EXPECT_NE(layer.error().message.find("object missing"), std::string::npos)
+      << layer.error().message;
 }
 
 // A field of /proc/self/status in KiB ("VmRSS", "VmHWM").

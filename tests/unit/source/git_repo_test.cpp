@@ -259,6 +259,33 @@ TEST_F(GitRepoTest, ReadTreeBelowAFolderWithModesAndLinksInByteOrder) {
   }
 }
 
+TEST_F(GitRepoTest, ReadTreeCanDeferTheBytesOfFilesToReadBlob) {
+  repo().write("site/index.html", "<h1>hi</h1>");
+  repo().symlink("index.html", "site/home.html");
+  std::string sha = repo().commit("First");
+  auto git = open();
+
+  auto tree = git.read_tree(sha, "site", nullptr, FileBytes::defer);
+  ASSERT_TRUE(tree.ok()) << tree.error().message;
+  const TreeFile* file = find(*tree, "index.html");
+  ASSERT_NE(file, nullptr);
+  EXPECT_TRUE(file->content.empty());
+  EXPECT_EQ(file->blob_id, repo().git({"rev-parse", sha + ":site/index.html"}));
+  EXPECT_EQ(git.read_blob(file->blob_id, "site/index.html").value_or("(error)"), "<h1>hi</h1>");
+  // A link's target is read at once, files loaded the usual way keep no blob id.
+  EXPECT_EQ(find(*tree, "home.html")->content, "index.html");
+  EXPECT_TRUE(find(*git.read_tree(sha, "site"), "index.html")->blob_id.empty());
+
+  auto bad = git.read_blob("not-a-sha", "site/x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Errc::invalid);
+  EXPECT_NE(bad.error().message.find("site/x"), std::string::npos) << bad.error().message;
+  auto missing = git.read_blob(std::string(40, 'a'), "site/gone.html");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("site/gone.html"), std::string::npos)
+      << missing.error().message;
+}
+
 TEST_F(GitRepoTest, ReadTreeSaysWhenTheFolderIsNotADirectoryOfTheCommit) {
   repo().write("application/index.html", "x");
   std::string sha = repo().commit("First");
