@@ -1,7 +1,8 @@
 #include "spec/mask.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "util/text.hpp"
 
 namespace ztp::spec {
 namespace {
@@ -39,13 +40,6 @@ UrlParts split_url(std::string_view url) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 void add_url(std::vector<std::string>& out, std::string_view url) {
   UrlParts parts = split_url(url);
   if (parts.userinfo.empty()) {
@@ -53,7 +47,7 @@ void add_url(std::vector<std::string>& out, std::string_view url) {
   }
   if (size_t colon = parts.userinfo.find(':'); colon != std::string_view::npos) {
     out.emplace_back(parts.userinfo.substr(colon + 1));
-  } else if (iequals(parts.scheme, "https") || iequals(parts.scheme, "http")) {
+  } else if (text::iequals(parts.scheme, "https") || text::iequals(parts.scheme, "http")) {
     out.emplace_back(parts.userinfo);  // https://TOKEN@host/...: the user is the token
   }
 }
@@ -78,8 +72,8 @@ std::vector<std::string> credentials(const Spec& spec) {
     for (const auto& check : suite.checks) {
       add_url(out, check.path);
       for (const auto& [name, value] : check.headers) {
-        if (iequals(name, "authorization") || iequals(name, "proxy-authorization") ||
-            iequals(name, "cookie")) {
+        if (text::iequals(name, "authorization") || text::iequals(name, "proxy-authorization") ||
+            text::iequals(name, "cookie")) {
           out.push_back(value);
         }
       }

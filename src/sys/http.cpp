@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
-#include <strings.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "sys/time.hpp"
+#include "util/text.hpp"
 
 namespace ztp::sys {
 namespace {
@@ -19,21 +19,6 @@ namespace {
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // Hosts never sent through a proxy: loopback, plus whatever no_proxy already says (setting
@@ -108,14 +93,15 @@ struct Exchange {
       x->response.headers.clear();
       size_t space = line.find(' ');
       size_t reason = space == std::string_view::npos ? space : line.find(' ', space + 1);
-      x->response.reason =
-          reason == std::string_view::npos ? std::string() : std::string(trim(line.substr(reason)));
+      x->response.reason = reason == std::string_view::npos
+                               ? std::string()
+                               : std::string(text::trim(line.substr(reason)));
       return len;
     }
     size_t colon = line.find(':');
     if (colon != std::string_view::npos && colon > 0) {
-      x->response.headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                                       std::string(trim(line.substr(colon + 1))));
+      x->response.headers.emplace_back(std::string(text::trim(line.substr(0, colon))),
+                                       std::string(text::trim(line.substr(colon + 1))));
     }
     return len;
   }
@@ -141,7 +127,7 @@ struct Exchange {
     headers = curl_slist_append(headers, "Expect:");
     bool sends_body = (r.method != "GET" && r.method != "HEAD") || !body.empty() || r.upload;
     bool typed = std::any_of(r.headers.begin(), r.headers.end(),
-                             [](const auto& h) { return iequals(h.first, "content-type"); });
+                             [](const auto& h) { return text::iequals(h.first, "content-type"); });
     if (sends_body && !typed) {
       // Not libcurl's default application/x-www-form-urlencoded: no body here is a form.
       headers = curl_slist_append(headers, "Content-Type:");
@@ -219,7 +205,7 @@ struct Exchange {
         std::string_view line(s->data);
         constexpr std::string_view k_key = "Expire date:";
         if (line.rfind(k_key, 0) == 0) {
-          response.cert_expiry = std::string(trim(line.substr(k_key.size())));
+          response.cert_expiry = std::string(text::trim(line.substr(k_key.size())));
         }
       }
     }
@@ -264,7 +250,7 @@ struct Exchange {
       default:
         break;
     }
-    std::string text = *error != '\0' ? std::string(trim(error)) : curl_easy_strerror(code);
+    std::string text = *error != '\0' ? std::string(text::trim(error)) : curl_easy_strerror(code);
     switch (code) {
       case CURLE_SSL_CONNECT_ERROR:
       case CURLE_PEER_FAILED_VERIFICATION:
@@ -279,7 +265,7 @@ struct Exchange {
 
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (iequals(k, name)) {
+    if (text::iequals(k, name)) {
       return v;
     }
   }
@@ -464,7 +450,7 @@ bool worth_retrying(const Result<HttpResponse>& outcome) {
 
 std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& res,
                                                      std::chrono::system_clock::time_point now) {
-  std::string value(trim(res.header("retry-after")));
+  std::string value(text::trim(res.header("retry-after")));
   if (value.empty()) {
     return std::nullopt;
   }

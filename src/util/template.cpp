@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "util/text.hpp"
+
 namespace ztp {
 namespace {
 
@@ -12,16 +14,6 @@ constexpr std::string_view k_close = "}}";
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::string known_names(const std::map<std::string, std::string>& vars) {
@@ -65,7 +57,7 @@ Result<std::string> render_template(std::string_view text,
                                     "{{{{name}}}} on one line)",
                                     line));
     }
-    std::string_view name = trim(text.substr(inner, close - inner));
+    std::string_view name = text::trim(text.substr(inner, close - inner));
     if (name.empty() || !std::all_of(name.begin(), name.end(), is_name_char)) {
       return make_error(Errc::invalid,
                         fmt::format("line {}: invalid template variable {{{{{}}}}}; a name is "

@@ -28,12 +28,19 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
+// ASCII letters lower-cased.
+inline char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// `a` and `b` equal when ASCII letters are compared without case (header names, tokens).
+inline bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return lower(x) == lower(y); });
+}
+
 // ASCII letters lower-cased; other bytes as they are.
 inline std::string to_lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
+  std::transform(out.begin(), out.end(), out.begin(), lower);
   return out;
 }
 

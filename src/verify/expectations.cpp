@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sys/time.hpp"
+#include "util/text.hpp"
 
 namespace ztp::verify {
 namespace {
@@ -22,13 +23,6 @@ int rank(Errc code) {
     default:
       return 0;
   }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
 }
 
 std::string quote(std::string_view text) {
@@ -194,7 +188,7 @@ std::optional<std::string> find_header(
     const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
   std::optional<std::string> out;
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) {
+    if (text::iequals(key, name)) {
       if (out) {
         *out += ", ";
         *out += value;
