@@ -8,7 +8,7 @@ build_packages=(
   g++ cmake ninja-build pkg-config clang-format python3
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libgit2-dev libssh2-1-dev libboost-dev libcurl4-openssl-dev libarchive-dev
-  libssl-dev libhowardhinnant-date-dev zlib1g-dev libzstd-dev
+  libssl-dev libhowardhinnant-date-dev zlib1g-dev libzstd-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Fuzzing (scripts/fuzz.sh): clang and its libFuzzer and sanitizer runtimes.

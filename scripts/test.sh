@@ -8,6 +8,9 @@ scripts/install-deps.sh
 # The dashboard's browser test drives Debian's Chromium with playwright-core (pinned in
 # tests/browser/package-lock.json).
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+# The official AWS SDK for JavaScript, the wire reference of the AWS clients' tests (pinned in
+# tests/aws-sdk/package-lock.json).
+npm ci --prefix tests/aws-sdk --no-audit --no-fund --loglevel=error
 
 build=build/test
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZTP_WERROR=ON -DENABLE_SANITIZERS=ON \

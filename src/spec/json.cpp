@@ -1,5 +1,6 @@
 #include "spec/json.hpp"
 
+#include "spec/ecs.hpp"
 #include "spec/mask.hpp"
 #include "util/duration.hpp"
 
@@ -129,6 +130,65 @@ json deploy_windows_json(const DeployWindows& w) {
   return json{{"timezone", w.timezone}, {"deny", deny}, {"position", position(w.pos)}};
 }
 
+// The resolved `ecs:` block (every derived default filled in); null for other targets.
+json ecs_json(const Spec& spec, const Environment& env) {
+  if (!env.ecs) {
+    return nullptr;
+  }
+  EcsSettings e = resolve_ecs(spec, env);
+  auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  json j{{"region", or_null(e.region)},
+         {"cluster", e.cluster},
+         {"service_prefix", e.service_prefix},
+         {"launch_type", or_null(e.launch_type)},
+         {"fargate", e.fargate()},
+         {"platform_version", or_null(e.platform_version)},
+         {"task_role", or_null(e.task_role)},
+         {"execution_role", or_null(e.execution_role)},
+         {"cpu", e.cpu},
+         {"memory_mib", e.memory_mib},
+         {"tags", e.tags},
+         {"position", position(e.pos)}};
+  json providers = json::array();
+  for (const auto& p : e.capacity_providers) {
+    providers.push_back(json{{"name", p.name}, {"weight", p.weight}, {"base", p.base}});
+  }
+  j["capacity_providers"] = providers;
+  j["network"] = e.network ? json{{"subnets", e.network->subnets},
+                                  {"security_groups", e.network->security_groups},
+                                  {"assign_public_ip", e.network->assign_public_ip}}
+                           : json(nullptr);
+  j["logs"] = json{
+      {"group", e.logs.group},
+      {"stream_prefix", e.logs.stream_prefix},
+      {"create_group", e.logs.create_group},
+      {"retention_days", e.logs.retention_days ? json(*e.logs.retention_days) : json(nullptr)}};
+  if (!e.load_balancer) {
+    j["load_balancer"] = nullptr;
+    return j;
+  }
+  const EcsLoadBalancer& lb = *e.load_balancer;
+  const EcsHealthCheck& hc = lb.target_group.health_check;
+  json health{{"path", hc.path},
+              {"healthy_threshold", hc.healthy_threshold},
+              {"unhealthy_threshold", hc.unhealthy_threshold},
+              {"matcher", hc.matcher}};
+  put(health, "interval", hc.interval);
+  put(health, "timeout", hc.timeout);
+  json group{{"name_prefix", lb.target_group.name_prefix}, {"health_check", health}};
+  put(group, "deregistration_delay", lb.target_group.deregistration_delay);
+  j["load_balancer"] = json{{"vpc", lb.vpc},
+                            {"listener", lb.listener},
+                            {"rule", lb.rule ? json{{"priority", lb.rule->priority},
+                                                    {"hosts", lb.rule->hosts},
+                                                    {"paths", lb.rule->paths}}
+                                             : json(nullptr)},
+                            {"test_listener", or_null(lb.test_listener)},
+                            {"target_group", group},
+                            {"position", position(lb.pos)}};
+  return j;
+}
+
 // Masks every string of `j`, however deep.
 void mask_strings(const Spec& spec, json& j) {
   if (j.is_string()) {
@@ -212,6 +272,7 @@ nlohmann::json to_json(const Spec& spec) {
         {"deploy_windows", deploy_windows_json(e.deploy_windows)},
         {"env", e.env},
         {"resources", json{{"cpus", e.resources.cpus}, {"memory_bytes", e.resources.memory_bytes}}},
+        {"ecs", ecs_json(spec, e)},
         {"position", position(e.pos)}});
   }
   j["environments"] = envs;

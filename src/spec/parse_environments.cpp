@@ -8,6 +8,7 @@
 #include <map>
 #include <regex>
 
+#include "spec/ecs.hpp"
 #include "spec/sections.hpp"
 #include "spec/suggest.hpp"
 
@@ -294,38 +295,48 @@ void parse_canary(Reader& r, const Value& v, Canary& out) {
   }
 }
 
-// A memory size: a whole number with an optional unit (K, M, G: powers of 1000; Ki, Mi, Gi:
-// of 1024); at least 6 MiB, the least a container runtime starts with.
+// `cpus`, and `memory` as read_memory_size reads it, at least 6 MiB: the least a container
+// runtime starts with.
 void parse_resources(Reader& r, const Value& v, Resources& out) {
   Fields f(r, v, "resources", {"cpus", "memory"});
   f.read("cpus", out.cpus, 0.01, 1024);
   if (auto memory = f.get("memory")) {
-    static const std::regex k_size("([0-9]+)(K|Ki|M|Mi|G|Gi)?");
-    std::smatch m;
-    auto text = r.string(*memory);
-    if (!text) {
+    auto bytes = read_memory_size(r, *memory);
+    if (!bytes) {
       return;
     }
-    if (!std::regex_match(*text, m, k_size) || m[1].length() > 12) {
-      r.error(memory->pos, fmt::format("memory `{}` is not a size", *text),
-              "write a number with a unit: 256Mi, 1Gi, 512M");
-      return;
-    }
-    static const std::map<std::string, std::int64_t> k_units{{"", 1},
-                                                             {"K", 1000},
-                                                             {"Ki", 1024},
-                                                             {"M", 1000 * 1000},
-                                                             {"Mi", 1 << 20},
-                                                             {"G", 1000 * 1000 * 1000},
-                                                             {"Gi", std::int64_t{1} << 30}};
-    std::int64_t bytes = std::stoll(m[1].str()) * k_units.at(m[2].str());
-    if (bytes < (6 << 20)) {
-      r.error(memory->pos, fmt::format("memory `{}` is below 6Mi", *text),
+    if (*bytes < (6 << 20)) {
+      r.error(memory->pos, fmt::format("memory `{}` is below 6Mi", r.string(*memory).value_or("")),
               "a container needs at least 6Mi; 64Mi is a common floor for nginx");
       return;
     }
-    out.memory_bytes = bytes;
+    out.memory_bytes = *bytes;
   }
+}
+
+// `ecs:`, written exactly when the target is ecs; read after the keys its checks look at.
+void parse_environment_ecs(Reader& r, const Fields& f, Environment& env) {
+  if (env.target != "ecs") {
+    for (const auto& [key, value] : f.entries()) {
+      if (key.name == "ecs") {
+        r.error(key.pos,
+                fmt::format("ecs applies to target: ecs only, and this environment's target "
+                            "is {}",
+                            env.target),
+                "write `target: ecs` to run it on Amazon ECS, or remove the ecs block");
+      }
+    }
+    return;
+  }
+  auto ecs = f.require("ecs",
+                       "target: ecs needs an ecs block: at least cluster, network (on Fargate) "
+                       "and execution_role; see docs/ztp-yaml.md");
+  if (!ecs) {
+    return;
+  }
+  auto settings = std::make_shared<EcsSettings>();
+  parse_ecs(r, *ecs, env, *settings);
+  env.ecs = std::move(settings);
 }
 
 void parse_strategy(Reader& r, const Value& v, Strategy& out, EnvironmentMarks& marks) {
@@ -365,6 +376,34 @@ void parse_strategy(Reader& r, const Value& v, Strategy& out, EnvironmentMarks& 
 
 }  // namespace
 
+std::optional<std::int64_t> read_memory_size(Reader& r, const Value& v) {
+  static const std::regex k_size("([0-9]+)(K|Ki|M|Mi|G|Gi)?");
+  static const std::map<std::string, std::int64_t> k_units{{"", 1},
+                                                           {"K", 1000},
+                                                           {"Ki", 1024},
+                                                           {"M", 1000 * 1000},
+                                                           {"Mi", 1 << 20},
+                                                           {"G", 1000 * 1000 * 1000},
+                                                           {"Gi", std::int64_t{1} << 30}};
+  auto text = r.string(v);
+  if (!text) {
+    return std::nullopt;
+  }
+  std::smatch m;
+  if (!std::regex_match(*text, m, k_size) || m[1].length() > 12) {
+    r.error(v.pos, fmt::format("{} `{}` is not a size", v.name, *text),
+            "write a number with a unit: 256Mi, 1Gi, 512M");
+    return std::nullopt;
+  }
+  std::int64_t unit = k_units.at(m[2].str());
+  std::int64_t count = std::stoll(m[1].str());
+  if (count > INT64_MAX / unit) {
+    r.error(v.pos, fmt::format("{} `{}` is too large", v.name, *text));
+    return std::nullopt;
+  }
+  return count * unit;
+}
+
 void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out,
                         std::vector<EnvironmentMarks>& marks) {
   auto items = r.list(v);
@@ -383,7 +422,7 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
     env.pos = item.pos;
     Fields f(r, item, "environment",
              {"name", "target", "listen", "replicas", "gate", "strategy", "verify", "watch", "env",
-              "self_heal", "drift_interval", "deploy_windows", "resources"});
+              "self_heal", "drift_interval", "deploy_windows", "resources", "ecs"});
     if (!f.ok()) {
       continue;
     }
@@ -398,7 +437,8 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
         env.target = *t;
       }
     }
-    if (auto listen = f.require("listen", k_listen_hint)) {
+    // ECS environments are reached through their load balancer: `listen` is optional there.
+    if (auto listen = env.target == "ecs" ? f.get("listen") : f.require("listen", k_listen_hint)) {
       m.listen = listen->pos;
       m.listen_address = read_listen(r, *listen, env.listen);
     }
@@ -433,13 +473,19 @@ void parse_environments(Reader& r, const Value& v, std::vector<Environment>& out
       }
     }
     if (auto resources = f.get("resources")) {
-      parse_resources(r, *resources, env.resources);
+      if (env.target == "ecs") {
+        r.error(resources->key_pos, "resources does not apply to target ecs",
+                "on ECS a task's size is ecs.cpu and ecs.memory");
+      } else {
+        parse_resources(r, *resources, env.resources);
+      }
     }
     f.read("self_heal", env.self_heal);
     f.read_duration("drift_interval", env.drift_interval, false);
     if (auto windows = f.get("deploy_windows")) {
       parse_deploy_windows(r, *windows, env.deploy_windows);
     }
+    parse_environment_ecs(r, f, env);
     out.push_back(std::move(env));
     marks.push_back(std::move(m));
   }
@@ -507,6 +553,7 @@ void check_environments(Reader& r, const Spec& spec, const std::vector<Environme
     }
   }
   check_port_capacity(r, spec, marks);
+  check_ecs(r, spec);
 }
 
 }  // namespace detail

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -216,11 +217,14 @@ struct Resources {
 // Whether replicas of `target` listen on ports of this machine from service.port_range.
 bool uses_port_range(const std::string& target);
 
+// The `ecs:` block of a `target: ecs` environment (spec/ecs.hpp).
+struct EcsSettings;
+
 // One stage of promotion, in the order of ztp.yaml.
 struct Environment {
   std::string name;
   std::string target = "local";  // local | podman | ecs | kubernetes
-  std::string listen;            // front door, host:port
+  std::string listen;            // front door, host:port; may be empty with target ecs
   int replicas = 1;
   Strategy strategy;
   Gate gate = Gate::automatic;
@@ -231,6 +235,8 @@ struct Environment {
   DeployWindows deploy_windows;                       // when deploys wait at the gate
   std::map<std::string, std::string> env;             // replica environment
   Resources resources;                                // podman: --cpus and --memory
+  // Set exactly when target is ecs; immutable once parsed, so copies of a Spec share it.
+  std::shared_ptr<const EcsSettings> ecs;
   Position pos;
 };
 
