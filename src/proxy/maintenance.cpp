@@ -1,4 +1,5 @@
 #include "proxy/maintenance.hpp"
+#include "util/text.hpp"
 
 #include <fmt/format.h>
 
@@ -16,33 +17,6 @@ constexpr std::string_view k_generic =
 
 Error bad(std::string_view field, std::string_view what) {
   return make_error(Errc::invalid, fmt::format("maintenance.{}: {}", field, what));
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -99,7 +73,7 @@ std::string maintenance_response(const Maintenance& m, std::string_view request_
   std::string body = fmt::format(
       "<!doctype html>\n<html><head><title>Down for maintenance</title></head>\n"
       "<body><h1>Down for maintenance</h1><p>{}</p><p>Request id: {}</p></body></html>\n",
-      html_escape(m.message.empty() ? k_generic : std::string_view(m.message)), request_id);
+      text::escape_markup(m.message.empty() ? k_generic : std::string_view(m.message)), request_id);
   std::string out = fmt::format(
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html; charset=utf-8\r\n"
       "Content-Length: {}\r\nRetry-After: {}\r\nCache-Control: no-store\r\n"

@@ -53,4 +53,33 @@ inline std::string to_upper(std::string_view s) {
   return out;
 }
 
+// `text` with &, <, >, " and ' written as the entities XML predefines (HTML5 knows them all), safe
+// in HTML and XML text and in quoted attribute values.
+inline std::string escape_markup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace ztp::text

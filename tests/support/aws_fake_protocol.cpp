@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "support/fake_http_server.hpp"
+#include "util/text.hpp"
 
 namespace ztp::testing {
 
@@ -218,7 +219,7 @@ void write_xml(std::string& out, const nlohmann::json& value) {
       out += "</member>";
     }
   } else if (value.is_string()) {
-    out += xml_escape(value.get_ref<const std::string&>());
+    out += text::escape_markup(value.get_ref<const std::string&>());
   } else if (value.is_boolean()) {
     out += value.get<bool>() ? "true" : "false";
   } else if (!value.is_null()) {
@@ -257,13 +258,13 @@ nlohmann::json decode_query_form(std::string_view body) {
 std::string query_response_xml(const std::string& action, const std::string& xml_namespace,
                                const nlohmann::json& result, const std::string& request_id) {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out +=
-      fmt::format("<{}Response xmlns=\"{}\"><{}Result>", action, xml_escape(xml_namespace), action);
+  out += fmt::format("<{}Response xmlns=\"{}\"><{}Result>", action,
+                     text::escape_markup(xml_namespace), action);
   write_xml(out, result);
   out += fmt::format(
       "</{}Result><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></"
       "{}Response>\n",
-      action, xml_escape(request_id), action);
+      action, text::escape_markup(request_id), action);
   return out;
 }
 
@@ -273,35 +274,9 @@ std::string query_error_xml(const AwsError& error, const std::string& xml_namesp
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{}\"><Error><Type>{}</"
       "Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></"
       "ErrorResponse>\n",
-      xml_escape(xml_namespace), error.status >= 500 ? "Receiver" : "Sender",
-      xml_escape(error.code), xml_escape(error.message), xml_escape(request_id));
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+      text::escape_markup(xml_namespace), error.status >= 500 ? "Receiver" : "Sender",
+      text::escape_markup(error.code), text::escape_markup(error.message),
+      text::escape_markup(request_id));
 }
 
 std::string base64_encode(std::string_view bytes) {

@@ -106,9 +106,6 @@ std::string query_response_xml(const std::string& action, const std::string& xml
 std::string query_error_xml(const AwsError& error, const std::string& xml_namespace,
                             const std::string& request_id);
 
-// `text` escaped for XML character data and attribute values.
-std::string xml_escape(std::string_view text);
-
 // Standard base64 (with padding).
 std::string base64_encode(std::string_view bytes);
 

@@ -31,5 +31,11 @@ TEST(TextTest, CaseMappingTouchesAsciiLettersOnly) {
   EXPECT_EQ(lower('@'), '@');
 }
 
+TEST(TextTest, EscapeMarkupWritesTheFiveSpecialCharactersAsReferences) {
+  EXPECT_EQ(escape_markup(R"(<a href="x?a=1&b='2'">)"),
+            "&lt;a href=&quot;x?a=1&amp;b=&apos;2&apos;&quot;&gt;");
+  EXPECT_EQ(escape_markup("plain \xc3\xa9"), "plain \xc3\xa9");
+}
+
 }  // namespace
 }  // namespace ztp::text
